@@ -1,0 +1,121 @@
+//===- KernelSpec.h - what one compiled kernel computes ---------*- C++ -*-===//
+//
+// The narrow interface between the MLIR side of hybridc and its Halide side:
+// plain C++, no Halide.h and no MLIR headers (they must stay in separate
+// translation units, see shared/notes/toolchain.md).
+//
+// A kernel is a Halide pipeline specialised for one model's static sizes
+// (the token count T stays dynamic) and one target, compiled ahead of time
+// to an object file whose function is
+//     int <symbol>(void *user_context, halide_buffer_t *arg0, ...)
+// with the arguments listed per kind below, inputs first, outputs last.
+//
+// Shapes are written row-major, outermost first: `x[T][H]` is a Halide
+// buffer with dim 0 = H (innermost, stride 1) and dim 1 = T. Activations and
+// state are f32; "W" marks a weight stored in the model's weight type (f32
+// or bf16) in the packed layout named; everything else is f32.
+//
+// Kernel kinds (sizes / constants they read from the spec):
+//  embed          V H; multiplier
+//                 tokens i32[T], table W[V][H] -> out[T][H]
+//  rms_norm       H; eps, scale (output multiplier, default 1)
+//                 x[T][H], w[H] -> out[T][H]
+//  linear         IN OUT has_bias decode; scale (default 1)
+//                 x[T][IN], w W[OUT_pad/L][IN][L] (packLinear), [bias[OUT]]
+//                 -> out[T][OUT]      out = scale * (x . w^T + bias)
+//  swiglu         S          u[T][2S] -> out[T][S]; out = silu(u[:, :S]) * u[:, S:]
+//  residual_add   H; multiplier   x[T][H], b[T][H] -> out = x + multiplier * b
+//  moe_router     E K        logits[T][E] -> idx i32[T][K], gates[T][K]
+//                 top-K by logit (ties: lower expert id first), gates =
+//                 softmax over the K selected logits
+//  moe_experts    H I E K decode
+//                 f[T][H], idx i32[T][K], gates[T][K],
+//                 w_in W[E][2I_pad/L][H][L] (packLinear per expert, OUT = 2I),
+//                 w_out W[E][H_pad/L][I][L] (packLinear per expert, OUT = H)
+//                 -> out[T][H] = sum_k gates * W_out[e] (silu(g) * u),
+//                 g, u = the two halves of W_in[e] f
+//  conv1d         C K has_bias
+//                 x[T][C], state[K-1][C], w[C][K], [bias[C]] -> out[T][C]
+//                 out[t][c] = silu(bias[c] + sum_k w[c][k] * xs[t+k][c]) with
+//                 xs = concat(state, x) along time
+//  conv_state     C K        x[T][C], state_in[K-1][C] -> state_out[K-1][C]
+//                 = the last K-1 rows of concat(state_in, x)
+//  ssm_chunk      NH P N G Q; dt_min dt_max (0, +inf: no clamp)
+//                 x[T][NH*P], dt[T][NH] (raw), B[T][G*N], C[T][G*N],
+//                 A_log[NH], D[NH], dt_bias[NH], state_in[NH][P][N]
+//                 -> y[T][NH*P], state_out[NH][P][N]
+//                 T <= Q tokens of one chunk, state-space-duality form
+//                 (spec section 6); the driver loops over chunks.
+//  ssm_step       NH P N G; dt_min dt_max  same arguments with T == 1: the
+//                 single-token recurrence (spec 4.3 steps 4-7) for decode.
+//  gated_rms_norm D GS; eps   y[T][D], z[T][D], w[D] -> out[T][D]
+//                 q = y * silu(z), normalised over groups of GS channels
+//  attention      HEADS KV HD; scale
+//                 q[T][HEADS*HD], k[L][KV*HD], v[L][KV*HD], past (i32 scalar)
+//                 -> out[T][HEADS*HD]; query t sees keys 0 .. past + t;
+//                 query head h reads kv head h / (HEADS / KV); L >= past + T
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYBRIDC_CODEGEN_KERNELSPEC_H
+#define HYBRIDC_CODEGEN_KERNELSPEC_H
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hybridc::codegen {
+
+enum class WeightType { F32, BF16 };
+
+/// The CPU a model is compiled for.
+struct TargetSpec {
+  std::string name;         // "x86-64-avx2", "x86-64-avx512", "host"
+  std::string halideTarget; // Halide target string, with no_runtime-user_context
+  int lanes = 8;            // f32 lanes of one vector register: 8 or 16
+  std::string llvmCpu;      // for the driver's LLVM TargetMachine
+  std::string llvmFeatures;
+};
+
+/// The targets `--target` accepts.
+std::vector<std::string> knownTargets();
+/// Resolves a target name; nullopt (and `error`) for unknown names.
+std::optional<TargetSpec> resolveTarget(const std::string &name, std::string &error);
+
+/// One kernel instance.
+struct KernelSpec {
+  std::string kind;   // one of the kinds above
+  std::string symbol; // the C symbol of the compiled function
+  std::map<std::string, int64_t> sizes;
+  std::map<std::string, double> constants;
+  WeightType weightType = WeightType::F32;
+
+  int64_t size(const std::string &key) const;                  // must exist
+  double constant(const std::string &key, double dflt) const;  // may be absent
+};
+
+/// Compiles `spec` for `target` into an object file. Returns "" on success,
+/// else a message naming the kernel.
+std::string compileKernel(const KernelSpec &spec, const TargetSpec &target,
+                          const std::string &objectPath,
+                          const std::string &stmtPath = "");
+
+/// Compiles the one Halide runtime a generated library links.
+std::string compileHalideRuntime(const TargetSpec &target, const std::string &objectPath);
+
+/// Packs a row-major f32 matrix w[OUT][IN] into the `linear` layout
+/// W[ceil(OUT/L)][IN][L] (rows past OUT are zero), converting to `type`.
+/// Appends to `out` (raw little-endian bytes).
+void packLinear(const float *w, int64_t out, int64_t in, int lanes, WeightType type,
+                std::vector<uint8_t> &bytes);
+
+/// Appends `n` floats converted to `type` (row-major, unpacked).
+void packPlain(const float *w, int64_t n, WeightType type, std::vector<uint8_t> &bytes);
+
+/// Rounds f32 to bf16 (round to nearest even; NaN stays NaN).
+uint16_t floatToBF16(float f);
+
+} // namespace hybridc::codegen
+
+#endif // HYBRIDC_CODEGEN_KERNELSPEC_H

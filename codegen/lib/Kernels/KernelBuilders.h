@@ -1,0 +1,59 @@
+//===- KernelBuilders.h - Halide pipelines per kernel kind ------*- C++ -*-===//
+//
+// Internal to codegen/lib/Kernels (includes Halide.h; never include it from
+// a translation unit that sees MLIR or LLVM 19 headers). One builder per
+// kernel kind of KernelSpec.h, each in its own file with its schedules.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYBRIDC_CODEGEN_KERNELS_KERNELBUILDERS_H
+#define HYBRIDC_CODEGEN_KERNELS_KERNELBUILDERS_H
+
+#include "hybridc/Codegen/KernelSpec.h"
+
+#include <Halide.h>
+
+#include <vector>
+
+namespace hybridc::codegen {
+
+/// A kernel's pipeline and its inputs in ABI order: buffers, then scalars.
+/// The outputs (ABI order after the inputs) are the pipeline's outputs.
+struct BuiltKernel {
+  Halide::Pipeline pipeline;
+  std::vector<Halide::ImageParam> buffers;
+  std::vector<Halide::Param<int32_t>> scalars;
+
+  std::vector<Halide::Argument> arguments() const {
+    std::vector<Halide::Argument> args(buffers.begin(), buffers.end());
+    args.insert(args.end(), scalars.begin(), scalars.end());
+    return args;
+  }
+};
+
+/// Builds the pipeline of `spec` for `target` (the schedule depends on the
+/// target's vector width). Reports a bad spec through Halide::CompileError.
+BuiltKernel buildKernel(const KernelSpec &spec, const TargetSpec &target);
+
+/// The Halide type of a weight type.
+inline Halide::Type halideType(WeightType type) {
+  return type == WeightType::BF16 ? Halide::BFloat(16) : Halide::Float(32);
+}
+
+// Per-kind builders (dispatched by buildKernel).
+BuiltKernel buildEmbed(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildRmsNorm(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildLinear(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildSwiglu(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildResidualAdd(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildMoeRouter(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildMoeExperts(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildConv1d(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildConvState(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildSsmChunk(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildSsmStep(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildGatedRmsNorm(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildAttention(const KernelSpec &, const TargetSpec &);
+
+} // namespace hybridc::codegen
+
+#endif // HYBRIDC_CODEGEN_KERNELS_KERNELBUILDERS_H

@@ -1,0 +1,19 @@
+//===- Commands.h - hybridc's subcommands -----------------------*- C++ -*-===//
+#ifndef HYBRIDC_TOOL_COMMANDS_H
+#define HYBRIDC_TOOL_COMMANDS_H
+
+#include "llvm/Support/Error.h"
+
+#include <CLI/CLI.hpp>
+
+namespace hybridc {
+
+/// Each subcommand registers itself on `app`; its callback sets `exitCode`.
+void addImportCommand(CLI::App &app, int &exitCode);
+
+/// Prints `hybridc: error: <message>` to stderr.
+void reportError(llvm::Error error);
+
+} // namespace hybridc
+
+#endif // HYBRIDC_TOOL_COMMANDS_H

@@ -1,0 +1,26 @@
+//===- hybridc.cpp - the hybridc command line ------------------------------===//
+//
+// hybridc import  : checkpoint -> `hybrid` IR
+// (compile / run / bench arrive with the code generator)
+//
+//===----------------------------------------------------------------------===//
+#include "Commands.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+void hybridc::reportError(llvm::Error error) {
+  llvm::handleAllErrors(std::move(error), [](const llvm::ErrorInfoBase &e) {
+    llvm::errs() << "hybridc: error: " << e.message() << "\n";
+  });
+}
+
+int main(int argc, char **argv) {
+  CLI::App app{"hybridc: ahead-of-time compiler for hybrid state-space language "
+               "models (IBM Granite 4.0 H: Mamba2 + NoPE attention + MoE)"};
+  app.set_version_flag("--version", "hybridc 0.1.0 (MLIR/LLVM 19, Halide 14)");
+  app.require_subcommand(1);
+  int exitCode = 0;
+  hybridc::addImportCommand(app, exitCode);
+  CLI11_PARSE(app, argc, argv);
+  return exitCode;
+}

@@ -1,0 +1,91 @@
+//===- PlanState.cpp - hybrid-plan-state ----------------------------------===//
+//
+// The runtime allocates each session's recurrent state up front (conv + SSM
+// state) and grows the KV caches per token. This pass computes both sizes
+// from the state arguments of the model functions so that codegen and the
+// generated header can report and allocate them.
+//
+//===----------------------------------------------------------------------===//
+#include "hybrid/HybridDialect.h"
+#include "hybrid/HybridPasses.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+namespace hybrid {
+#define GEN_PASS_DEF_HYBRIDPLANSTATE
+#include "hybrid/HybridPasses.h.inc"
+} // namespace hybrid
+
+using namespace mlir;
+
+namespace {
+
+constexpr StringLiteral kStateAttr = "hybrid.state";
+constexpr StringLiteral kStateBytesAttr = "hybrid.state_bytes";
+constexpr StringLiteral kBytesPerTokenAttr = "hybrid.bytes_per_token";
+constexpr StringLiteral kFixedBytesAttr = "hybrid.fixed_state_bytes";
+constexpr StringLiteral kKvBytesAttr = "hybrid.kv_bytes_per_token";
+
+// All state is kept in f32 (spec section 5).
+constexpr int64_t kElementBytes = 4;
+
+struct PlanStatePass : hybrid::impl::HybridPlanStateBase<PlanStatePass> {
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (failed(planFunction(func)))
+        return signalPassFailure();
+  }
+
+  LogicalResult planFunction(func::FuncOp func) {
+    Builder builder(func.getContext());
+    int64_t fixedBytes = 0, kvBytesPerToken = 0;
+    bool hasState = false;
+    for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
+      auto name = func.getArgAttrOfType<StringAttr>(i, kStateAttr);
+      if (!name)
+        continue;
+      hasState = true;
+      Type type = func.getArgument(i).getType();
+      auto tensor = llvm::dyn_cast<RankedTensorType>(type);
+      if (!tensor || !tensor.getElementType().isF32())
+        return func.emitOpError()
+               << "state argument #" << i << " (" << name
+               << ") must be a ranked f32 tensor, got " << type;
+      int64_t staticElements = 1, dynamicDims = 0;
+      for (int64_t size : tensor.getShape()) {
+        if (ShapedType::isDynamic(size))
+          ++dynamicDims;
+        else
+          staticElements *= size;
+      }
+      if (dynamicDims > 1)
+        return func.emitOpError()
+               << "state argument #" << i << " (" << name
+               << ") may have at most one dynamic dimension (the KV cache "
+                  "length), got "
+               << type;
+      int64_t bytes = staticElements * kElementBytes;
+      if (dynamicDims == 0) {
+        func.setArgAttr(i, kStateBytesAttr, builder.getI64IntegerAttr(bytes));
+        fixedBytes += bytes;
+      } else {
+        func.setArgAttr(i, kBytesPerTokenAttr,
+                        builder.getI64IntegerAttr(bytes));
+        kvBytesPerToken += bytes;
+      }
+    }
+    if (hasState) {
+      func->setAttr(kFixedBytesAttr, builder.getI64IntegerAttr(fixedBytes));
+      func->setAttr(kKvBytesAttr, builder.getI64IntegerAttr(kvBytesPerToken));
+    }
+    return success();
+  }
+};
+
+} // namespace
+
+std::unique_ptr<Pass> hybrid::createPlanStatePass() {
+  return std::make_unique<PlanStatePass>();
+}

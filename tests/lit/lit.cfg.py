@@ -1,0 +1,22 @@
+# lit configuration for the hybrid dialect tests. Loaded from the generated
+# lit.site.cfg.py in the build tree, which sets the tool directories.
+import os
+
+import lit.formats
+
+config.name = "hybridc"
+config.test_format = lit.formats.ShTest(True)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = config.hybridc_obj_root
+
+# hybridc-opt from this build first, then FileCheck / not from LLVM 19, so an
+# unrelated FileCheck earlier on PATH is never picked up.
+config.environment["PATH"] = os.pathsep.join(
+    [config.hybridc_tools_dir, config.llvm_tools_dir,
+     config.environment.get("PATH", os.environ.get("PATH", ""))])
+
+# Test data shipped with the sources (the golden model folder).
+config.substitutions.append(
+    ("%testdata", os.path.join(os.path.dirname(config.test_source_root), "data")))

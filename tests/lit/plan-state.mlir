@@ -1,0 +1,55 @@
+// hybrid-plan-state: per-argument state sizes and per-function totals.
+// RUN: hybridc-opt %s -hybrid-plan-state -split-input-file -verify-diagnostics | FileCheck %s
+
+// conv [3,160] f32 = 1920 B, ssm [8,16,16] f32 = 8192 B; the KV caches
+// [2,?,16] cost 2*16*4 = 128 B per token each.
+// CHECK-LABEL: func.func @forward
+// CHECK-SAME: %{{.*}}: tensor<?xi32>,
+// CHECK-SAME: %{{.*}}: tensor<3x160xf32> {hybrid.state = "model.layers.0.conv", hybrid.state_bytes = 1920 : i64}
+// CHECK-SAME: %{{.*}}: tensor<8x16x16xf32> {hybrid.state = "model.layers.0.ssm", hybrid.state_bytes = 8192 : i64}
+// CHECK-SAME: %{{.*}}: tensor<2x?x16xf32> {hybrid.bytes_per_token = 128 : i64, hybrid.state = "model.layers.1.k_cache"}
+// CHECK-SAME: %{{.*}}: tensor<2x?x16xf32> {hybrid.bytes_per_token = 128 : i64, hybrid.state = "model.layers.1.v_cache"}
+// CHECK-SAME: attributes {hybrid.fixed_state_bytes = 10112 : i64, hybrid.kv_bytes_per_token = 256 : i64}
+func.func @forward(%tokens: tensor<?xi32>,
+                   %conv: tensor<3x160xf32> {hybrid.state = "model.layers.0.conv"},
+                   %ssm: tensor<8x16x16xf32> {hybrid.state = "model.layers.0.ssm"},
+                   %kc: tensor<2x?x16xf32> {hybrid.state = "model.layers.1.k_cache"},
+                   %vc: tensor<2x?x16xf32> {hybrid.state = "model.layers.1.v_cache"}) {
+  return
+}
+
+// A function without state is left alone.
+// CHECK-LABEL: func.func @no_state(%{{.*}}: tensor<?xi32>) {
+func.func @no_state(%tokens: tensor<?xi32>) {
+  return
+}
+
+// -----
+
+// Only KV caches: no fixed state.
+// CHECK-LABEL: func.func @attention_only
+// CHECK-SAME: attributes {hybrid.fixed_state_bytes = 0 : i64, hybrid.kv_bytes_per_token = 512 : i64}
+func.func @attention_only(%kc: tensor<4x?x32xf32> {hybrid.state = "model.layers.0.k_cache"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op state argument #1 ("model.layers.0.ssm") must be a ranked f32 tensor, got 'tensor<8x16x16xbf16>'}}
+func.func @bf16_state(%tokens: tensor<?xi32>, %ssm: tensor<8x16x16xbf16> {hybrid.state = "model.layers.0.ssm"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{state argument #0 ("model.layers.0.conv") must be a ranked f32 tensor, got 'tensor<*xf32>'}}
+func.func @unranked_state(%conv: tensor<*xf32> {hybrid.state = "model.layers.0.conv"}) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{state argument #0 ("model.layers.2.k_cache") may have at most one dynamic dimension (the KV cache length), got 'tensor<?x?x16xf32>'}}
+func.func @two_dynamic(%kc: tensor<?x?x16xf32> {hybrid.state = "model.layers.2.k_cache"}) {
+  return
+}
