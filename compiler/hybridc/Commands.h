@@ -10,6 +10,9 @@ namespace hybridc {
 
 /// Each subcommand registers itself on `app`; its callback sets `exitCode`.
 void addImportCommand(CLI::App &app, int &exitCode);
+void addCompileCommand(CLI::App &app, int &exitCode);
+void addRunCommand(CLI::App &app, int &exitCode);
+void addBenchCommand(CLI::App &app, int &exitCode);
 
 /// Prints `hybridc: error: <message>` to stderr.
 void reportError(llvm::Error error);

@@ -1,7 +1,9 @@
 //===- hybridc.cpp - the hybridc command line ------------------------------===//
 //
 // hybridc import  : checkpoint -> `hybrid` IR
-// (compile / run / bench arrive with the code generator)
+// hybridc compile : checkpoint -> lib<name>.so + <name>.h + <name>.weights
+// hybridc run     : stream tokens through a compiled library
+// hybridc bench   : its prefill / decode throughput
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
@@ -21,6 +23,9 @@ int main(int argc, char **argv) {
   app.require_subcommand(1);
   int exitCode = 0;
   hybridc::addImportCommand(app, exitCode);
+  hybridc::addCompileCommand(app, exitCode);
+  hybridc::addRunCommand(app, exitCode);
+  hybridc::addBenchCommand(app, exitCode);
   CLI11_PARSE(app, argc, argv);
   return exitCode;
 }

@@ -1,0 +1,41 @@
+//===- Passes.td - hybridc's lowering passes ---------------*- tablegen -*-===//
+#ifndef HYBRIDC_CODEGEN_PASSES_TD
+#define HYBRIDC_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def LowerToKernels : Pass<"hybrid-lower-to-kernels", "::mlir::ModuleOp"> {
+  let summary = "Lower the hybrid model function to kernel calls on planned buffers";
+  let description = [{
+    Rewrites `func.func @forward` (tensors, `hybrid` ops) into two driver
+    functions with the C interface of runtime_abi.h, `@hybridc_prefill`
+    (1 <= T <= chunk-tokens tokens: GEMM and chunked-scan kernels) and
+    `@hybridc_decode` (T = 1: GEMV and single-step kernels). Each compute op
+    becomes `func.call`s of external kernel functions (one declaration per
+    distinct kernel, carrying a `hybrid.kernel` description of what to
+    generate) on memrefs:
+    * weights are views at static byte offsets of the packed weight payload
+      (the layout is recorded in the module attribute `hybrid.weight_plan`);
+    * conv/SSM state are views of the state_in / state_out blobs;
+    * the K/V projections write straight into the session's KV cache;
+    * intermediates live in one workspace, at offsets proportional to T
+      planned by liveness so buffers are reused, never allocated per op.
+    The `hybrid.weight` declarations and @forward are removed; the module
+    attributes `hybrid.*` describe what the runtime must allocate.
+  }];
+  let options = [
+    Option<"weightType", "weight-type", "std::string", /*default=*/"\"f32\"",
+           "Storage type of matmul and embedding weights: f32 or bf16">,
+    Option<"lanes", "lanes", "int64_t", /*default=*/"16",
+           "f32 lanes of the target's vectors (the packed weight block width)">,
+    Option<"chunkTokens", "chunk-tokens", "int64_t", /*default=*/"256",
+           "Largest prefill call: the state-space-duality chunk length">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::LLVM::LLVMDialect"
+  ];
+}
+
+#endif // HYBRIDC_CODEGEN_PASSES_TD

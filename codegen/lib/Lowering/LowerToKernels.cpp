@@ -1,0 +1,714 @@
+//===- LowerToKernels.cpp - hybrid ops -> kernel calls on planned memory --===//
+//
+// The model function @forward works on tensors and threads the streaming
+// state through its arguments and results. This pass writes the two driver
+// functions the runtime calls (see runtime/include/hybridc/runtime_abi.h):
+//
+//   hybridc_prefill / hybridc_decode(ctx, tokens, weights, state_in,
+//       state_out, kv, kv_capacity, past, workspace, logits, logits_from)
+//
+// Every value of @forward gets a home: weights are views of the packed
+// payload, state a view of state_in/state_out, K/V projections rows of the
+// KV cache, the logits the caller's buffer, everything else a column range
+// of the workspace chosen by WorkspacePlanner. Each op becomes calls of
+// kernel functions declared in the module with a `hybrid.kernel` attribute
+// saying what the code generator must compile for them.
+//
+//===----------------------------------------------------------------------===//
+#include "WorkspacePlanner.h"
+
+#include "hybridc/Codegen/Passes.h"
+
+#include "hybrid/HybridOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <map>
+
+namespace hybridc {
+#define GEN_PASS_DEF_LOWERTOKERNELS
+#include "hybridc/Codegen/Passes.h.inc"
+} // namespace hybridc
+
+using namespace mlir;
+using namespace hybridc;
+
+namespace {
+
+constexpr int64_t kDyn = ShapedType::kDynamic;
+
+// Argument positions of the driver functions.
+enum DriverArg {
+  kCtx, kTokens, kWeights, kStateIn, kStateOut, kKv, kKvCapacity, kPast,
+  kWorkspace, kLogits, kLogitsFrom, kNumDriverArgs
+};
+
+int64_t product(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+int64_t alignTo(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
+
+/// Where the packed weights live: one entry per (tensor, layout).
+class WeightPlan {
+public:
+  struct Entry {
+    std::string tensor, layout;
+    int64_t offset, bytes;
+    SmallVector<int64_t> viewShape;
+    Type elem;
+  };
+
+  const Entry &get(StringRef tensor, StringRef layout, ArrayRef<int64_t> viewShape,
+                   Type elem) {
+    std::string key = (tensor + "|" + layout).str();
+    auto it = index.find(key);
+    if (it != index.end())
+      return entries[it->second];
+    int64_t bytes = product(viewShape) * (elem.getIntOrFloatBitWidth() / 8);
+    entries.push_back({tensor.str(), layout.str(), size, bytes,
+                       SmallVector<int64_t>(viewShape), elem});
+    // 64-byte alignment: a cache line, and an AVX-512 vector.
+    size = alignTo(size + bytes, 64);
+    index[key] = entries.size() - 1;
+    return entries.back();
+  }
+
+  ArrayAttr toAttr(Builder &b) const {
+    SmallVector<Attribute> out;
+    for (const Entry &e : entries)
+      out.push_back(b.getDictionaryAttr({
+          b.getNamedAttr("tensor", b.getStringAttr(e.tensor)),
+          b.getNamedAttr("layout", b.getStringAttr(e.layout)),
+          b.getNamedAttr("offset", b.getI64IntegerAttr(e.offset)),
+          b.getNamedAttr("bytes", b.getI64IntegerAttr(e.bytes)),
+      }));
+    return b.getArrayAttr(out);
+  }
+  int64_t totalBytes() const { return size; }
+
+private:
+  std::vector<Entry> entries;
+  llvm::StringMap<size_t> index;
+  int64_t size = 0;
+};
+
+/// Describes one kernel to generate; identical descriptions share a
+/// declaration (and so one compiled function) across layers.
+struct KernelDesc {
+  std::string kind;
+  std::vector<std::pair<std::string, int64_t>> sizes;
+  std::vector<std::pair<std::string, double>> constants;
+  bool usesWeightType = false;
+};
+
+class DriverBuilder;
+
+/// Module-wide state of the lowering: weight plan, kernels, state layout.
+struct LoweringContext {
+  ModuleOp module;
+  func::FuncOp forward;
+  Type weightElem;
+  std::string weightTypeName;
+  int64_t lanes;
+  int64_t chunkTokens;
+  WeightPlan weights;
+  llvm::StringMap<func::FuncOp> kernels;
+  std::map<std::string, int> kernelCounts;
+  // Per @forward state argument (index = argument number - 1).
+  SmallVector<int64_t> stateOffset; // byte offset in the state blob, -1 for KV
+  SmallVector<int64_t> kvSegment;   // KV segment, -1 for fixed state
+  int64_t stateBytes = 0;
+  int64_t kvSegments = 0;
+  int64_t kvRowBytes = 0;
+  int64_t workspaceRowBytes = 0;
+
+  func::FuncOp kernel(OpBuilder &b, const KernelDesc &desc, TypeRange argTypes);
+};
+
+func::FuncOp LoweringContext::kernel(OpBuilder &b, const KernelDesc &desc,
+                                     TypeRange argTypes) {
+  std::string key = desc.kind;
+  for (auto &[k, v] : desc.sizes)
+    key += "," + k + "=" + std::to_string(v);
+  for (auto &[k, v] : desc.constants)
+    key += "," + k + "=" + std::to_string(v);
+  if (desc.usesWeightType)
+    key += ",w=" + weightTypeName;
+  auto it = kernels.find(key);
+  if (it != kernels.end())
+    return it->second;
+
+  MLIRContext *ctx = module.getContext();
+  SmallVector<NamedAttribute> sizes, constants;
+  for (auto &[k, v] : desc.sizes)
+    sizes.push_back(b.getNamedAttr(k, b.getI64IntegerAttr(v)));
+  for (auto &[k, v] : desc.constants)
+    constants.push_back(b.getNamedAttr(k, b.getF64FloatAttr(v)));
+  auto info = b.getDictionaryAttr({
+      b.getNamedAttr("kind", b.getStringAttr(desc.kind)),
+      b.getNamedAttr("sizes", b.getDictionaryAttr(sizes)),
+      b.getNamedAttr("constants", b.getDictionaryAttr(constants)),
+      b.getNamedAttr("weight_type",
+                     b.getStringAttr(desc.usesWeightType ? weightTypeName : "f32")),
+  });
+  std::string symbol = "hk_" + desc.kind + "_" + std::to_string(kernelCounts[desc.kind]++);
+  SmallVector<Type> inputs{LLVM::LLVMPointerType::get(ctx)};
+  inputs.append(argTypes.begin(), argTypes.end());
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(module.getBody());
+  auto fn = b.create<func::FuncOp>(module.getLoc(), symbol,
+                                   b.getFunctionType(inputs, TypeRange{}));
+  fn.setPrivate();
+  fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), b.getUnitAttr());
+  fn->setAttr(kKernelAttrName, info);
+  kernels[key] = fn;
+  return fn;
+}
+
+/// Emits one driver function (prefill or decode) from @forward.
+class DriverBuilder {
+public:
+  DriverBuilder(LoweringContext &lc, bool decode) : lc(lc), decode(decode) {}
+  LogicalResult build(OpBuilder &b, StringRef name);
+
+private:
+  // --- planning -----------------------------------------------------------
+  void planWorkspace();
+  /// True when `v` is a K or V projection that goes straight to the cache.
+  bool feedsKvCache(Value v) const;
+
+  // --- emission helpers -----------------------------------------------------
+  Value idx(int64_t v) { return b->create<arith::ConstantIndexOp>(loc, v); }
+  Value arg(DriverArg a) { return fn.getArgument(a); }
+  MemRefType dynamicType(MemRefType t) {
+    return MemRefType::get(SmallVector<int64_t>(t.getRank(), kDyn), t.getElementType(),
+                           StridedLayoutAttr::get(t.getContext(), kDyn,
+                                                  SmallVector<int64_t>(t.getRank(), kDyn)));
+  }
+  /// A [T][width] view of the workspace for planner buffer `id`.
+  Value workspaceView(int id, int64_t width, Type elem);
+  Value weightView(StringRef tensor, StringRef layout, ArrayRef<int64_t> shape, Type elem);
+  /// A weight used as the matrix of a `linear` kernel: [OUT, IN] packed.
+  Value linearWeight(Value weightRef, int64_t &out, int64_t &in);
+  Value plainF32(Value weightRef);
+  Value stateView(Value stateArg, bool output);
+  Value kvSegment(Value cacheArg);
+  Value rows(Value matrix, Value first, Value count);
+  void call(const KernelDesc &desc, ArrayRef<Value> args);
+  StringRef weightName(Value weightRef) {
+    return cast<hybrid::WeightRefOp>(weightRef.getDefiningOp()).getWeight();
+  }
+  Value bufferOf(Value v) { return buffers.lookup(v); }
+  /// The memref an op's result `v` is written into.
+  Value resultBuffer(Value v, Type elem = {});
+
+  // --- op lowering --------------------------------------------------------
+  LogicalResult lower(Operation *op);
+  void lowerLinear(hybrid::LinearOp op);
+  void lowerMoE(hybrid::MoEOp op);
+  void lowerSwiGLU(hybrid::SwiGLUMLPOp op);
+  void lowerLMHead(hybrid::LMHeadOp op);
+  void lowerSSMScan(hybrid::SSMScanOp op);
+  void lowerAttention(hybrid::AttentionOp op);
+
+  LoweringContext &lc;
+  bool decode;
+  OpBuilder *b = nullptr;
+  Location loc = UnknownLoc();
+  func::FuncOp fn;
+  Value tokenCount;
+  DenseMap<Value, Value> buffers; // @forward value -> memref
+  WorkspacePlanner planner;
+  DenseMap<Value, int> plannedValue;                  // result -> planner id
+  std::map<std::pair<Operation *, int>, int> plannedTemp; // (op, n) -> planner id
+  DenseMap<Value, int64_t> returnedState;              // result -> state index
+};
+
+bool DriverBuilder::feedsKvCache(Value v) const {
+  if (!v.hasOneUse())
+    return false;
+  OpOperand &use = *v.getUses().begin();
+  return isa<hybrid::AttentionOp>(use.getOwner()) &&
+         (use.getOperandNumber() == 1 || use.getOperandNumber() == 2);
+}
+
+void DriverBuilder::planWorkspace() {
+  Block &body = lc.forward.getBody().front();
+  DenseMap<Operation *, int64_t> position;
+  int64_t n = 0;
+  for (Operation &op : body)
+    position[&op] = n++;
+  // Last use of every value; a split's slices keep their source alive.
+  DenseMap<Value, int64_t> lastUse;
+  for (Operation &op : body)
+    for (Value operand : op.getOperands())
+      lastUse[operand] = std::max(lastUse.lookup(operand), position[&op]);
+  for (Operation &op : llvm::reverse(body))
+    if (auto split = dyn_cast<hybrid::SplitOp>(op))
+      for (Value r : split->getResults())
+        lastUse[split.getInput()] =
+            std::max(lastUse.lookup(split.getInput()), lastUse.lookup(r));
+
+  auto width = [](Value v) { return cast<ShapedType>(v.getType()).getShape().back(); };
+  for (Operation &op : body) {
+    int64_t at = position[&op];
+    auto planResult = [&](Value v) {
+      plannedValue[v] = planner.add(width(v), at, lastUse.lookup(v));
+    };
+    auto planTemp = [&](int n, int64_t w) { plannedTemp[{&op, n}] = planner.add(w, at, at); };
+    TypeSwitch<Operation *>(&op)
+        .Case<hybrid::EmbedOp, hybrid::RMSNormOp, hybrid::GatedRMSNormOp, hybrid::AddOp,
+              hybrid::ResidualAddOp>([&](Operation *o) { planResult(o->getResult(0)); })
+        .Case<hybrid::LinearOp>([&](hybrid::LinearOp o) {
+          if (!feedsKvCache(o.getResult()))
+            planResult(o.getResult());
+        })
+        .Case<hybrid::CausalConv1dOp, hybrid::SSMScanOp, hybrid::AttentionOp>(
+            [&](Operation *o) { planResult(o->getResult(0)); })
+        .Case<hybrid::MoEOp>([&](hybrid::MoEOp o) {
+          planResult(o.getResult());
+          auto wIn = cast<ShapedType>(o.getWIn().getType()).getShape();
+          planTemp(0, wIn[0]);   // router logits [T][E]
+          planTemp(1, o.getTopK()); // expert ids [T][K] (i32)
+          planTemp(2, o.getTopK()); // gates [T][K]
+        })
+        .Case<hybrid::SwiGLUMLPOp>([&](hybrid::SwiGLUMLPOp o) {
+          planResult(o.getResult());
+          int64_t twoS = cast<ShapedType>(o.getWIn().getType()).getShape()[0];
+          planTemp(0, twoS);     // gate|up [T][2S]
+          planTemp(1, twoS / 2); // silu(gate) * up [T][S]
+        })
+        .Case<hybrid::LMHeadOp>([&](hybrid::LMHeadOp o) {
+          planTemp(0, width(o.getInput())); // normalised rows
+        });
+  }
+  planner.plan();
+}
+
+Value DriverBuilder::workspaceView(int id, int64_t width, Type elem) {
+  Value offset = b->create<arith::MulIOp>(loc, tokenCount, idx(planner.offset(id) * 4));
+  auto type = MemRefType::get({kDyn, width}, elem);
+  return b->create<memref::ViewOp>(loc, type, arg(kWorkspace), offset, ValueRange{tokenCount});
+}
+
+Value DriverBuilder::resultBuffer(Value v, Type elem) {
+  int64_t width = cast<ShapedType>(v.getType()).getShape().back();
+  Value buf = workspaceView(plannedValue.lookup(v), width,
+                            elem ? elem : b->getF32Type());
+  buffers[v] = buf;
+  return buf;
+}
+
+Value DriverBuilder::weightView(StringRef tensor, StringRef layout, ArrayRef<int64_t> shape,
+                                Type elem) {
+  const WeightPlan::Entry &e = lc.weights.get(tensor, layout, shape, elem);
+  auto type = MemRefType::get(e.viewShape, elem);
+  return b->create<memref::ViewOp>(loc, type, arg(kWeights), idx(e.offset), ValueRange{});
+}
+
+Value DriverBuilder::plainF32(Value weightRef) {
+  auto shape = cast<ShapedType>(weightRef.getType()).getShape();
+  SmallVector<int64_t> view(shape);
+  // The conv weight [C, 1, K] is used as [C][K].
+  if (view.size() == 3 && view[1] == 1)
+    view = {view[0], view[2]};
+  return weightView(weightName(weightRef), "f32", view, b->getF32Type());
+}
+
+Value DriverBuilder::linearWeight(Value weightRef, int64_t &out, int64_t &in) {
+  auto shape = cast<ShapedType>(weightRef.getType()).getShape();
+  out = shape[0];
+  in = shape[1];
+  int64_t blocks = (out + lc.lanes - 1) / lc.lanes;
+  return weightView(weightName(weightRef), "linear", {blocks, in, lc.lanes}, lc.weightElem);
+}
+
+Value DriverBuilder::stateView(Value stateArg, bool output) {
+  unsigned index = cast<BlockArgument>(stateArg).getArgNumber() - 1;
+  auto type = MemRefType::get(cast<ShapedType>(stateArg.getType()).getShape(),
+                              b->getF32Type());
+  return b->create<memref::ViewOp>(loc, type, arg(output ? kStateOut : kStateIn),
+                                   idx(lc.stateOffset[index]), ValueRange{});
+}
+
+Value DriverBuilder::kvSegment(Value cacheArg) {
+  unsigned index = cast<BlockArgument>(cacheArg).getArgNumber() - 1;
+  Value segmentBytes =
+      b->create<arith::MulIOp>(loc, arg(kKvCapacity), idx(lc.kvRowBytes));
+  Value offset = b->create<arith::MulIOp>(loc, segmentBytes, idx(lc.kvSegment[index]));
+  auto type = MemRefType::get({kDyn, lc.kvRowBytes / 4}, b->getF32Type());
+  return b->create<memref::ViewOp>(loc, type, arg(kKv), offset,
+                                   ValueRange{arg(kKvCapacity)});
+}
+
+Value DriverBuilder::rows(Value matrix, Value first, Value count) {
+  auto type = cast<MemRefType>(matrix.getType());
+  SmallVector<OpFoldResult> offsets{first, b->getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes{count, b->getIndexAttr(type.getShape()[1])};
+  SmallVector<OpFoldResult> strides{b->getIndexAttr(1), b->getIndexAttr(1)};
+  return b->create<memref::SubViewOp>(loc, matrix, offsets, sizes, strides);
+}
+
+void DriverBuilder::call(const KernelDesc &desc, ArrayRef<Value> args) {
+  SmallVector<Value> operands{arg(kCtx)};
+  SmallVector<Type> types;
+  for (Value a : args) {
+    if (auto m = dyn_cast<MemRefType>(a.getType())) {
+      MemRefType dyn = dynamicType(m);
+      if (dyn != m)
+        a = b->create<memref::CastOp>(loc, dyn, a);
+    }
+    operands.push_back(a);
+    types.push_back(a.getType());
+  }
+  func::FuncOp kernel = lc.kernel(*b, desc, types);
+  b->create<func::CallOp>(loc, kernel, operands);
+}
+
+void DriverBuilder::lowerLinear(hybrid::LinearOp op) {
+  int64_t out, in;
+  Value w = linearWeight(op.getWeight(), out, in);
+  Value dest;
+  if (feedsKvCache(op.getResult())) {
+    // K (operand 1) and V (operand 2) of an attention op are appended to its
+    // caches (operands 3 and 4) at positions past .. past+T-1.
+    OpOperand &use = *op.getResult().getUses().begin();
+    Value cache = use.getOwner()->getOperand(use.getOperandNumber() + 2);
+    dest = rows(kvSegment(cache), arg(kPast), tokenCount);
+  } else {
+    dest = resultBuffer(op.getResult());
+  }
+  buffers[op.getResult()] = dest;
+  KernelDesc d{"linear",
+               {{"IN", in}, {"OUT", out}, {"has_bias", op.getBias() ? 1 : 0},
+                {"decode", decode ? 1 : 0}},
+               {},
+               true};
+  SmallVector<Value> args{bufferOf(op.getInput()), w};
+  if (op.getBias())
+    args.push_back(plainF32(op.getBias()));
+  args.push_back(dest);
+  call(d, args);
+}
+
+void DriverBuilder::lowerMoE(hybrid::MoEOp op) {
+  auto wIn = cast<ShapedType>(op.getWIn().getType()).getShape();   // [E, 2I, H]
+  int64_t E = wIn[0], twoI = wIn[1], H = wIn[2], I = twoI / 2, K = op.getTopK();
+  int64_t routerOut, routerIn;
+  Value router = linearWeight(op.getRouter(), routerOut, routerIn);
+  Value logits = workspaceView(plannedTemp[{op.getOperation(), 0}], E, b->getF32Type());
+  call({"linear", {{"IN", H}, {"OUT", E}, {"has_bias", 0}, {"decode", decode ? 1 : 0}}, {}, true},
+       {bufferOf(op.getInput()), router, logits});
+  Value ids = workspaceView(plannedTemp[{op.getOperation(), 1}], K, b->getI32Type());
+  Value gates = workspaceView(plannedTemp[{op.getOperation(), 2}], K, b->getF32Type());
+  call({"moe_router", {{"E", E}, {"K", K}}, {}, false}, {logits, ids, gates});
+  auto blocks = [&](int64_t n) { return (n + lc.lanes - 1) / lc.lanes; };
+  Value win = weightView(weightName(op.getWIn()), "experts", {E, blocks(twoI), H, lc.lanes},
+                         lc.weightElem);
+  Value wout = weightView(weightName(op.getWOut()), "experts", {E, blocks(H), I, lc.lanes},
+                          lc.weightElem);
+  Value out = resultBuffer(op.getResult());
+  call({"moe_experts", {{"H", H}, {"I", I}, {"E", E}, {"K", K}, {"decode", decode ? 1 : 0}},
+        {}, true},
+       {bufferOf(op.getInput()), ids, gates, win, wout, out});
+}
+
+void DriverBuilder::lowerSwiGLU(hybrid::SwiGLUMLPOp op) {
+  int64_t twoS, H, outH, S;
+  Value win = linearWeight(op.getWIn(), twoS, H);
+  Value wout = linearWeight(op.getWOut(), outH, S);
+  Value u = workspaceView(plannedTemp[{op.getOperation(), 0}], twoS, b->getF32Type());
+  Value h = workspaceView(plannedTemp[{op.getOperation(), 1}], S, b->getF32Type());
+  Value out = resultBuffer(op.getResult());
+  int64_t dec = decode ? 1 : 0;
+  call({"linear", {{"IN", H}, {"OUT", twoS}, {"has_bias", 0}, {"decode", dec}}, {}, true},
+       {bufferOf(op.getInput()), win, u});
+  call({"swiglu", {{"S", S}}, {}, false}, {u, h});
+  call({"linear", {{"IN", S}, {"OUT", outH}, {"has_bias", 0}, {"decode", dec}}, {}, true},
+       {h, wout, out});
+}
+
+void DriverBuilder::lowerLMHead(hybrid::LMHeadOp op) {
+  // Only rows logits_from .. T-1 are computed (usually just the last one).
+  Value from = arg(kLogitsFrom);
+  Value any = b->create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, from, tokenCount);
+  auto ifOp = b->create<scf::IfOp>(loc, any, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(*b);
+  b->setInsertionPointToStart(&ifOp.getThenRegion().front());
+  Value count = b->create<arith::SubIOp>(loc, tokenCount, from);
+  int64_t vocab, H;
+  Value w = linearWeight(op.getWeight(), vocab, H);
+  Value x = rows(bufferOf(op.getInput()), from, count);
+  Value normAll = workspaceView(plannedTemp[{op.getOperation(), 0}], H, b->getF32Type());
+  Value normed = b->create<memref::SubViewOp>(
+      loc, normAll, SmallVector<OpFoldResult>{b->getIndexAttr(0), b->getIndexAttr(0)},
+      SmallVector<OpFoldResult>{count, b->getIndexAttr(H)},
+      SmallVector<OpFoldResult>{b->getIndexAttr(1), b->getIndexAttr(1)});
+  call({"rms_norm", {{"H", H}}, {{"eps", op.getEps().convertToDouble()}, {"scale", 1.0}},
+        false},
+       {x, plainF32(op.getNormWeight()), normed});
+  auto logitsType = MemRefType::get({kDyn, vocab}, b->getF32Type());
+  Value logits = b->create<memref::ViewOp>(loc, logitsType, arg(kLogits), idx(0),
+                                           ValueRange{count});
+  double scale = 1.0 / op.getLogitsScaling().convertToDouble();
+  call({"linear", {{"IN", H}, {"OUT", vocab}, {"has_bias", 0}, {"decode", decode ? 1 : 0}},
+        {{"scale", scale}}, true},
+       {normed, w, logits});
+}
+
+void DriverBuilder::lowerSSMScan(hybrid::SSMScanOp op) {
+  auto state = cast<ShapedType>(op.getState().getType()).getShape(); // [NH, P, N]
+  int64_t NH = state[0], P = state[1], N = state[2], G = op.getNumGroups();
+  std::vector<std::pair<std::string, double>> constants{
+      {"dt_min", op.getDtMin() ? op.getDtMin()->convertToDouble() : 0.0},
+      {"dt_max", op.getDtMax() ? op.getDtMax()->convertToDouble()
+                               : std::numeric_limits<double>::infinity()}};
+  std::vector<std::pair<std::string, int64_t>> sizes{
+      {"NH", NH}, {"P", P}, {"N", N}, {"G", G}};
+  if (!decode)
+    sizes.push_back({"Q", lc.chunkTokens});
+  Value y = resultBuffer(op.getResult());
+  Value stateOut = stateView(cast<BlockArgument>(op.getState()), /*output=*/true);
+  buffers[op.getNewState()] = stateOut;
+  call({decode ? "ssm_step" : "ssm_chunk", sizes, constants, false},
+       {bufferOf(op.getInput()), bufferOf(op.getDt()), bufferOf(op.getB()),
+        bufferOf(op.getC()), plainF32(op.getALog()), plainF32(op.getD()),
+        plainF32(op.getDtBias()), stateView(op.getState(), false), y, stateOut});
+}
+
+void DriverBuilder::lowerAttention(hybrid::AttentionOp op) {
+  auto cache = cast<ShapedType>(op.getKCache().getType()).getShape(); // [KV, ?, HD]
+  int64_t KV = cache[0], HD = cache[2], heads = op.getNumHeads();
+  Value seen = b->create<arith::AddIOp>(loc, arg(kPast), tokenCount);
+  Value k = rows(kvSegment(op.getKCache()), idx(0), seen);
+  Value v = rows(kvSegment(op.getVCache()), idx(0), seen);
+  Value past = b->create<arith::IndexCastOp>(loc, b->getI32Type(), arg(kPast));
+  Value out = resultBuffer(op.getResult());
+  call({"attention", {{"HEADS", heads}, {"KV", KV}, {"HD", HD}},
+        {{"scale", op.getScale().convertToDouble()}}, false},
+       {bufferOf(op.getQ()), k, v, past, out});
+}
+
+LogicalResult DriverBuilder::lower(Operation *op) {
+  loc = op->getLoc();
+  auto f32 = [&](FloatAttr a) { return a.getValue().convertToDouble(); };
+  return TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<hybrid::WeightRefOp>([&](auto) { return success(); }) // views made at use
+      .Case<hybrid::EmbedOp>([&](hybrid::EmbedOp o) -> LogicalResult {
+        auto shape = cast<ShapedType>(o.getTable().getType()).getShape();
+        Value table = weightView(weightName(o.getTable()), "plain", shape, lc.weightElem);
+        Value out = resultBuffer(o.getResult());
+        call({"embed", {{"V", shape[0]}, {"H", shape[1]}},
+              {{"multiplier", f32(o.getMultiplierAttr())}}, true},
+             {arg(kTokens), table, out});
+        return success();
+      })
+      .Case<hybrid::RMSNormOp>([&](hybrid::RMSNormOp o) -> LogicalResult {
+        int64_t H = cast<ShapedType>(o.getWeight().getType()).getShape()[0];
+        Value out = resultBuffer(o.getResult());
+        call({"rms_norm", {{"H", H}}, {{"eps", f32(o.getEpsAttr())}, {"scale", 1.0}}, false},
+             {bufferOf(o.getInput()), plainF32(o.getWeight()), out});
+        return success();
+      })
+      .Case<hybrid::LinearOp>([&](hybrid::LinearOp o) -> LogicalResult {
+        lowerLinear(o);
+        return success();
+      })
+      .Case<hybrid::SplitOp>([&](hybrid::SplitOp o) -> LogicalResult {
+        // Column slices of the source: strided views, no copies.
+        Value src = bufferOf(o.getInput());
+        int64_t col = 0;
+        for (auto [r, size] : llvm::zip(o->getResults(), o.getSizes())) {
+          buffers[r] = b->create<memref::SubViewOp>(
+              loc, src, SmallVector<OpFoldResult>{b->getIndexAttr(0), b->getIndexAttr(col)},
+              SmallVector<OpFoldResult>{tokenCount, b->getIndexAttr(size)},
+              SmallVector<OpFoldResult>{b->getIndexAttr(1), b->getIndexAttr(1)});
+          col += size;
+        }
+        return success();
+      })
+      .Case<hybrid::CausalConv1dOp>([&](hybrid::CausalConv1dOp o) -> LogicalResult {
+        auto st = cast<ShapedType>(o.getState().getType()).getShape(); // [K-1, C]
+        int64_t C = st[1], K = st[0] + 1;
+        if (!o.getSilu())
+          return o.emitOpError("hybridc lowers only the Mamba2 conv (with silu)");
+        Value out = resultBuffer(o.getResult());
+        Value stateIn = stateView(o.getState(), false);
+        Value stateOut = stateView(o.getState(), true);
+        buffers[o.getNewState()] = stateOut;
+        SmallVector<Value> args{bufferOf(o.getInput()), stateIn, plainF32(o.getWeight())};
+        if (o.getBias())
+          args.push_back(plainF32(o.getBias()));
+        args.push_back(out);
+        call({"conv1d", {{"C", C}, {"K", K}, {"has_bias", o.getBias() ? 1 : 0}}, {}, false},
+             args);
+        call({"conv_state", {{"C", C}, {"K", K}}, {}, false},
+             {bufferOf(o.getInput()), stateIn, stateOut});
+        return success();
+      })
+      .Case<hybrid::SSMScanOp>([&](hybrid::SSMScanOp o) -> LogicalResult {
+        if (!isa<BlockArgument>(o.getState()))
+          return o.emitOpError("state must be a function argument");
+        lowerSSMScan(o);
+        return success();
+      })
+      .Case<hybrid::GatedRMSNormOp>([&](hybrid::GatedRMSNormOp o) -> LogicalResult {
+        int64_t D = cast<ShapedType>(o.getWeight().getType()).getShape()[0];
+        Value out = resultBuffer(o.getResult());
+        call({"gated_rms_norm", {{"D", D}, {"GS", o.getGroupSize()}},
+              {{"eps", f32(o.getEpsAttr())}}, false},
+             {bufferOf(o.getInput()), bufferOf(o.getGate()), plainF32(o.getWeight()), out});
+        return success();
+      })
+      .Case<hybrid::AttentionOp>([&](hybrid::AttentionOp o) -> LogicalResult {
+        if (!isa<BlockArgument>(o.getKCache()) || !isa<BlockArgument>(o.getVCache()))
+          return o.emitOpError("KV caches must be function arguments");
+        lowerAttention(o);
+        return success();
+      })
+      .Case<hybrid::MoEOp>([&](hybrid::MoEOp o) -> LogicalResult {
+        lowerMoE(o);
+        return success();
+      })
+      .Case<hybrid::SwiGLUMLPOp>([&](hybrid::SwiGLUMLPOp o) -> LogicalResult {
+        lowerSwiGLU(o);
+        return success();
+      })
+      .Case<hybrid::AddOp, hybrid::ResidualAddOp>([&](Operation *o) {
+        double m = 1.0;
+        if (auto r = dyn_cast<hybrid::ResidualAddOp>(o))
+          m = f32(r.getMultiplierAttr());
+        int64_t H = cast<ShapedType>(o->getResult(0).getType()).getShape().back();
+        Value out = resultBuffer(o->getResult(0));
+        call({"residual_add", {{"H", H}}, {{"multiplier", m}}, false},
+             {bufferOf(o->getOperand(0)), bufferOf(o->getOperand(1)), out});
+        return success();
+      })
+      .Case<hybrid::LMHeadOp>([&](hybrid::LMHeadOp o) -> LogicalResult {
+        lowerLMHead(o);
+        return success();
+      })
+      .Case<func::ReturnOp>([&](auto) { return success(); })
+      .Default([&](Operation *o) {
+        return o->emitOpError("has no kernel lowering in hybridc");
+      });
+}
+
+LogicalResult DriverBuilder::build(OpBuilder &builder, StringRef name) {
+  b = &builder;
+  MLIRContext *ctx = builder.getContext();
+  Type i8buf = MemRefType::get({kDyn}, builder.getI8Type());
+  Type index = builder.getIndexType();
+  SmallVector<Type> argTypes(kNumDriverArgs);
+  argTypes[kCtx] = LLVM::LLVMPointerType::get(ctx);
+  argTypes[kTokens] = MemRefType::get({kDyn}, builder.getI32Type());
+  argTypes[kWeights] = argTypes[kStateIn] = argTypes[kStateOut] = argTypes[kKv] =
+      argTypes[kWorkspace] = i8buf;
+  // The logits buffer is f32 data, viewed through a byte memref (only
+  // memref.view may give it its [rows][vocab] shape).
+  argTypes[kLogits] = i8buf;
+  argTypes[kKvCapacity] = argTypes[kPast] = argTypes[kLogitsFrom] = index;
+
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(lc.module.getBody());
+  fn = builder.create<func::FuncOp>(lc.forward.getLoc(), name,
+                                    builder.getFunctionType(argTypes, TypeRange{}));
+  fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), builder.getUnitAttr());
+  Block *entry = fn.addEntryBlock();
+  builder.setInsertionPointToStart(entry);
+  loc = lc.forward.getLoc();
+  tokenCount = builder.create<memref::DimOp>(loc, arg(kTokens), 0);
+
+  planWorkspace();
+  lc.workspaceRowBytes = std::max(lc.workspaceRowBytes, planner.rowElements() * 4);
+  for (Operation &op : lc.forward.getBody().front())
+    if (failed(lower(&op)))
+      return failure();
+  builder.create<func::ReturnOp>(lc.forward.getLoc());
+  return success();
+}
+
+struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass> {
+  using LowerToKernelsBase::LowerToKernelsBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    OpBuilder b(module.getContext());
+    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    if (!forward) {
+      module.emitError("hybrid-lower-to-kernels: no func.func @forward to lower");
+      return signalPassFailure();
+    }
+    if (weightType != "f32" && weightType != "bf16") {
+      module.emitError("hybrid-lower-to-kernels: weight-type must be f32 or bf16, got '")
+          << weightType << "'";
+      return signalPassFailure();
+    }
+    if (lanes <= 0 || chunkTokens <= 0) {
+      module.emitError("hybrid-lower-to-kernels: lanes and chunk-tokens must be positive");
+      return signalPassFailure();
+    }
+
+    LoweringContext lc;
+    lc.module = module;
+    lc.forward = forward;
+    lc.weightTypeName = weightType;
+    lc.weightElem = weightType == "bf16" ? Type(b.getBF16Type()) : Type(b.getF32Type());
+    lc.lanes = lanes;
+    lc.chunkTokens = chunkTokens;
+
+    // State layout: fixed-size state (conv, SSM) packed into one blob,
+    // KV caches as segments of the KV blob.
+    for (BlockArgument a : forward.getArguments().drop_front()) {
+      auto type = cast<ShapedType>(a.getType());
+      if (type.hasStaticShape()) {
+        lc.stateOffset.push_back(lc.stateBytes);
+        lc.kvSegment.push_back(-1);
+        lc.stateBytes = alignTo(lc.stateBytes + product(type.getShape()) * 4, 64);
+      } else {
+        int64_t row = type.getShape()[0] * type.getShape()[2] * 4; // [KV, ?, HD]
+        if (lc.kvRowBytes && lc.kvRowBytes != row) {
+          forward.emitError("all KV caches must have the same row size");
+          return signalPassFailure();
+        }
+        lc.kvRowBytes = row;
+        lc.stateOffset.push_back(-1);
+        lc.kvSegment.push_back(lc.kvSegments++);
+      }
+    }
+
+    if (failed(DriverBuilder(lc, /*decode=*/false).build(b, kPrefillFunctionName)) ||
+        failed(DriverBuilder(lc, /*decode=*/true).build(b, kDecodeFunctionName)))
+      return signalPassFailure();
+
+    auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+    module->setAttr("hybrid.weight_plan", lc.weights.toAttr(b));
+    module->setAttr("hybrid.weight_type", b.getStringAttr(weightType));
+    module->setAttr("hybrid.lanes", i64(lanes));
+    module->setAttr("hybrid.weights_bytes", i64(lc.weights.totalBytes()));
+    module->setAttr("hybrid.state_bytes", i64(lc.stateBytes));
+    module->setAttr("hybrid.kv_segments", i64(lc.kvSegments));
+    module->setAttr("hybrid.kv_row_bytes", i64(lc.kvRowBytes));
+    module->setAttr("hybrid.workspace_bytes_per_token", i64(lc.workspaceRowBytes));
+    module->setAttr("hybrid.max_chunk_tokens", i64(chunkTokens));
+
+    forward.erase();
+    SmallVector<Operation *> dead;
+    for (Operation &op : module.getBody()->getOperations())
+      if (isa<hybrid::WeightOp>(op))
+        dead.push_back(&op);
+    for (Operation *op : dead)
+      op->erase();
+  }
+};
+
+} // namespace

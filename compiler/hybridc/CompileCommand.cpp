@@ -1,0 +1,50 @@
+//===- CompileCommand.cpp - `hybridc compile MODEL_DIR -o OUT_DIR` --------===//
+#include "Commands.h"
+
+#include "hybridc/Codegen/KernelSpec.h"
+#include "hybridc/Compile/ModelCompiler.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+using namespace hybridc;
+
+void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
+  auto opts = std::make_shared<CompileOptions>();
+  CLI::App *cmd = app.add_subcommand(
+      "compile", "Compile a Granite 4.0 H folder into lib<name>.so + <name>.h + "
+                 "<name>.weights (a standalone streaming library)");
+  cmd->add_option("model_dir", opts->modelDir, "Hugging Face model folder")->required();
+  cmd->add_option("-o,--output", opts->outDir, "Output folder (created)")->required();
+  cmd->add_option("--name", opts->name,
+                  "C prefix of every exported symbol (default: the model folder's name)");
+  cmd->add_option("--target", opts->target, "CPU to compile for")
+      ->check(CLI::IsMember(codegen::knownTargets()))
+      ->capture_default_str();
+  cmd->add_option("--weights-dtype", opts->weightsDtype,
+                  "Storage of matmul/embedding weights (f32 accumulation and SSM state "
+                  "always)")
+      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->capture_default_str();
+  cmd->add_flag("--embed-weights", opts->embedWeights,
+                "Put the packed weights inside the .so instead of <name>.weights");
+  cmd->add_flag("--print-ir-after-all", opts->printIrAfterAll,
+                "Print the module (to stderr) after import and after every pass");
+  cmd->add_option("--print-ir-after", opts->printIrAfter,
+                  "Print the module after the named passes (e.g. import, "
+                  "hybrid-lower-to-kernels, convert-func-to-llvm)")
+      ->delimiter(',');
+  cmd->add_option("--emit", opts->emit,
+                  "Extra artefacts in the output folder: hybrid (IR after import), lowered "
+                  "(kernel-level MLIR), llvm-dialect, llvm (.ll), asm (.s), stmt (each "
+                  "kernel's Halide statement)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(knownEmitKinds()));
+  cmd->callback([opts, &exitCode] {
+    if (llvm::Error e = compileModel(*opts, llvm::outs(), llvm::errs())) {
+      reportError(std::move(e));
+      exitCode = 1;
+      return;
+    }
+    exitCode = 0;
+  });
+}

@@ -1,0 +1,171 @@
+//===- RunCommand.cpp - `hybridc run OUT_DIR --tokens ...` ----------------===//
+//
+// Streams tokens through a compiled library: positions before --decode-from
+// go through prefill (in calls of --chunk tokens), the rest one at a time
+// through decode; then --generate greedily extends the sequence.
+//
+//===----------------------------------------------------------------------===//
+#include "Commands.h"
+#include "hybridc/Run/ModelLibrary.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cctype>
+
+using namespace hybridc;
+
+namespace {
+
+struct RunOptions {
+  std::string outDir;
+  std::vector<int64_t> tokens;
+  std::string tokensFile;
+  int64_t chunk = 0;        // 0: the whole prefill part in one call
+  int64_t decodeFrom = -1;  // -1: no decode for the given tokens
+  std::string logitsOut;
+  int32_t threads = 0;      // 0: the library's default
+  int64_t generate = 0;
+};
+
+llvm::Error makeError(const std::string &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
+}
+
+llvm::Expected<std::vector<int32_t>> readTokens(const RunOptions &o) {
+  std::vector<int32_t> out;
+  auto push = [&](int64_t v, const std::string &where) -> llvm::Error {
+    if (v < 0 || v > INT32_MAX)
+      return makeError(where + ": token id " + std::to_string(v) + " is out of range");
+    out.push_back(static_cast<int32_t>(v));
+    return llvm::Error::success();
+  };
+  for (size_t i = 0; i < o.tokens.size(); ++i)
+    if (llvm::Error e = push(o.tokens[i], "--tokens entry " + std::to_string(i)))
+      return std::move(e);
+  if (!o.tokensFile.empty()) {
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buf =
+        llvm::MemoryBuffer::getFile(o.tokensFile, /*IsText=*/true);
+    if (!buf)
+      return makeError(o.tokensFile + ": cannot read: " + buf.getError().message());
+    llvm::StringRef rest = (*buf)->getBuffer();
+    for (size_t index = 0;; ++index) {
+      rest = rest.ltrim();
+      if (rest.empty())
+        break;
+      llvm::StringRef word = rest.take_until([](char c) { return std::isspace(c); });
+      rest = rest.drop_front(word.size());
+      int64_t v;
+      if (word.getAsInteger(10, v))
+        return makeError(o.tokensFile + ": token " + std::to_string(index) + " ('" +
+                         word.str() + "') is not an integer");
+      if (llvm::Error e = push(v, o.tokensFile + ": token " + std::to_string(index)))
+        return std::move(e);
+    }
+  }
+  if (out.empty())
+    return makeError("no tokens: give --tokens 1,2,3 or --tokens-file FILE");
+  return out;
+}
+
+int32_t argmax(const float *row, int64_t n) {
+  return static_cast<int32_t>(std::max_element(row, row + n) - row);
+}
+
+llvm::Error run(const RunOptions &o) {
+  llvm::Expected<std::vector<int32_t>> tokens = readTokens(o);
+  if (!tokens)
+    return tokens.takeError();
+  const int64_t n = static_cast<int64_t>(tokens->size());
+  if (o.chunk < 0)
+    return makeError("--chunk must be positive");
+  if (o.decodeFrom > n)
+    return makeError("--decode-from " + std::to_string(o.decodeFrom) + " is past the " +
+                     std::to_string(n) + " tokens given");
+  llvm::Expected<std::unique_ptr<ModelLibrary>> lib = ModelLibrary::open(o.outDir);
+  if (!lib)
+    return lib.takeError();
+  ModelLibrary &m = **lib;
+  if (o.threads != 0)
+    if (llvm::Error e = m.setThreads(o.threads))
+      return e;
+  const int64_t V = m.vocab();
+  const bool keepAll = !o.logitsOut.empty();
+  std::vector<float> logits(static_cast<size_t>(keepAll ? n : 1) * V);
+  auto row = [&](int64_t pos) { return logits.data() + (keepAll ? pos * V : 0); };
+
+  const int64_t prefillEnd = o.decodeFrom < 0 ? n : o.decodeFrom;
+  const int64_t chunk = o.chunk > 0 ? o.chunk : std::max<int64_t>(prefillEnd, 1);
+  int64_t prefillCalls = 0, decodeCalls = 0;
+  for (int64_t pos = 0; pos < prefillEnd; pos += chunk) {
+    int64_t len = std::min(chunk, prefillEnd - pos);
+    float *dest = keepAll ? row(pos) : (pos + len == n ? row(0) : nullptr);
+    if (llvm::Error e = m.prefill(tokens->data() + pos, len, dest, keepAll))
+      return e;
+    ++prefillCalls;
+  }
+  for (int64_t pos = prefillEnd; pos < n; ++pos) {
+    if (llvm::Error e = m.decode((*tokens)[pos], row(pos)))
+      return e;
+    ++decodeCalls;
+  }
+  llvm::outs() << "fed " << n << " tokens (" << prefillCalls << " prefill calls, "
+               << decodeCalls << " decode calls); next-token argmax "
+               << argmax(row(n - 1), V) << "\n";
+
+  if (keepAll) {
+    std::error_code ec;
+    llvm::raw_fd_ostream out(o.logitsOut, ec, llvm::sys::fs::OF_None);
+    if (ec)
+      return makeError(o.logitsOut + ": " + ec.message());
+    out.write(reinterpret_cast<const char *>(logits.data()), logits.size() * sizeof(float));
+    llvm::outs() << "wrote logits [" << n << "][" << V << "] float32 to " << o.logitsOut
+                 << "\n";
+  }
+  if (o.generate > 0) {
+    std::vector<float> next(row(n - 1), row(n - 1) + V);
+    llvm::outs() << "generated:";
+    for (int64_t i = 0; i < o.generate; ++i) {
+      int32_t token = argmax(next.data(), V);
+      llvm::outs() << " " << token;
+      if (llvm::Error e = m.decode(token, next.data()))
+        return e;
+    }
+    llvm::outs() << "\n";
+  }
+  return llvm::Error::success();
+}
+
+} // namespace
+
+void hybridc::addRunCommand(CLI::App &app, int &exitCode) {
+  auto opts = std::make_shared<RunOptions>();
+  CLI::App *cmd = app.add_subcommand(
+      "run", "Stream tokens through a compiled model (prefill, then decode) and "
+             "optionally write every position's logits or generate greedily");
+  cmd->add_option("out_dir", opts->outDir, "Output folder of `hybridc compile`")->required();
+  auto *tokens = cmd->add_option("--tokens", opts->tokens, "Token ids, e.g. 1,2,3")
+                     ->delimiter(',');
+  auto *file = cmd->add_option("--tokens-file", opts->tokensFile,
+                               "File of whitespace-separated token ids");
+  tokens->excludes(file);
+  cmd->add_option("--chunk", opts->chunk,
+                  "Prefill in calls of at most N tokens (default: one call)");
+  cmd->add_option("--decode-from", opts->decodeFrom,
+                  "Feed positions K.. one at a time with decode");
+  cmd->add_option("--logits-out", opts->logitsOut,
+                  "Write every position's logits, raw little-endian float32 [n][vocab]");
+  cmd->add_option("--threads", opts->threads, "Threads for this session")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--generate", opts->generate, "Then greedily generate M tokens")
+      ->check(CLI::NonNegativeNumber);
+  cmd->callback([opts, &exitCode] {
+    exitCode = 0;
+    if (llvm::Error e = run(*opts)) {
+      reportError(std::move(e));
+      exitCode = 1;
+    }
+  });
+}

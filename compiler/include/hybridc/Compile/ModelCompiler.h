@@ -1,0 +1,38 @@
+//===- ModelCompiler.h - checkpoint -> lib<name>.so + <name>.h --*- C++ -*-===//
+#ifndef HYBRIDC_COMPILE_MODELCOMPILER_H
+#define HYBRIDC_COMPILE_MODELCOMPILER_H
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+namespace hybridc {
+
+/// Extra artefacts `--emit` can ask for.
+std::vector<std::string> knownEmitKinds(); // hybrid, lowered, llvm-dialect, llvm, asm, stmt
+
+struct CompileOptions {
+  std::string modelDir;
+  std::string outDir;
+  std::string name;           // C prefix; default: from the model folder's name
+  std::string target = "host";
+  std::string weightsDtype = "f32";
+  bool embedWeights = false;
+  bool printIrAfterAll = false;
+  std::vector<std::string> printIrAfter; // pass arguments, or "import"
+  std::vector<std::string> emit;
+};
+
+/// The default --name for a model folder: its base name made a C identifier.
+std::string defaultModelName(const std::string &modelDir);
+
+/// Runs every stage, printing what it did and how long each stage took to
+/// `log` (IR dumps go to `irOut`).
+llvm::Error compileModel(const CompileOptions &options, llvm::raw_ostream &log,
+                         llvm::raw_ostream &irOut);
+
+} // namespace hybridc
+
+#endif // HYBRIDC_COMPILE_MODELCOMPILER_H

@@ -1,0 +1,36 @@
+//===- Manifest.h - what `hybridc compile` wrote into OUT_DIR ---*- C++ -*-===//
+//
+// OUT_DIR/hybridc-model.json names the library, header and weights of a
+// compiled model so that `hybridc run` / `bench` (and users) can find them.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYBRIDC_RUN_MANIFEST_H
+#define HYBRIDC_RUN_MANIFEST_H
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+
+namespace hybridc {
+
+constexpr const char *kManifestFileName = "hybridc-model.json";
+
+struct Manifest {
+  std::string name;     // the C prefix
+  std::string library;  // file names relative to the output folder
+  std::string header;
+  std::string weights;  // "" when the weights are embedded
+  std::string target;
+  std::string weightsDtype;
+  int64_t vocabSize = 0;
+  int64_t hiddenSize = 0;
+  int64_t numLayers = 0;
+};
+
+llvm::Error writeManifest(const std::string &outDir, const Manifest &manifest);
+llvm::Expected<Manifest> readManifest(const std::string &outDir);
+
+} // namespace hybridc
+
+#endif // HYBRIDC_RUN_MANIFEST_H

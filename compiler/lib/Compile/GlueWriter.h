@@ -1,0 +1,54 @@
+//===- GlueWriter.h - the generated C parts of a model library --*- C++ -*-===//
+//
+// The C text `hybridc compile` writes for each model: the model descriptor,
+// one wrapper per kernel (MLIR memref descriptors -> halide_buffer_t), the
+// prefixed public API, its header, and the linker's export list.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYBRIDC_COMPILE_GLUEWRITER_H
+#define HYBRIDC_COMPILE_GLUEWRITER_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hybridc {
+
+/// One argument of a kernel after the user context.
+struct KernelArg {
+  bool isBuffer = true;
+  int rank = 0;            // buffers
+  uint8_t halideCode = 2;  // halide_type_code_t: 0 int, 2 float, 4 bfloat
+  uint8_t bits = 32;
+};
+
+struct KernelSignature {
+  std::string symbol, kind;
+  std::vector<KernelArg> args;
+};
+
+struct ModelGlueInfo {
+  std::string name;
+  uint64_t modelHash = 0;
+  int64_t weightsBytes = 0;
+  bool embeddedWeights = false;
+  int64_t vocabSize = 0, hiddenSize = 0, numLayers = 0;
+  int64_t stateBytes = 0, kvSegments = 0, kvRowBytes = 0;
+  int64_t maxChunkTokens = 0, workspaceBytesPerToken = 0;
+  std::string modelInfoDefines; // #define lines for the header
+  std::vector<KernelSignature> kernels;
+};
+
+/// The glue C source; `apiTemplate` is runtime/templates/model_api_glue.c.in.
+std::string generateGlueSource(const ModelGlueInfo &info, const std::string &apiTemplate);
+/// `<name>.h`; `headerTemplate` is runtime/templates/model_api.h.in.
+std::string generateHeader(const ModelGlueInfo &info, const std::string &headerTemplate);
+/// A linker version script exporting only `<name>_*`.
+std::string generateExportMap(const std::string &name);
+/// An assembly file embedding the payload of `weightsPath` as
+/// hybridc_embedded_weights (64-byte aligned, in .rodata).
+std::string generateEmbeddedWeights(const std::string &weightsPath);
+
+} // namespace hybridc
+
+#endif // HYBRIDC_COMPILE_GLUEWRITER_H

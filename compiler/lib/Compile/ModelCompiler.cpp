@@ -1,0 +1,498 @@
+//===- ModelCompiler.cpp - checkpoint -> lib<name>.so + <name>.h ----------===//
+//
+// The stages of `hybridc compile`, each timed:
+//   import      checkpoint -> `hybrid` module
+//   lower       canonicalize, plan state, hybrid-lower-to-kernels
+//   to-llvm     memref/scf/func/arith -> LLVM dialect
+//   driver      LLVM dialect -> LLVM IR -> object (LLVM 19 TargetMachine)
+//   kernels     one Halide AOT object per distinct kernel + one Halide runtime
+//   weights     packed weights file (mmapped by the runtime)
+//   glue/link   generated C glue, then `cc -shared` with a version script
+//
+//===----------------------------------------------------------------------===//
+#include "hybridc/Compile/ModelCompiler.h"
+
+#include "GlueWriter.h"
+#include "WeightsFile.h"
+
+#include "hybridc/Codegen/EmitObject.h"
+#include "hybridc/Codegen/KernelSpec.h"
+#include "hybridc/Codegen/Passes.h"
+#include "hybridc/Run/Manifest.h"
+#include "hybridc/Import/Importer.h"
+
+#include "hybrid/HybridPasses.h"
+#include "hybridc/runtime_abi.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+
+#include <chrono>
+#include <fstream>
+
+using namespace hybridc;
+using namespace mlir;
+
+std::vector<std::string> hybridc::knownEmitKinds() {
+  return {"hybrid", "lowered", "llvm-dialect", "llvm", "asm", "stmt"};
+}
+
+std::string hybridc::defaultModelName(const std::string &modelDir) {
+  llvm::SmallString<256> dir(modelDir);
+  llvm::sys::path::remove_dots(dir, /*remove_dot_dot=*/true);
+  std::string base = llvm::sys::path::filename(llvm::StringRef(dir).rtrim('/')).str();
+  std::string name;
+  for (char c : base)
+    name += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])))
+    name = "model_" + name;
+  return name;
+}
+
+namespace {
+
+llvm::Error makeError(const llvm::Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
+}
+
+std::string toText(ModuleOp module) {
+  std::string text;
+  llvm::raw_string_ostream(text) << module;
+  return text;
+}
+
+std::string join(llvm::StringRef dir, llvm::StringRef file) {
+  llvm::SmallString<256> p(dir);
+  llvm::sys::path::append(p, file);
+  return std::string(p);
+}
+
+llvm::Expected<std::string> readText(const std::string &path) {
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buf = llvm::MemoryBuffer::getFile(path);
+  if (!buf)
+    return makeError(path + ": cannot read: " + buf.getError().message());
+  return (*buf)->getBuffer().str();
+}
+
+llvm::Error writeText(const std::string &path, const std::string &text) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return makeError(path + ": " + ec.message());
+  os << text;
+  return llvm::Error::success();
+}
+
+/// Runs a tool of the system toolchain; its stderr becomes the message.
+llvm::Error runTool(const std::string &program, std::vector<std::string> args,
+                    const std::string &scratchDir) {
+  llvm::ErrorOr<std::string> path = llvm::sys::findProgramByName(program);
+  if (!path)
+    return makeError("'" + program + "' not found on PATH (install gcc)");
+  std::string errFile = join(scratchDir, program + ".stderr");
+  std::vector<llvm::StringRef> argv{*path};
+  for (const std::string &a : args)
+    argv.push_back(a);
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, std::nullopt,
+                                                 llvm::StringRef(errFile)};
+  std::string execError;
+  int rc = llvm::sys::ExecuteAndWait(*path, argv, std::nullopt, redirects, 0, 0, &execError);
+  if (rc != 0) {
+    std::string command = *path;
+    for (const std::string &a : args)
+      command += " " + a;
+    llvm::Expected<std::string> stderrText = readText(errFile);
+    std::string detail = stderrText ? *stderrText : llvm::toString(stderrText.takeError());
+    return makeError("command failed (" + std::to_string(rc) + "): " + command + "\n" +
+                     execError + detail);
+  }
+  return llvm::Error::success();
+}
+
+/// Times the stages and prints one line per stage.
+class StageTimer {
+public:
+  explicit StageTimer(llvm::raw_ostream &log) : log(log) {}
+  template <typename Fn> llvm::Error run(llvm::StringRef stage, const std::string &what, Fn fn) {
+    auto start = std::chrono::steady_clock::now();
+    llvm::Error e = fn();
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count();
+    total += ms;
+    if (!e)
+      log << llvm::formatv("  {0,-9} {1,9:f1} ms  {2}\n", stage, ms, what);
+    return e;
+  }
+  double totalMs() const { return total; }
+
+private:
+  llvm::raw_ostream &log;
+  double total = 0;
+};
+
+/// Turns MLIR diagnostics into the text of an llvm::Error.
+class DiagnosticCollector {
+public:
+  explicit DiagnosticCollector(MLIRContext &ctx)
+      : handler(&ctx, [this](Diagnostic &d) {
+          os << d.getLocation() << ": " << d << "\n";
+          return success();
+        }) {}
+  llvm::Error error(const llvm::Twine &what) { return makeError(what + ":\n" + text); }
+
+private:
+  std::string text;
+  llvm::raw_string_ostream os{text};
+  ScopedDiagnosticHandler handler;
+};
+
+KernelArg kernelArg(Type t) {
+  KernelArg a;
+  if (auto m = dyn_cast<MemRefType>(t)) {
+    a.rank = m.getRank();
+    Type e = m.getElementType();
+    a.bits = e.getIntOrFloatBitWidth();
+    a.halideCode = e.isBF16() ? 4 : isa<FloatType>(e) ? 2 : 0;
+  } else {
+    a.isBuffer = false; // i32 scalar
+  }
+  return a;
+}
+
+struct KernelJob {
+  codegen::KernelSpec spec;
+  KernelSignature signature;
+};
+
+std::vector<KernelJob> collectKernels(ModuleOp module) {
+  std::vector<KernelJob> jobs;
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    auto info = fn->getAttrOfType<DictionaryAttr>(kKernelAttrName);
+    if (!info)
+      continue;
+    KernelJob job;
+    job.spec.symbol = fn.getSymName().str();
+    job.spec.kind = cast<StringAttr>(info.get("kind")).str();
+    for (NamedAttribute a : cast<DictionaryAttr>(info.get("sizes")))
+      job.spec.sizes[a.getName().str()] = cast<IntegerAttr>(a.getValue()).getInt();
+    for (NamedAttribute a : cast<DictionaryAttr>(info.get("constants")))
+      job.spec.constants[a.getName().str()] =
+          cast<FloatAttr>(a.getValue()).getValue().convertToDouble();
+    job.spec.weightType = cast<StringAttr>(info.get("weight_type")).getValue() == "bf16"
+                              ? codegen::WeightType::BF16
+                              : codegen::WeightType::F32;
+    job.signature.symbol = job.spec.symbol;
+    job.signature.kind = job.spec.kind;
+    for (Type t : fn.getFunctionType().getInputs().drop_front())
+      job.signature.args.push_back(kernelArg(t));
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
+int64_t moduleInt(ModuleOp module, llvm::StringRef name) {
+  auto a = module->getAttrOfType<IntegerAttr>(name);
+  return a ? a.getInt() : 0;
+}
+
+/// Configures IR printing after the passes the user asked for.
+llvm::Error configureIRPrinting(PassManager &pm, const CompileOptions &o,
+                                llvm::StringSet<> &seenPasses, llvm::raw_ostream &out) {
+  for (Pass &p : pm.getPasses())
+    seenPasses.insert(p.getArgument());
+  if (!o.printIrAfterAll && o.printIrAfter.empty())
+    return llvm::Error::success();
+  llvm::StringSet<> wanted;
+  for (const std::string &p : o.printIrAfter)
+    wanted.insert(p);
+  bool all = o.printIrAfterAll;
+  pm.enableIRPrinting(
+      [](Pass *, Operation *) { return false; },
+      [all, wanted](Pass *p, Operation *) { return all || wanted.count(p->getArgument()); },
+      /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false,
+      /*printAfterOnlyOnFailure=*/false, out);
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &log,
+                                  llvm::raw_ostream &irOut) {
+  // ---- Options -------------------------------------------------------------
+  std::string name = o.name.empty() ? defaultModelName(o.modelDir) : o.name;
+  if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') ||
+      !std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+      }))
+    return makeError("--name '" + name + "' is not a C identifier (letters, digits, _)");
+  std::string targetError;
+  std::optional<codegen::TargetSpec> target = codegen::resolveTarget(o.target, targetError);
+  if (!target)
+    return makeError("--target: " + targetError);
+  if (o.weightsDtype != "f32" && o.weightsDtype != "bf16")
+    return makeError("--weights-dtype must be f32 or bf16, got '" + o.weightsDtype + "'");
+  llvm::StringSet<> emit;
+  for (const std::string &e : o.emit) {
+    std::vector<std::string> known = knownEmitKinds();
+    if (std::find(known.begin(), known.end(), e) == known.end())
+      return makeError("--emit: unknown artefact '" + e +
+                       "' (known: hybrid, lowered, llvm-dialect, llvm, asm, stmt)");
+    emit.insert(e);
+  }
+  if (std::error_code ec = llvm::sys::fs::create_directories(o.outDir))
+    return makeError(o.outDir + ": cannot create: " + ec.message());
+  llvm::SmallString<128> scratch;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("hybridc-build", scratch))
+    return makeError("cannot create a scratch directory: " + ec.message());
+  struct RemoveDir {
+    std::string dir;
+    ~RemoveDir() { llvm::sys::fs::remove_directories(dir); }
+  } cleanup{std::string(scratch)};
+  const std::string build(scratch);
+
+  log << "hybridc compile " << o.modelDir << " -> " << o.outDir << " (name " << name
+      << ", target " << target->name << ", weights " << o.weightsDtype
+      << (o.embedWeights ? ", embedded" : "") << ")\n";
+  StageTimer timer(log);
+  MLIRContext context;
+  context.disableMultithreading(); // module-scope IR printing needs it
+  DiagnosticCollector diagnostics(context);
+
+  // ---- import ----------------------------------------------------------------
+  std::unique_ptr<Checkpoint> checkpoint;
+  OwningOpRef<ModuleOp> module;
+  if (llvm::Error e = timer.run("import", "checkpoint -> hybrid IR", [&]() -> llvm::Error {
+        llvm::Expected<std::unique_ptr<Checkpoint>> ckpt = Checkpoint::open(o.modelDir);
+        if (!ckpt)
+          return ckpt.takeError();
+        checkpoint = std::move(*ckpt);
+        auto imported = importCheckpoint(context, *checkpoint);
+        if (!imported)
+          return imported.takeError();
+        module = std::move(*imported);
+        return llvm::Error::success();
+      }))
+    return e;
+  const ModelConfig &cfg = checkpoint->config();
+  bool printImport = o.printIrAfterAll || llvm::is_contained(o.printIrAfter, "import");
+  if (printImport)
+    irOut << "// -----// IR Dump After import (hybridc) //----- //\n" << *module << "\n";
+  if (emit.count("hybrid"))
+    if (llvm::Error e = writeText(join(o.outDir, name + ".hybrid.mlir"),
+                                  toText(*module)))
+      return e;
+
+  // ---- lower to kernels --------------------------------------------------------
+  PassManager lowerPM(&context);
+  lowerPM.addPass(createCanonicalizerPass());
+  lowerPM.addPass(hybrid::createPlanStatePass());
+  LowerToKernelsOptions lowerOptions;
+  lowerOptions.weightType = o.weightsDtype;
+  lowerOptions.lanes = target->lanes;
+  lowerOptions.chunkTokens = cfg.mambaChunkSize;
+  lowerPM.addPass(createLowerToKernels(lowerOptions));
+  PassManager llvmPM(&context);
+  addLowerToLLVMPasses(llvmPM);
+  llvm::StringSet<> passNames{"import"};
+  if (llvm::Error e = configureIRPrinting(lowerPM, o, passNames, irOut))
+    return e;
+  if (llvm::Error e = configureIRPrinting(llvmPM, o, passNames, irOut))
+    return e;
+  for (const std::string &p : o.printIrAfter)
+    if (!passNames.count(p)) {
+      std::string names;
+      for (const auto &n : passNames)
+        names += " " + n.first().str();
+      return makeError("--print-ir-after=" + p + ": no such pass in the pipeline (passes:" +
+                       names + ")");
+    }
+
+  if (llvm::Error e = timer.run("lower", "canonicalize, plan state, lower to kernels",
+                                [&]() -> llvm::Error {
+                                  if (failed(lowerPM.run(*module)))
+                                    return diagnostics.error("lowering to kernels failed");
+                                  return llvm::Error::success();
+                                }))
+    return e;
+  if (emit.count("lowered"))
+    if (llvm::Error e = writeText(join(o.outDir, name + ".lowered.mlir"),
+                                  toText(*module)))
+      return e;
+
+  std::vector<KernelJob> kernels = collectKernels(*module);
+  std::vector<PackedWeight> plan;
+  for (Attribute a : (*module)->getAttrOfType<ArrayAttr>("hybrid.weight_plan")) {
+    auto d = cast<DictionaryAttr>(a);
+    plan.push_back({cast<StringAttr>(d.get("tensor")).str(), cast<StringAttr>(d.get("layout")).str(),
+                    cast<IntegerAttr>(d.get("offset")).getInt(),
+                    cast<IntegerAttr>(d.get("bytes")).getInt()});
+  }
+  ModelGlueInfo glue;
+  glue.name = name;
+  glue.embeddedWeights = o.embedWeights;
+  glue.vocabSize = cfg.vocabSize;
+  glue.hiddenSize = cfg.hiddenSize;
+  glue.numLayers = cfg.numLayers;
+  glue.weightsBytes = moduleInt(*module, "hybrid.weights_bytes");
+  glue.stateBytes = moduleInt(*module, "hybrid.state_bytes");
+  glue.kvSegments = moduleInt(*module, "hybrid.kv_segments");
+  glue.kvRowBytes = moduleInt(*module, "hybrid.kv_row_bytes");
+  glue.maxChunkTokens = moduleInt(*module, "hybrid.max_chunk_tokens");
+  glue.workspaceBytesPerToken = moduleInt(*module, "hybrid.workspace_bytes_per_token");
+  for (const KernelJob &k : kernels)
+    glue.kernels.push_back(k.signature);
+
+  // ---- to LLVM + driver object ------------------------------------------------
+  if (llvm::Error e = timer.run("to-llvm", "memref/scf/func -> LLVM dialect", [&]() -> llvm::Error {
+        if (failed(llvmPM.run(*module)))
+          return diagnostics.error("lowering to the LLVM dialect failed");
+        return llvm::Error::success();
+      }))
+    return e;
+  if (emit.count("llvm-dialect"))
+    if (llvm::Error e = writeText(join(o.outDir, name + ".llvm.mlir"),
+                                  toText(*module)))
+      return e;
+  const std::string driverObject = join(build, "driver.o");
+  if (llvm::Error e = timer.run("driver", "LLVM IR -> " + target->llvmCpu + " object", [&] {
+        DriverArtefacts artefacts;
+        if (emit.count("llvm"))
+          artefacts.llvmIR = join(o.outDir, name + ".ll");
+        if (emit.count("asm"))
+          artefacts.assembly = join(o.outDir, name + ".s");
+        return emitDriverObject(*module, *target, driverObject, artefacts);
+      }))
+    return e;
+
+  // ---- kernels -----------------------------------------------------------------
+  std::vector<std::string> objects{driverObject};
+  std::string stmtDir = join(o.outDir, name + ".stmt");
+  if (emit.count("stmt"))
+    if (std::error_code ec = llvm::sys::fs::create_directories(stmtDir))
+      return makeError(stmtDir + ": " + ec.message());
+  if (llvm::Error e = timer.run(
+          "kernels", std::to_string(kernels.size()) + " Halide kernels + runtime",
+          [&]() -> llvm::Error {
+            for (const KernelJob &k : kernels) {
+              std::string obj = join(build, k.spec.symbol + ".o");
+              std::string stmt = emit.count("stmt") ? join(stmtDir, k.spec.symbol + ".stmt") : "";
+              std::string err = codegen::compileKernel(k.spec, *target, obj, stmt);
+              if (!err.empty())
+                return makeError(err);
+              objects.push_back(obj);
+            }
+            std::string rt = join(build, "halide_runtime.o");
+            std::string err = codegen::compileHalideRuntime(*target, rt);
+            if (!err.empty())
+              return makeError(err);
+            objects.push_back(rt);
+            return llvm::Error::success();
+          }))
+    return e;
+
+  // ---- weights -----------------------------------------------------------------
+  const std::string weightsFile =
+      join(o.embedWeights ? build : o.outDir, name + ".weights");
+  if (llvm::Error e = timer.run(
+          "weights", llvm::formatv("{0} tensors packed, {1:f1} MiB", plan.size(),
+                                   glue.weightsBytes / 1048576.0),
+          [&]() -> llvm::Error {
+            llvm::Expected<uint64_t> hash = writeWeightsFile(
+                weightsFile, *checkpoint, plan, glue.weightsBytes,
+                o.weightsDtype == "bf16" ? codegen::WeightType::BF16 : codegen::WeightType::F32,
+                target->lanes, name);
+            if (!hash)
+              return hash.takeError();
+            glue.modelHash = *hash;
+            return llvm::Error::success();
+          }))
+    return e;
+
+  // ---- glue + link ---------------------------------------------------------------
+  const std::string library = "lib" + name + ".so";
+  if (llvm::Error e = timer.run("link", library + " (cc -shared)", [&]() -> llvm::Error {
+        std::string templates = HYBRIDC_RUNTIME_TEMPLATES_DIR;
+        llvm::Expected<std::string> headerTemplate = readText(join(templates, "model_api.h.in"));
+        if (!headerTemplate)
+          return headerTemplate.takeError();
+        llvm::Expected<std::string> apiTemplate =
+            readText(join(templates, "model_api_glue.c.in"));
+        if (!apiTemplate)
+          return apiTemplate.takeError();
+        std::string upperName = name;
+        for (char &c : upperName)
+          c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        glue.modelInfoDefines = llvm::formatv(
+            "#define {0}_VOCAB_SIZE {1}\n#define {0}_HIDDEN_SIZE {2}\n#define {0}_NUM_LAYERS {3}\n"
+            "#define {0}_MAMBA_LAYERS {4}\n#define {0}_ATTENTION_LAYERS {5}\n"
+            "#define {0}_MAX_CHUNK_TOKENS {6}\n"
+            "/* The same sizes as constants spelled with the lower-case prefix. */\n"
+            "enum {{ {7}_vocab_size = {1}, {7}_hidden_size = {2}, {7}_num_layers = {3} };\n",
+            upperName, cfg.vocabSize, cfg.hiddenSize, cfg.numLayers,
+            cfg.countLayers(LayerKind::Mamba), cfg.countLayers(LayerKind::Attention),
+            glue.maxChunkTokens, name);
+        if (llvm::Error e = writeText(join(o.outDir, name + ".h"), generateHeader(glue, *headerTemplate)))
+          return e;
+        std::string glueSource = join(build, "glue.c");
+        if (llvm::Error e = writeText(glueSource, generateGlueSource(glue, *apiTemplate)))
+          return e;
+        std::string glueObject = join(build, "glue.o");
+        if (llvm::Error e = runTool("cc", {"-c", "-O2", "-fPIC", "-fvisibility=hidden",
+                                           "-I" + o.outDir, "-I" + std::string(HYBRIDC_RUNTIME_INCLUDE_DIR),
+                                           "-I" + std::string(HYBRIDC_HALIDE_INCLUDE_DIR),
+                                           glueSource, "-o", glueObject},
+                                    build))
+          return e;
+        objects.push_back(glueObject);
+        if (o.embedWeights) {
+          std::string asmFile = join(build, "weights.S"), asmObject = join(build, "weights.o");
+          if (llvm::Error e = writeText(asmFile, generateEmbeddedWeights(weightsFile)))
+            return e;
+          if (llvm::Error e = runTool("cc", {"-c", asmFile, "-o", asmObject}, build))
+            return e;
+          objects.push_back(asmObject);
+        }
+        std::string exportMap = join(build, "exports.map");
+        if (llvm::Error e = writeText(exportMap, generateExportMap(name)))
+          return e;
+        std::vector<std::string> args{"-shared", "-o", join(o.outDir, library)};
+        args.insert(args.end(), objects.begin(), objects.end());
+        args.insert(args.end(), {"-Wl,--whole-archive", std::string(HYBRIDC_RUNTIME_ARCHIVE),
+                                 "-Wl,--no-whole-archive", "-Wl,--version-script=" + exportMap,
+                                 "-Wl,-z,defs", "-Wl,--gc-sections", "-lpthread", "-ldl", "-lm"});
+        return runTool("cc", args, build);
+      }))
+    return e;
+
+  Manifest manifest;
+  manifest.name = name;
+  manifest.library = library;
+  manifest.header = name + ".h";
+  manifest.weights = o.embedWeights ? "" : name + ".weights";
+  manifest.target = target->name;
+  manifest.weightsDtype = o.weightsDtype;
+  manifest.vocabSize = cfg.vocabSize;
+  manifest.hiddenSize = cfg.hiddenSize;
+  manifest.numLayers = cfg.numLayers;
+  if (llvm::Error e = writeManifest(o.outDir, manifest))
+    return e;
+
+  uint64_t libBytes = 0;
+  llvm::sys::fs::file_size(join(o.outDir, library), libBytes);
+  log << llvm::formatv("  total     {0,9:f1} ms\n", timer.totalMs());
+  log << llvm::formatv("wrote {0} ({1:f2} MiB), {2}.h", join(o.outDir, library),
+                       libBytes / 1048576.0, name);
+  if (!o.embedWeights)
+    log << llvm::formatv(", {0}.weights ({1:f2} MiB)", name,
+                         (glue.weightsBytes + HYBRIDC_WEIGHTS_HEADER_BYTES) / 1048576.0);
+  log << "\n";
+  return llvm::Error::success();
+}

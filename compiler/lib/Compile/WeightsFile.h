@@ -1,0 +1,32 @@
+//===- WeightsFile.h - the packed weights of a compiled model ---*- C++ -*-===//
+#ifndef HYBRIDC_COMPILE_WEIGHTSFILE_H
+#define HYBRIDC_COMPILE_WEIGHTSFILE_H
+
+#include "hybridc/Codegen/KernelSpec.h"
+#include "hybridc/Model/Checkpoint.h"
+
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace hybridc {
+
+/// One packed weight: checkpoint tensor `tensor` in layout `layout`
+/// ("f32", "plain", "linear", "experts") at `offset` of the payload.
+struct PackedWeight {
+  std::string tensor, layout;
+  int64_t offset = 0, bytes = 0;
+};
+
+/// Writes `path`: a hybridc_weights_header (runtime_abi.h) then the payload
+/// of `payloadBytes` bytes holding every entry packed for the kernels.
+/// Returns the model hash written into the header (a hash of the payload).
+llvm::Expected<uint64_t> writeWeightsFile(const std::string &path, const Checkpoint &checkpoint,
+                                          const std::vector<PackedWeight> &entries,
+                                          int64_t payloadBytes, codegen::WeightType type,
+                                          int lanes, const std::string &modelName);
+
+} // namespace hybridc
+
+#endif // HYBRIDC_COMPILE_WEIGHTSFILE_H

@@ -1,0 +1,107 @@
+//===- Internal.h - runtime-private types shared by the runtime's files ---===//
+//
+// Plain C-compatible C++: no STL, no new/delete, no exceptions, no static
+// objects with constructors (those would pull in __cxa_guard_* from libstdc++).
+// Every symbol is hidden (-fvisibility=hidden); only the generated glue's
+// prefixed functions are exported from a model library.
+//===----------------------------------------------------------------------===//
+#ifndef HYBRIDC_RUNTIME_INTERNAL_H
+#define HYBRIDC_RUNTIME_INTERNAL_H
+
+#include "hybridc/runtime_abi.h"
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+// Every buffer handed to the driver is aligned to a cache line, which is also
+// what Halide's vector loads prefer.
+#define HYBRIDC_RT_ALIGN 64
+
+// Halide's parallel-for task signature (HalideRuntime.h's halide_task_t),
+// declared here so the runtime does not depend on Halide's headers.
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef int (*hybridc_rt_task_fn)(void *user_context, int task_number, uint8_t *closure);
+
+// ---- Errors.cpp ----------------------------------------------------------
+// Records a formatted message as this thread's last error; returns `status`
+// so callers can write `return hybridc_rt_fail(...)`.
+int hybridc_rt_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// Copies `msg` (truncated) as this thread's last error.
+void hybridc_rt_set_last_error(const char *msg);
+// Records a Halide runtime error (halide_error) into a call context: the
+// first failure of the call wins; hybridc_rt_kernel_failed later names the
+// kernel it came from. Safe to call from several worker threads at once.
+void hybridc_rt_ctx_halide_error(hybridc_call_ctx *ctx, const char *msg);
+
+// ---- Memory (Session.cpp) -------------------------------------------------
+// 64-byte aligned allocation of at least one cache line (never NULL on
+// success, even for 0 bytes, so the driver always gets a valid pointer).
+void *hybridc_rt_aligned_alloc(int64_t bytes);
+
+// ---- ThreadPool.cpp ---------------------------------------------------------
+// A session's workers. Created lazily on the first parallel loop; the thread
+// that runs the call participates, so `workers` = threads - 1.
+typedef struct hybridc_rt_pool hybridc_rt_pool;
+// Runs task(uc, i, closure) for i in [min, min+size) on up to `threads`
+// threads (the caller included); returns the first non-zero task result.
+// `*pool` is created on first use; a pool that cannot be created (no memory,
+// no threads) degrades to running the loop on the calling thread.
+int hybridc_rt_pool_run(hybridc_rt_pool **pool, int32_t threads, hybridc_rt_task_fn task,
+                        void *uc, int min, int size, uint8_t *closure);
+// Stops and joins the workers; `pool` may be NULL.
+void hybridc_rt_pool_destroy(hybridc_rt_pool *pool);
+
+// ---- HalideHooks.cpp ---------------------------------------------------------
+// Referenced from Streaming.cpp so that linking the archive without
+// --whole-archive still pulls HalideHooks.o (and its strong halide_do_par_for
+// and halide_error) into any library that calls prefill/decode.
+void hybridc_rt_halide_hooks_anchor(void);
+
+// ---- Model / session state ---------------------------------------------------
+struct hybridc_model {
+  const hybridc_model_desc *desc;
+  const uint8_t *payload;   // weights as the driver sees them
+  void *map_base;           // the mmapped file, or NULL for embedded weights
+  size_t map_bytes;
+  int32_t default_threads;  // for sessions created later (atomic access)
+  int32_t refs;             // 1 (open) + live sessions (atomic access)
+};
+
+struct hybridc_session {
+  hybridc_model *model;
+  const hybridc_model_desc *desc;
+  int64_t position;         // tokens committed
+  int64_t max_tokens;       // 0: no cap
+  int32_t threads;
+
+  // Commit protocol: `state` is the committed state; a call writes only the
+  // two scratch buffers and swaps the last one in on success.
+  uint8_t *state;
+  uint8_t *scratch[2];
+
+  uint8_t *kv;              // kv_segments segments of kv_capacity rows
+  int64_t kv_capacity;      // rows per segment
+  int64_t kv_alloc_bytes;
+
+  uint8_t *workspace;
+  int64_t workspace_tokens; // tokens the workspace is sized for (-1: none yet)
+
+  hybridc_rt_pool *pool;    // lazily created worker threads
+
+  // Target of the zero-size logits memref when no logits are requested, so
+  // the driver never sees a NULL buffer pointer.
+  float no_logits[16] __attribute__((aligned(HYBRIDC_RT_ALIGN)));
+};
+
+// Drops one reference to the model; the last one unmaps and frees it.
+void hybridc_rt_model_release(hybridc_model *model);
+
+#ifdef __cplusplus
+} // extern "C"
+#endif
+
+#endif // HYBRIDC_RUNTIME_INTERNAL_H

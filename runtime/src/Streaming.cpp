@@ -1,0 +1,228 @@
+//===- Streaming.cpp - prefill / decode with all-or-nothing commit --------===//
+//
+// A call either commits completely (state, KV rows, position) or leaves the
+// session exactly as it was:
+//   1. validate every argument,
+//   2. grow the KV cache and the workspace (the only steps that can run out
+//      of memory) before any chunk runs; growing keeps rows [0, position),
+//      so it is invisible to the session's contents,
+//   3. run the chunks with state_in/state_out alternating between two
+//      scratch buffers, never writing the committed state; KV rows are only
+//      appended past the committed position,
+//   4. on success swap the last scratch buffer in and advance the position.
+//===----------------------------------------------------------------------===//
+#include "Internal.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+namespace {
+
+hybridc_memref1d memref(const void *p, int64_t size) {
+  hybridc_memref1d m;
+  // The driver never writes through tokens/weights; the memref type just has
+  // no const.
+  m.allocated = const_cast<void *>(p);
+  m.aligned = const_cast<void *>(p);
+  m.offset = 0;
+  m.size = size;
+  m.stride = 1;
+  return m;
+}
+
+// Grows the KV cache to hold `need` rows per segment. Segment s starts at
+// s * capacity * row_bytes, so a new capacity moves every segment: copy each
+// one's committed rows into a fresh blob (amortised doubling keeps the total
+// copy cost linear in the sequence length).
+int ensure_kv(hybridc_session *s, int64_t need, const char *fn) {
+  const hybridc_model_desc *d = s->desc;
+  if (s->max_tokens > 0 && need > s->max_tokens)
+    return hybridc_rt_fail(HYBRIDC_ERR_CAPACITY,
+                           "%s: the session's token cap of %" PRId64
+                           " would be exceeded: position %" PRId64 " + %" PRId64
+                           " new tokens = %" PRId64 " (raise it with set_max_tokens or reset)",
+                           fn, s->max_tokens, s->position, need - s->position, need);
+  if (need <= s->kv_capacity && s->kv)
+    return HYBRIDC_OK;
+
+  int64_t cap = s->kv_capacity;
+  if (need > cap) {
+    cap = cap > 0 ? cap : 16;
+    while (cap < need)
+      cap = cap > INT64_MAX / 2 ? need : cap * 2;
+    if (s->max_tokens > 0 && cap > s->max_tokens)
+      cap = s->max_tokens; // need <= max_tokens, checked above
+  }
+  int64_t seg_bytes, total;
+  if (__builtin_mul_overflow(cap, d->kv_row_bytes, &seg_bytes) ||
+      __builtin_mul_overflow(seg_bytes, (int64_t)d->kv_segments, &total))
+    return hybridc_rt_fail(HYBRIDC_ERR_OUT_OF_MEMORY,
+                           "%s: KV cache for %" PRId64 " tokens does not fit in memory", fn, need);
+  uint8_t *kv = (uint8_t *)hybridc_rt_aligned_alloc(total);
+  if (!kv)
+    return hybridc_rt_fail(HYBRIDC_ERR_OUT_OF_MEMORY,
+                           "%s: out of memory growing the KV cache to %" PRId64
+                           " tokens (%" PRId64 " bytes)",
+                           fn, cap, total);
+  if (s->kv && s->position > 0) {
+    size_t used = (size_t)(s->position * d->kv_row_bytes);
+    size_t old_seg = (size_t)(s->kv_capacity * d->kv_row_bytes);
+    for (int32_t seg = 0; seg < d->kv_segments; ++seg)
+      memcpy(kv + (size_t)seg * (size_t)seg_bytes, s->kv + (size_t)seg * old_seg, used);
+  }
+  free(s->kv);
+  s->kv = kv;
+  s->kv_capacity = cap;
+  s->kv_alloc_bytes = total;
+  return HYBRIDC_OK;
+}
+
+int64_t workspace_bytes(const hybridc_model_desc *d, int64_t tokens) {
+  return d->workspace_fixed_bytes + tokens * d->workspace_bytes_per_token;
+}
+
+int ensure_workspace(hybridc_session *s, int64_t tokens, const char *fn) {
+  if (s->workspace && tokens <= s->workspace_tokens)
+    return HYBRIDC_OK;
+  const hybridc_model_desc *d = s->desc;
+  int64_t per_token;
+  if (__builtin_mul_overflow(tokens, d->workspace_bytes_per_token, &per_token) ||
+      per_token > INT64_MAX - d->workspace_fixed_bytes)
+    return hybridc_rt_fail(HYBRIDC_ERR_OUT_OF_MEMORY, "%s: workspace size overflows", fn);
+  // No copy needed: the workspace holds nothing between calls.
+  uint8_t *ws = (uint8_t *)hybridc_rt_aligned_alloc(workspace_bytes(d, tokens));
+  if (!ws)
+    return hybridc_rt_fail(HYBRIDC_ERR_OUT_OF_MEMORY,
+                           "%s: out of memory for a %" PRId64 "-byte workspace", fn,
+                           workspace_bytes(d, tokens));
+  free(s->workspace);
+  s->workspace = ws;
+  s->workspace_tokens = tokens;
+  return HYBRIDC_OK;
+}
+
+// Runs `n` validated tokens through the model and commits the result.
+int run(hybridc_session *s, const int32_t *tokens, int64_t n, float *logits, int32_t flags,
+        bool decode, const char *fn) {
+  hybridc_rt_halide_hooks_anchor();
+  const hybridc_model_desc *d = s->desc;
+  const hybridc_model *m = s->model;
+  if (n > INT64_MAX - s->position)
+    return hybridc_rt_fail(HYBRIDC_ERR_CAPACITY, "%s: position overflow", fn);
+  int status = ensure_kv(s, s->position + n, fn);
+  if (status != HYBRIDC_OK)
+    return status;
+  int64_t chunk = d->max_chunk_tokens;
+  status = ensure_workspace(s, n < chunk ? n : chunk, fn);
+  if (status != HYBRIDC_OK)
+    return status;
+
+  hybridc_call_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.status = HYBRIDC_OK;
+  ctx.session = s;
+  ctx.num_threads = s->threads;
+
+  hybridc_memref1d w = memref(m->payload, (int64_t)d->weights_bytes);
+  hybridc_memref1d kv = memref(s->kv, (int64_t)d->kv_segments * s->kv_capacity * d->kv_row_bytes);
+  const int64_t vocab = d->vocab_size;
+  hybridc_driver_fn driver = decode ? d->decode : d->prefill;
+
+  const uint8_t *in = s->state;
+  int next_scratch = 0;
+  for (int64_t off = 0; off < n; off += chunk) {
+    int64_t cn = n - off < chunk ? n - off : chunk;
+    bool last = off + cn == n;
+    uint8_t *out = s->scratch[next_scratch];
+
+    hybridc_memref1d tok = memref(tokens + off, cn);
+    hybridc_memref1d sin = memref(in, d->state_bytes);
+    hybridc_memref1d sout = memref(out, d->state_bytes);
+    hybridc_memref1d ws = memref(s->workspace, workspace_bytes(d, cn));
+    hybridc_memref1d lg;
+    int64_t logits_from;
+    if (!logits) {
+      logits_from = cn;
+      lg = memref(s->no_logits, 0);
+    } else if (flags == HYBRIDC_LOGITS_ALL) {
+      logits_from = 0;
+      lg = memref(logits + off * vocab, cn * vocab);
+    } else if (last) {
+      logits_from = cn - 1;
+      lg = memref(logits, vocab);
+    } else {
+      logits_from = cn;
+      lg = memref(logits, 0);
+    }
+
+    driver(&ctx, &tok, &w, &sin, &sout, &kv, s->kv_capacity, s->position + off, &ws, &lg,
+           logits_from);
+
+    int32_t st = __atomic_load_n(&ctx.status, __ATOMIC_ACQUIRE);
+    if (st != HYBRIDC_OK) {
+      // Only the documented codes reach the caller; anything else a driver
+      // might store is reported as a kernel error.
+      if (st < HYBRIDC_ERR_INVALID_ARGUMENT || st > HYBRIDC_ERR_KERNEL)
+        st = HYBRIDC_ERR_KERNEL;
+      ctx.message[sizeof ctx.message - 1] = '\0';
+      // Nothing committed: the state pointer and position are unchanged and
+      // the KV rows written past the position will be overwritten.
+      return hybridc_rt_fail(st,
+                             "%s: tokens [%" PRId64 ", %" PRId64 ") at position %" PRId64
+                             " failed, session unchanged: %s",
+                             fn, off, off + cn, s->position + off,
+                             ctx.message[0] ? ctx.message : "(no message)");
+    }
+    in = out;
+    next_scratch ^= 1;
+  }
+
+  // Commit: the last written scratch buffer becomes the state, the old state
+  // becomes scratch.
+  int written = next_scratch ^ 1;
+  uint8_t *old = s->state;
+  s->state = s->scratch[written];
+  s->scratch[written] = old;
+  s->position += n;
+  return HYBRIDC_OK;
+}
+
+} // namespace
+
+extern "C" {
+
+int hybridc_rt_prefill(hybridc_session *s, const int32_t *tokens, int64_t n, float *logits,
+                       int32_t flags) {
+  const char *fn = "prefill";
+  if (!s)
+    return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT, "%s: session is NULL", fn);
+  if (!tokens)
+    return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT, "%s: tokens is NULL", fn);
+  if (n <= 0)
+    return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT, "%s: n must be >= 1 (got %" PRId64 ")",
+                           fn, n);
+  if (flags != HYBRIDC_LOGITS_LAST && flags != HYBRIDC_LOGITS_ALL)
+    return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT,
+                           "%s: flags must be LOGITS_LAST (%d) or LOGITS_ALL (%d), got %d", fn,
+                           HYBRIDC_LOGITS_LAST, HYBRIDC_LOGITS_ALL, flags);
+  const int32_t vocab = s->desc->vocab_size;
+  for (int64_t i = 0; i < n; ++i)
+    if (tokens[i] < 0 || tokens[i] >= vocab)
+      return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT,
+                             "%s: tokens[%" PRId64 "] = %d is out of range [0, %d)", fn, i,
+                             tokens[i], vocab);
+  return run(s, tokens, n, logits, flags, false, fn);
+}
+
+int hybridc_rt_decode(hybridc_session *s, int32_t token, float *logits) {
+  const char *fn = "decode";
+  if (!s)
+    return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT, "%s: session is NULL", fn);
+  if (token < 0 || token >= s->desc->vocab_size)
+    return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT, "%s: token %d is out of range [0, %d)",
+                           fn, token, s->desc->vocab_size);
+  return run(s, &token, 1, logits, HYBRIDC_LOGITS_LAST, true, fn);
+}
+
+} // extern "C"

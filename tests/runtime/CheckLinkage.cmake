@@ -1,0 +1,37 @@
+# cmake -DNM= -DREADELF= -DARCHIVE= -DLIBRARY= -DPREFIX= -P CheckLinkage.cmake
+# Fails if the runtime archive needs libstdc++ or the model library depends on
+# or exports more than it should.
+execute_process(COMMAND ${NM} -u ${ARCHIVE} OUTPUT_VARIABLE undefined RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm -u ${ARCHIVE} failed")
+endif()
+string(REGEX MATCHALL "[ \t]U [^\n]+" refs "${undefined}")
+foreach(ref IN LISTS refs)
+  string(REGEX REPLACE "^[ \t]U " "" sym "${ref}")
+  # C++ runtime: mangled std:: / operator new/delete / ABI support.
+  if(sym MATCHES "^_Z(St|nw|na|dl|da|N9__gnu_cxx|NSt|TI|TV)" OR sym MATCHES "^__cxa_|^__gxx_")
+    message(FATAL_ERROR "runtime archive references libstdc++ symbol ${sym}")
+  endif()
+endforeach()
+
+execute_process(COMMAND ${READELF} -d ${LIBRARY} OUTPUT_VARIABLE dyn RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "readelf -d ${LIBRARY} failed")
+endif()
+string(REGEX MATCHALL "Shared library: \\[[^]]+\\]" needed "${dyn}")
+foreach(n IN LISTS needed)
+  string(REGEX REPLACE "Shared library: \\[(.*)\\]" "\\1" lib "${n}")
+  if(NOT lib MATCHES "^(libc|libm|libpthread|libdl|libgcc_s|ld-linux[-a-z0-9_]*)\\.so")
+    message(FATAL_ERROR "${LIBRARY} depends on ${lib}")
+  endif()
+endforeach()
+
+execute_process(COMMAND ${NM} -D --defined-only ${LIBRARY} OUTPUT_VARIABLE exported)
+string(REGEX MATCHALL "[0-9a-f]+ [A-Za-z] [^\n]+" defs "${exported}")
+foreach(d IN LISTS defs)
+  string(REGEX REPLACE "^[0-9a-f]+ [A-Za-z] " "" sym "${d}")
+  if(NOT sym MATCHES "^${PREFIX}")
+    message(FATAL_ERROR "${LIBRARY} exports ${sym} (only ${PREFIX}* expected)")
+  endif()
+endforeach()
+message(STATUS "runtime linkage ok: ${needed}")
