@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # hybridc set-up: installs missing Debian 12 packages (as root, idempotent),
 # configures and builds, then runs what was asked:
-#   bash .ci/setup.sh demo   the main job (build, sample model, compile, stream)
+#   bash .ci/setup.sh demo   the main job (build, compile the sample model, stream tokens)
 #   bash .ci/setup.sh test   build + the whole test suite (what CI runs)
 #   bash .ci/setup.sh build  build only
 # Environment: HYBRIDC_BUILD_DIR (default build/), HYBRIDC_JOBS (default 2).
@@ -48,9 +48,15 @@ configure_and_build
 case "$mode" in
   build) ;;
   demo)
+    # The main job: compile the bundled sample model into a standalone
+    # library, link a C program against its header, stream tokens through it.
     sample="$build/samples/tiny"
-    echo "== hybridc import $sample"
-    "$build/bin/hybridc" import "$sample"
+    out="$build/demo"
+    "$build/bin/hybridc" compile "$sample" -o "$out" --name sample
+    cc -O2 -DHYBRIDC_MODEL=sample -I "$out" "$root/samples/stream/stream_tokens.c" \
+       -L "$out" -lsample -Wl,-rpath,"$out" -o "$out/stream_tokens"
+    echo "== $out/stream_tokens: prompt 1 2 3 4 5 6 7 8, 32 tokens greedily"
+    "$out/stream_tokens" "$out/sample.weights" 32 1 2 3 4 5 6 7 8
     ;;
   test)
     ctest --test-dir "$build" --output-on-failure -j "$jobs"

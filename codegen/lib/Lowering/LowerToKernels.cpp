@@ -122,6 +122,7 @@ struct LoweringContext {
   int64_t chunkTokens;
   WeightPlan weights;
   llvm::StringMap<func::FuncOp> kernels;
+  SmallVector<func::FuncOp> kernelOrder; // creation order
   std::map<std::string, int> kernelCounts;
   // Per @forward state argument (index = argument number - 1).
   SmallVector<int64_t> stateOffset; // byte offset in the state blob, -1 for KV
@@ -171,6 +172,7 @@ func::FuncOp LoweringContext::kernel(OpBuilder &b, const KernelDesc &desc,
   fn->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), b.getUnitAttr());
   fn->setAttr(kKernelAttrName, info);
   kernels[key] = fn;
+  kernelOrder.push_back(fn);
   return fn;
 }
 
@@ -689,6 +691,11 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     if (failed(DriverBuilder(lc, /*decode=*/false).build(b, kPrefillFunctionName)) ||
         failed(DriverBuilder(lc, /*decode=*/true).build(b, kDecodeFunctionName)))
       return signalPassFailure();
+
+    // Declarations first, in creation order, then the two drivers.
+    auto prefill = module.lookupSymbol<func::FuncOp>(kPrefillFunctionName);
+    for (func::FuncOp k : lc.kernelOrder)
+      k->moveBefore(prefill);
 
     auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
     module->setAttr("hybrid.weight_plan", lc.weights.toAttr(b));

@@ -1,0 +1,194 @@
+//===- Attention.cpp - causal NoPE GQA attention (spec 4.4) ---------------===//
+//
+// out[t][h] = sum_j softmax_j(scale * q[t][h] . k[j][kv]) v[j][kv] over the
+// keys j = 0 .. past + t, with kv = h / (HEADS / KV). k and v hold L >= past+T
+// rows (rows past past+T-1 are never read).
+//
+// Online (streaming) softmax over blocks of KB keys, per (head, query):
+// a block's scores s_j, their max bm, bsum = sum_j e^{s_j - bm} and
+// bacc = sum_j e^{s_j - bm} v_j are computed together, then merged into the
+// running (m, l, acc):  m' = max(m, bm), acc' = acc e^{m - m'} + bacc e^{bm - m'},
+// l' = l e^{m - m'} + bsum e^{bm - m'}; finally out = acc / l. Every exponent
+// is <= 0 and every block holds at least one visible key (blocks entirely past
+// the causal limit are skipped), so nothing overflows and nothing divides by
+// zero; scores are only ever held for one block of one (head, query).
+//
+// Schedule: (kv head, query) pairs in parallel, the kv head's HPK query
+// heads processed together block by block so that each block of K and V is
+// read from memory once (GQA). Per block: each score is a dot
+// product of HD-contiguous vectors (lane-wise products, one horizontal sum
+// per key); the weighted sum of values runs over the block's keys with the HD
+// accumulators in registers. The running state is one HD vector wide (m and
+// l are kept per lane, which costs nothing and keeps the merge vectorised).
+//
+//===----------------------------------------------------------------------===//
+#include "KernelBuilders.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace hybridc::codegen {
+
+using namespace Halide;
+
+namespace {
+
+// A vector width that divides `extent` (see SsmScan.cpp): a register, half
+// or a quarter of one, or the whole extent as one odd-width vector.
+int exactVector(int extent, int lanes) {
+  for (int v = lanes; v >= 4 && v >= lanes / 4; v /= 2)
+    if (extent % v == 0)
+      return v;
+  return extent <= 4 * lanes ? extent : 1;
+}
+
+// e^x for x <= 0 with tiny results flushed to zero: e^-80 is far below f32
+// resolution next to the block maximum's weight of 1, and it keeps the
+// running sums free of denormals.
+Expr weight(Expr x) { return select(x < -80.0f, 0.0f, exp(x)); }
+
+} // namespace
+
+BuiltKernel buildAttention(const KernelSpec &spec, const TargetSpec &target) {
+  const int HEADS = int(spec.size("HEADS"));
+  const int KV = int(spec.size("KV"));
+  const int HD = int(spec.size("HD"));
+  const float scale = float(spec.constant("scale", 1.0));
+  if (HEADS <= 0 || KV <= 0 || HD <= 0 || HEADS % KV != 0)
+    throw CompileError("kernel " + spec.symbol +
+                       " (attention): HEADS, KV, HD must be positive and KV must divide HEADS");
+  const int HPK = HEADS / KV;
+  const int lanes = target.lanes;
+  // Keys per block: enough to amortise the merge, few enough that the
+  // block's scores and weights stay in L1.
+  const int KB = 4 * lanes;
+
+  ImageParam q(Float(32), 2, "q"), k(Float(32), 2, "k"), v(Float(32), 2, "v");
+  Param<int32_t> past("past");
+  q.dim(0).set_bounds(0, HEADS * HD);
+  q.dim(1).set_min(0);
+  k.dim(0).set_bounds(0, KV * HD);
+  k.dim(1).set_min(0);
+  v.dim(0).set_bounds(0, KV * HD);
+  v.dim(1).set_min(0);
+
+  const Expr T = q.dim(1).extent();
+  Var c("c"), t("t"), h("h"), d("d"), j("j"), u("u"), b("b");
+
+  // Query t sees keys 0 .. past + t. Key rows are clamped to that limit so
+  // the padded tail of the last block reads a valid (and masked) row.
+  auto last = [&](Expr tt) { return past + tt; };
+  auto visible = [&](Expr jj, Expr tt) { return jj <= last(tt); };
+  auto keyRow = [&](Expr jj, Expr tt) { return min(jj, last(tt)); };
+  auto kvCol = [&](Expr hh, Expr dd) { return (hh / HPK) * HD + dd; };
+
+  // Score of key j for (h, t): lane-wise partial products over HD in VD-wide
+  // chunks, then one horizontal sum.
+  const int VD = exactVector(HD, lanes);
+  const int chunks = HD / std::max(VD, 1);
+  Func part("score_lanes");
+  {
+    Expr acc = 0.0f;
+    for (int o = 0; o < chunks; ++o)
+      acc = acc + q(h * HD + o * VD + u, t) * k(kvCol(h, o * VD + u), keyRow(j, t));
+    part(u, j, h, t) = acc;
+  }
+  RDom ru(0, VD, "ru");
+  Func score("score");
+  score(j, h, t) = 0.0f;
+  score(j, h, t) += part(ru, j, h, t);
+
+  const float lowest = std::numeric_limits<float>::lowest();
+  RDom rj(0, KB, "rj");
+  Expr key = b * KB + rj;
+  Func blockMax("block_max");
+  blockMax(b, h, t) = lowest;
+  blockMax(b, h, t) = max(blockMax(b, h, t),
+                          select(visible(key, t), score(key, h, t) * scale, lowest));
+  Func prob("block_weight"); // e^{s_j - bm}, 0 for hidden keys
+  prob(j, h, t) = select(visible(j, t), weight(score(j, h, t) * scale - blockMax(j / KB, h, t)),
+                         0.0f);
+  Func blockSum("block_sum");
+  blockSum(b, h, t) = 0.0f;
+  blockSum(b, h, t) += prob(key, h, t);
+  Func blockAcc("block_acc");
+  blockAcc(d, b, h, t) = 0.0f;
+  blockAcc(d, b, h, t) += prob(key, h, t) * v(kvCol(h, d), keyRow(key, t));
+
+  // Running state over blocks: (m, l, acc), m and l replicated across d.
+  RDom rb(0, (past + T + KB - 1) / KB, "rb");
+  rb.where(rb * KB <= last(t)); // skip blocks with no visible key
+  Func state("online_softmax");
+  state(d, h, t) = Tuple(lowest, 0.0f, 0.0f);
+  {
+    Expr m = state(d, h, t)[0], l = state(d, h, t)[1], acc = state(d, h, t)[2];
+    Expr bm = blockMax(rb, h, t);
+    Expr mNew = max(m, bm);
+    Expr keep = weight(m - mNew), add = weight(bm - mNew);
+    state(d, h, t) = Tuple(mNew, l * keep + blockSum(rb, h, t) * add,
+                           acc * keep + blockAcc(d, rb, h, t) * add);
+  }
+
+  Func out("attention_out");
+  out(c, t) = state(c % HD, c / HD, t)[2] / state(c % HD, c / HD, t)[1];
+  out.output_buffer().dim(0).set_bounds(0, HEADS * HD);
+  out.output_buffer().dim(1).set_min(0);
+
+  // ---------------- Schedule ----------------
+  // Tasks are (kv head, query) pairs: the HPK query heads sharing a kv head
+  // walk its keys together, block by block, so each block of K and V rows is
+  // loaded from memory once and reused from L1 by all of them (GQA).
+  Var ho("ho"), di("di"), g("g"), hq("hq"), gt("gt");
+  out.split(c, ho, di, HD)
+      .split(ho, g, hq, HPK)
+      .reorder(di, hq, g, t)
+      .fuse(g, t, gt)
+      .parallel(gt);
+  if (VD > 1)
+    out.vectorize(di, VD);
+
+  // The merge loops over blocks outermost: a block's scores and weights are
+  // computed once (at rb) for the task's heads and then merged into every
+  // vector of d.
+  state.compute_at(out, gt);
+  {
+    Var dd("dd"), dv("dv");
+    state.update().split(d, dd, dv, std::max(VD, 1)).reorder(dv, dd, h, rb);
+    if (VD > 1) {
+      state.vectorize(d, VD);
+      state.update().vectorize(dv);
+    }
+  }
+
+  // Per block (at the state's loop over blocks).
+  LoopLevel perBlock(state, rb);
+  score.compute_at(perBlock);
+  part.compute_at(score, j);
+  if (VD > 1) {
+    part.vectorize(u, VD);
+    score.update().atomic().vectorize(ru, VD);
+  }
+  // The block max and sum reduce KB = 4 vectors each lane-wise (rfactor),
+  // then across the lanes; KB is a multiple of the lanes, so no tail.
+  for (Func f : {blockMax, blockSum}) {
+    RVar rjo("rjo"), rji("rji");
+    Var w("w");
+    f.compute_at(perBlock);
+    Func lanesOf = f.update().split(rj, rjo, rji, lanes).rfactor(rji, w);
+    lanesOf.compute_at(perBlock).vectorize(w).update().vectorize(w);
+  }
+  prob.compute_at(perBlock).vectorize(j, lanes, TailStrategy::GuardWithIf);
+  blockAcc.compute_at(perBlock);
+  if (VD > 1) {
+    blockAcc.vectorize(d, VD);
+    // Not reorder(d, rj) first: with that order Halide 14's AOT bounds
+    // inference widened the V load to a (2*HD - 1)-wide ramp, asserting
+    // rows wider than the cache (seen for HD == lanes, two heads per kv).
+    blockAcc.update().vectorize(d, VD);
+  }
+
+  BuiltKernel kernel{Pipeline(out), {q, k, v}, {past}};
+  return kernel;
+}
+
+} // namespace hybridc::codegen

@@ -1,0 +1,73 @@
+//===- Elementwise.cpp - swiglu and residual_add --------------------------===//
+//
+// Memory-bound streams: vectorized along the row (a guarded tail keeps the
+// stores inside the row), a few rows per parallel task.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelBuilders.h"
+
+namespace hybridc::codegen {
+
+using namespace Halide;
+
+namespace {
+
+// silu(g) = g * sigmoid(g). Halide's exp on x86 is a scalar libm call per
+// lane; fast_exp is a polynomial that vectorizes (about 2^-18 relative
+// error). Its argument is clamped because it is undefined near overflow and
+// underflow; at +-80 the sigmoid is already 0 or 1 to f32 precision.
+Expr silu(const Expr &g) { return g / (1.0f + fast_exp(clamp(-g, -80.0f, 80.0f))); }
+
+// Shared row-wise schedule: L-wide vectors along dim 0 with a guarded tail,
+// rows grouped by 4 per parallel task.
+void scheduleRows(Func &out, int L) {
+  Var c = out.args()[0], t = out.args()[1];
+  Var co("co"), ci("ci"), to("to"), ti("ti");
+  out.split(c, co, ci, L, TailStrategy::GuardWithIf)
+      .vectorize(ci)
+      .split(t, to, ti, 4, TailStrategy::GuardWithIf)
+      .reorder(ci, co, ti, to)
+      .parallel(to);
+}
+
+} // namespace
+
+BuiltKernel buildSwiglu(const KernelSpec &spec, const TargetSpec &target) {
+  const int S = int(spec.size("S"));
+  if (S <= 0)
+    throw CompileError("kernel " + spec.symbol + " (swiglu): S must be positive");
+  ImageParam u(Float(32), 2, "u");
+  u.dim(0).set_bounds(0, 2 * S);
+  u.dim(1).set_min(0);
+
+  Var s("s"), t("t");
+  Func out("out");
+  // First half is the gate, second half the up projection (spec 4.6).
+  out(s, t) = silu(u(s, t)) * u(s + S, t);
+  out.output_buffer().dim(0).set_bounds(0, S);
+  out.output_buffer().dim(1).set_min(0);
+  scheduleRows(out, target.lanes);
+  return BuiltKernel{Pipeline(out), {u}, {}};
+}
+
+BuiltKernel buildResidualAdd(const KernelSpec &spec, const TargetSpec &target) {
+  const int H = int(spec.size("H"));
+  const float multiplier = float(spec.constant("multiplier", 1.0));
+  if (H <= 0)
+    throw CompileError("kernel " + spec.symbol + " (residual_add): H must be positive");
+  ImageParam x(Float(32), 2, "x"), b(Float(32), 2, "b");
+  x.dim(0).set_bounds(0, H);
+  x.dim(1).set_min(0);
+  b.dim(0).set_bounds(0, H);
+  b.dim(1).set_min(0);
+
+  Var h("h"), t("t");
+  Func out("out");
+  out(h, t) = multiplier == 1.0f ? x(h, t) + b(h, t) : x(h, t) + multiplier * b(h, t);
+  out.output_buffer().dim(0).set_bounds(0, H);
+  out.output_buffer().dim(1).set_min(0);
+  scheduleRows(out, target.lanes);
+  return BuiltKernel{Pipeline(out), {x, b}, {}};
+}
+
+} // namespace hybridc::codegen

@@ -1,0 +1,75 @@
+//===- KernelRegistry.cpp - kind dispatch and AOT compilation -------------===//
+#include "KernelBuilders.h"
+
+#include <map>
+
+namespace hybridc::codegen {
+
+namespace {
+using Builder = BuiltKernel (*)(const KernelSpec &, const TargetSpec &);
+
+const std::map<std::string, Builder> &builders() {
+  static const std::map<std::string, Builder> table = {
+      {"embed", buildEmbed},
+      {"rms_norm", buildRmsNorm},
+      {"linear", buildLinear},
+      {"swiglu", buildSwiglu},
+      {"residual_add", buildResidualAdd},
+      {"moe_router", buildMoeRouter},
+      {"moe_experts", buildMoeExperts},
+      {"conv1d", buildConv1d},
+      {"conv_state", buildConvState},
+      {"ssm_chunk", buildSsmChunk},
+      {"ssm_step", buildSsmStep},
+      {"gated_rms_norm", buildGatedRmsNorm},
+      {"attention", buildAttention},
+  };
+  return table;
+}
+} // namespace
+
+BuiltKernel buildKernel(const KernelSpec &spec, const TargetSpec &target) {
+  auto it = builders().find(spec.kind);
+  if (it == builders().end())
+    throw Halide::CompileError("unknown kernel kind '" + spec.kind + "'");
+  return it->second(spec, target);
+}
+
+std::string compileKernel(const KernelSpec &spec, const TargetSpec &target,
+                          const std::string &objectPath, const std::string &stmtPath) {
+  const std::string prefix = "kernel " + spec.symbol + " (" + spec.kind + "): ";
+  try {
+    BuiltKernel k = buildKernel(spec, target);
+    Halide::Target t(target.halideTarget);
+    k.pipeline.compile_to_object(objectPath, k.arguments(), spec.symbol, t);
+    if (!stmtPath.empty())
+      k.pipeline.compile_to_lowered_stmt(stmtPath, k.arguments(), Halide::Text, t);
+  } catch (const Halide::CompileError &e) {
+    return prefix + e.what();
+  } catch (const Halide::Error &e) {
+    return prefix + e.what();
+  } catch (const std::exception &e) {
+    // e.g. an invalid target string or a filesystem error.
+    return prefix + e.what();
+  }
+  return "";
+}
+
+std::string compileHalideRuntime(const TargetSpec &target, const std::string &objectPath) {
+  try {
+    // The runtime is shared by every kernel of the library: same ISA, but it
+    // must actually contain the runtime (no no_runtime), and its entry
+    // points take the user_context the kernels pass along.
+    Halide::Target t = Halide::Target(target.halideTarget)
+                           .without_feature(Halide::Target::NoRuntime)
+                           .with_feature(Halide::Target::UserContext);
+    Halide::compile_standalone_runtime(objectPath, t);
+  } catch (const Halide::Error &e) {
+    return std::string("halide runtime: ") + e.what();
+  } catch (const std::exception &e) {
+    return std::string("halide runtime: ") + e.what();
+  }
+  return "";
+}
+
+} // namespace hybridc::codegen

@@ -1,0 +1,175 @@
+//===- MoETest.cpp - moe_router and moe_experts -----------------------------===//
+#include "TestUtil.h"
+
+#include <numeric>
+
+using namespace hybridc::codegen;
+using namespace hybridc::test;
+
+namespace {
+
+//===--- router ---===//
+
+void runRouter(const std::string &targetName, int E, int K, bool ties) {
+  SCOPED_TRACE(targetName + " E=" + std::to_string(E) + " K=" + std::to_string(K) +
+               (ties ? " ties" : ""));
+  TargetSpec target = testTarget(targetName);
+  KernelSpec spec;
+  spec.kind = "moe_router";
+  spec.symbol = "test_moe_router";
+  spec.sizes = {{"E", E}, {"K", K}};
+  BuiltKernel k = buildJit(spec, target);
+  ASSERT_EQ(k.buffers.size(), 1u);
+
+  for (int T : testTokenCounts()) {
+    SCOPED_TRACE("T=" + std::to_string(T));
+    std::vector<float> logits = randomVector(size_t(T) * E, 61 + T, -4.0f, 4.0f);
+    if (ties) // a handful of distinct values: many equal logits per token
+      for (float &v : logits)
+        v = std::round(v);
+    Halide::Buffer<float> lBuf = bufferFrom(logits, {T, E});
+    k.buffers[0].set(lBuf);
+    Halide::Buffer<int32_t> idx = makeBuffer<int32_t>({T, K});
+    Halide::Buffer<float> gates = makeBuffer<float>({T, K});
+    k.pipeline.realize(Halide::Realization({idx, gates}));
+
+    std::vector<double> wantGates(size_t(T) * K);
+    for (int t = 0; t < T; ++t) {
+      const float *row = &logits[size_t(t) * E];
+      std::vector<int> order(E);
+      std::iota(order.begin(), order.end(), 0);
+      // Larger logit first; equal logits: lower expert id first.
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return row[a] > row[b]; });
+      double den = 0;
+      for (int j = 0; j < K; ++j)
+        den += std::exp(double(row[order[j]]) - row[order[0]]);
+      for (int j = 0; j < K; ++j) {
+        EXPECT_EQ(idx(j, t), order[j]) << "token " << t << " rank " << j;
+        wantGates[size_t(t) * K + j] = std::exp(double(row[order[j]]) - row[order[0]]) / den;
+      }
+    }
+    EXPECT_TRUE(closeRel(toVector(gates), wantGates, kTolF32));
+  }
+}
+
+class MoERouterTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MoERouterTest, TopK) {
+  runRouter(GetParam(), 5, 3, false);
+  runRouter(GetParam(), 64, 6, false);
+}
+TEST_P(MoERouterTest, TiesPickLowerIdFirst) { runRouter(GetParam(), 9, 4, true); }
+TEST_P(MoERouterTest, KEqualsE) { runRouter(GetParam(), 3, 3, false); }
+
+INSTANTIATE_TEST_SUITE_P(Targets, MoERouterTest, ::testing::ValuesIn(testTargetNames()));
+
+//===--- experts ---===//
+
+struct ExpertsCase {
+  int H, I, E, K;
+};
+
+double silu(double g) { return g / (1.0 + std::exp(-g)); }
+
+void runExperts(const std::string &targetName, bool decode, WeightType type,
+                const ExpertsCase &c) {
+  SCOPED_TRACE(targetName + (decode ? " decode" : " prefill") +
+               (type == WeightType::BF16 ? " bf16" : " f32") + " H=" + std::to_string(c.H) +
+               " I=" + std::to_string(c.I) + " E=" + std::to_string(c.E) +
+               " K=" + std::to_string(c.K));
+  TargetSpec target = testTarget(targetName);
+  const int L = target.lanes;
+  KernelSpec spec;
+  spec.kind = "moe_experts";
+  spec.symbol = "test_moe_experts";
+  spec.sizes = {{"H", c.H}, {"I", c.I}, {"E", c.E}, {"K", c.K}, {"decode", decode ? 1 : 0}};
+  spec.weightType = type;
+  BuiltKernel k = buildJit(spec, target);
+  ASSERT_EQ(k.buffers.size(), 5u);
+
+  // Row-major per expert: w_in[e][2I][H], w_out[e][H][I]; packed per expert,
+  // experts contiguous.
+  std::vector<float> wIn = randomVector(size_t(c.E) * 2 * c.I * c.H, 71 + c.H);
+  std::vector<float> wOut = randomVector(size_t(c.E) * c.H * c.I, 72 + c.I);
+  std::vector<uint8_t> inBytes, outBytes;
+  for (int e = 0; e < c.E; ++e) {
+    packLinear(&wIn[size_t(e) * 2 * c.I * c.H], 2 * c.I, c.H, L, type, inBytes);
+    packLinear(&wOut[size_t(e) * c.H * c.I], c.H, c.I, L, type, outBytes);
+  }
+  const int NB1 = (2 * c.I + L - 1) / L, NB2 = (c.H + L - 1) / L;
+  Halide::Buffer<> inBuf = bufferFromBytes(inBytes, halideType(type), {c.E, NB1, c.H, L});
+  Halide::Buffer<> outBuf = bufferFromBytes(outBytes, halideType(type), {c.E, NB2, c.I, L});
+  std::vector<float> wInSeen = roundedTo(wIn, type), wOutSeen = roundedTo(wOut, type);
+
+  for (int T : testTokenCounts()) {
+    SCOPED_TRACE("T=" + std::to_string(T));
+    std::vector<float> f = randomVector(size_t(T) * c.H, 73 + T);
+    std::vector<float> gates = randomVector(size_t(T) * c.K, 74 + T, 0.0f, 1.0f);
+    // Distinct experts per token, as the router produces.
+    std::vector<int32_t> idx(size_t(T) * c.K);
+    std::mt19937 rng(75 + T);
+    for (int t = 0; t < T; ++t) {
+      std::vector<int32_t> perm(c.E);
+      std::iota(perm.begin(), perm.end(), 0);
+      std::shuffle(perm.begin(), perm.end(), rng);
+      std::copy(perm.begin(), perm.begin() + c.K, idx.begin() + size_t(t) * c.K);
+    }
+    Halide::Buffer<float> fBuf = bufferFrom(f, {T, c.H}), gBuf = bufferFrom(gates, {T, c.K});
+    Halide::Buffer<int32_t> iBuf = bufferFrom(idx, {T, c.K});
+    k.buffers[0].set(fBuf);
+    k.buffers[1].set(iBuf);
+    k.buffers[2].set(gBuf);
+    k.buffers[3].set(inBuf);
+    k.buffers[4].set(outBuf);
+    Halide::Buffer<float> out = makeBuffer<float>({T, c.H});
+    k.pipeline.realize(out);
+
+    std::vector<double> want(size_t(T) * c.H, 0.0);
+    std::vector<double> u(2 * c.I), h(c.I);
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < c.K; ++j) {
+        int e = idx[size_t(t) * c.K + j];
+        const float *wi = &wInSeen[size_t(e) * 2 * c.I * c.H];
+        const float *wo = &wOutSeen[size_t(e) * c.H * c.I];
+        for (int r = 0; r < 2 * c.I; ++r) {
+          double s = 0;
+          for (int q = 0; q < c.H; ++q)
+            s += double(wi[size_t(r) * c.H + q]) * f[size_t(t) * c.H + q];
+          u[r] = s;
+        }
+        for (int q = 0; q < c.I; ++q)
+          h[q] = silu(u[q]) * u[c.I + q];
+        for (int o = 0; o < c.H; ++o) {
+          double s = 0;
+          for (int q = 0; q < c.I; ++q)
+            s += double(wo[size_t(o) * c.I + q]) * h[q];
+          want[size_t(t) * c.H + o] += double(gates[size_t(t) * c.K + j]) * s;
+        }
+      }
+    EXPECT_TRUE(closeRel(toVector(out), want, kTolF32));
+  }
+}
+
+const std::vector<ExpertsCase> kExperts = {
+    {7, 3, 5, 3},   // odd everything, all smaller than a vector
+    {40, 21, 6, 2}, // partial blocks in both matmuls, I not a multiple of L
+};
+
+class MoEExpertsTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MoEExpertsTest, PrefillF32) {
+  for (const ExpertsCase &c : kExperts)
+    runExperts(GetParam(), false, WeightType::F32, c);
+}
+TEST_P(MoEExpertsTest, DecodeF32) {
+  for (const ExpertsCase &c : kExperts)
+    runExperts(GetParam(), true, WeightType::F32, c);
+}
+TEST_P(MoEExpertsTest, BF16) {
+  runExperts(GetParam(), false, WeightType::BF16, kExperts[1]);
+  runExperts(GetParam(), true, WeightType::BF16, kExperts[0]);
+}
+
+INSTANTIATE_TEST_SUITE_P(Targets, MoEExpertsTest, ::testing::ValuesIn(testTargetNames()));
+
+} // namespace

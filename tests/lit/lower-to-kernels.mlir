@@ -1,0 +1,60 @@
+// The two-layer model of model.mlir lowered to kernel calls: every value gets
+// a planned home and every op a kernel declaration describing what Halide
+// must generate. Then the kernel-level module lowers to the LLVM dialect.
+//
+// RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=bf16 lanes=16 chunk-tokens=64" | FileCheck %s
+// RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels --hybrid-lower-to-llvm | FileCheck %s --check-prefix=LLVM
+// RUN: not hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int4" 2>&1 | FileCheck %s --check-prefix=BADTYPE
+// RUN: not hybridc-opt %s --hybrid-lower-to-kernels 2>&1 | FileCheck %s --check-prefix=NOFWD
+
+// State blob: conv [3][160] f32 (1920 B) then SSM [8][16][16] f32; one KV
+// row is kv * hd * 4 = 128 B; the workspace holds the widest live set.
+// CHECK: module attributes {hybrid.kv_row_bytes = 128 : i64, hybrid.kv_segments = 2 : i64, hybrid.lanes = 16 : i64, hybrid.max_chunk_tokens = 64 : i64, hybrid.state_bytes = 10112 : i64,
+// CHECK-SAME: {bytes = 65536 : i64, layout = "plain", offset = 0 : i64, tensor = "model.embed_tokens.weight"}
+// CHECK-SAME: {bytes = 38912 : i64, layout = "linear", offset = 65792 : i64, tensor = "model.layers.0.mamba.in_proj.weight"}
+// CHECK-SAME: hybrid.weight_type = "bf16"
+// CHECK-NOT: hybrid.weight @
+// CHECK-NOT: func.func @forward
+
+// One declaration per distinct kernel, shared by layers and by both drivers:
+// CHECK-DAG: func.func private @hk_linear_0({{.*}}) attributes {hybrid.kernel = {constants = {}, kind = "linear", sizes = {IN = 64 : i64, OUT = 296 : i64, decode = 0 : i64, has_bias = 0 : i64}, weight_type = "bf16"}, llvm.emit_c_interface}
+// CHECK-DAG: func.func private @hk_ssm_chunk_0({{.*}}) attributes {hybrid.kernel = {constants = {dt_max = 0x7FF0000000000000 : f64, dt_min = 0.000000e+00 : f64}, kind = "ssm_chunk", sizes = {G = 1 : i64, N = 16 : i64, NH = 8 : i64, P = 16 : i64, Q = 64 : i64}, weight_type = "f32"}
+// CHECK-DAG: func.func private @hk_ssm_step_0(
+// CHECK-DAG: func.func private @hk_linear_6({{.*}}) attributes {hybrid.kernel = {constants = {scale = 1.250000e-01 : f64}, kind = "linear", sizes = {IN = 64 : i64, OUT = 512 : i64, decode = 0 : i64
+// CHECK-DAG: func.func private @hk_linear_7({{.*}}) attributes {hybrid.kernel = {constants = {}, kind = "linear", sizes = {IN = 64 : i64, OUT = 296 : i64, decode = 1 : i64
+
+// CHECK-LABEL: func.func @hybridc_prefill(%arg0: !llvm.ptr, %arg1: memref<?xi32>, %arg2: memref<?xi8>, %arg3: memref<?xi8>, %arg4: memref<?xi8>, %arg5: memref<?xi8>, %arg6: index, %arg7: index, %arg8: memref<?xi8>, %arg9: memref<?xi8>, %arg10: index) attributes {llvm.emit_c_interface}
+// CHECK: %[[T:.*]] = memref.dim %arg1
+// CHECK: call @hk_embed_0(%arg0, %{{.*}}, %{{.*}}, %{{.*}})
+// in_proj output split into z, xBC, dt without copies:
+// CHECK: call @hk_linear_0
+// CHECK: memref.subview %{{.*}}[0, 128] [%[[T]], 160] [1, 1]
+// conv state in from state_in, out to state_out, at the same offset:
+// CHECK: memref.view %arg3[%{{.*}}][] : memref<?xi8> to memref<3x160xf32>
+// CHECK: memref.view %arg4[%{{.*}}][] : memref<?xi8> to memref<3x160xf32>
+// CHECK: call @hk_conv1d_0
+// CHECK: call @hk_conv_state_0
+// CHECK: call @hk_ssm_chunk_0
+// K and V projections write rows past .. past+T-1 of the KV cache:
+// CHECK: memref.subview %{{.*}}[%arg7, 0] [%[[T]], 32] [1, 1]
+// CHECK: call @hk_attention_0
+// only the requested logits rows:
+// CHECK: scf.if
+// CHECK: call @hk_rms_norm_0
+// CHECK: call @hk_linear_6
+// CHECK-NOT: hybrid.
+// CHECK-LABEL: func.func @hybridc_decode
+// CHECK: call @hk_ssm_step_0
+
+// LLVM: llvm.func @hybridc_prefill(
+// LLVM: llvm.func @_mlir_ciface_hybridc_prefill(%arg0: !llvm.ptr, %arg1: !llvm.ptr
+// LLVM: llvm.func @_mlir_ciface_hybridc_decode(
+// LLVM-NOT: memref.
+// LLVM-NOT: func.func
+
+// BADTYPE: error: hybrid-lower-to-kernels: weight-type must be f32 or bf16, got 'int4'
+
+// NOFWD: error: hybrid-lower-to-kernels: no func.func @forward to lower
+func.func @not_a_model() {
+  return
+}
