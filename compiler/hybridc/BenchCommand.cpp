@@ -54,10 +54,13 @@ llvm::Error bench(const BenchOptions &o) {
   if (llvm::Error e = m.reset())
     return e;
 
+  m.profileReset();
   auto start = std::chrono::steady_clock::now();
   if (llvm::Error e = m.prefill(prompt.data(), o.prompt, logits.data(), false))
     return e;
   double prefillSeconds = seconds(start);
+  std::string prefillProfile = m.profileReport() ? m.profileReport() : "";
+  m.profileReset();
 
   start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < o.gen; ++i) {
@@ -67,6 +70,7 @@ llvm::Error bench(const BenchOptions &o) {
       return e;
   }
   double decodeSeconds = seconds(start);
+  std::string decodeProfile = m.profileReport() ? m.profileReport() : "";
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
   double peakMiB = usage.ru_maxrss / 1024.0;
@@ -87,6 +91,10 @@ llvm::Error bench(const BenchOptions &o) {
                               {"decode_seconds", decodeSeconds},
                               {"session_state_mib", stateMiB},
                               {"peak_rss_mib", peakMiB}};
+    if (!prefillProfile.empty()) {
+      result["prefill_kernel_profile"] = prefillProfile;
+      result["decode_kernel_profile"] = decodeProfile;
+    }
     llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(result))) << "\n";
   } else {
     llvm::outs() << llvm::formatv(
@@ -97,6 +105,9 @@ llvm::Error bench(const BenchOptions &o) {
         m.manifest().name, m.manifest().target, m.manifest().weightsDtype,
         o.threads ? std::to_string(o.threads) : std::string("default"), o.prompt,
         prefillSeconds, prefillRate, o.gen, decodeSeconds, decodeRate, stateMiB, peakMiB);
+    if (!prefillProfile.empty())
+      llvm::outs() << "prefill kernels:\n" << prefillProfile << "decode kernels:\n"
+                   << decodeProfile;
   }
   return llvm::Error::success();
 }

@@ -27,6 +27,8 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
       ->capture_default_str();
   cmd->add_flag("--embed-weights", opts->embedWeights,
                 "Put the packed weights inside the .so instead of <name>.weights");
+  cmd->add_flag("--profile", opts->profile,
+                "Time every kernel call; `hybridc bench` then prints where the time goes");
   cmd->add_flag("--print-ir-after-all", opts->printIrAfterAll,
                 "Print the module (to stderr) after import and after every pass");
   cmd->add_option("--print-ir-after", opts->printIrAfter,

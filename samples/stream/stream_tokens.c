@@ -10,6 +10,8 @@
  * Run:
  *   ./stream_tokens OUT/sample.weights 32 1 2 3 4     (generate 32 after 1 2 3 4)
  *===----------------------------------------------------------------------===*/
+/* clock_gettime under strict -std=c99 / c11 as well. */
+#define _POSIX_C_SOURCE 199309L
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -73,6 +73,21 @@ static void hybridc_buffer(halide_buffer_t *b, halide_dimension_t *dims, void *a
 }
 
 )";
+  if (info.profile)
+    os << R"(/* --profile: time spent in each kernel, summed over all calls and threads. */
+#include <stdio.h>
+#include <time.h>
+typedef struct { const char *name; uint64_t calls, ns; } hybridc_kernel_time;
+static hybridc_kernel_time hybridc_profile[)"
+       << info.kernels.size() << R"(];
+static uint64_t hybridc_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+)";
+  size_t kernelIndex = 0;
   for (const KernelSignature &k : info.kernels) {
     std::ostringstream decl, params, body, call;
     decl << "int " << k.symbol << "(void *";
@@ -97,8 +112,17 @@ static void hybridc_buffer(halide_buffer_t *b, halide_dimension_t *dims, void *a
     decl << ");\n";
     os << "extern " << decl.str() << "void _mlir_ciface_" << k.symbol << "(" << params.str()
        << ") {\n"
-       << body.str() << "  int status = " << call.str() << ");\n"
-       << "  if (status != 0)\n    hybridc_rt_kernel_failed(ctx, \"" << k.symbol << " ("
+       << body.str();
+    if (info.profile)
+      os << "  uint64_t start = hybridc_now_ns();\n";
+    os << "  int status = " << call.str() << ");\n";
+    if (info.profile)
+      os << "  hybridc_profile[" << kernelIndex << "].name = \"" << k.symbol << " (" << k.kind
+         << ")\";\n  __atomic_fetch_add(&hybridc_profile[" << kernelIndex
+         << "].calls, 1, __ATOMIC_RELAXED);\n  __atomic_fetch_add(&hybridc_profile["
+         << kernelIndex << "].ns, hybridc_now_ns() - start, __ATOMIC_RELAXED);\n";
+    ++kernelIndex;
+    os << "  if (status != 0)\n    hybridc_rt_kernel_failed(ctx, \"" << k.symbol << " ("
        << k.kind << ")\", status);\n}\n\n";
   }
 
@@ -123,6 +147,33 @@ static void hybridc_buffer(halide_buffer_t *b, halide_dimension_t *dims, void *a
      << "  0, " << info.workspaceBytesPerToken << ", /* workspace fixed, per token */\n"
      << "  _mlir_ciface_hybridc_prefill,\n  _mlir_ciface_hybridc_decode,\n};\n\n";
   os << fillTemplate(apiTemplate, info);
+  if (info.profile)
+    os << "\n__attribute__((visibility(\"default\"))) const char *" << info.name
+       << R"(_profile_report(void) {
+  static char text[16384];
+  size_t used = 0;
+  uint64_t total = 0;
+  for (size_t i = 0; i < sizeof(hybridc_profile) / sizeof(hybridc_profile[0]); ++i)
+    total += hybridc_profile[i].ns;
+  used += snprintf(text + used, sizeof(text) - used, "%-40s %8s %10s %6s\n", "kernel",
+                   "calls", "ms", "%");
+  for (size_t i = 0; i < sizeof(hybridc_profile) / sizeof(hybridc_profile[0]); ++i) {
+    const hybridc_kernel_time *k = &hybridc_profile[i];
+    if (!k->calls || used >= sizeof(text))
+      continue;
+    used += snprintf(text + used, sizeof(text) - used, "%-40s %8llu %10.2f %6.1f\n", k->name,
+                     (unsigned long long)k->calls, k->ns / 1e6, total ? 100.0 * k->ns / total : 0.0);
+  }
+  return text;
+}
+)" << "__attribute__((visibility(\"default\"))) void " << info.name
+       << R"(_profile_reset(void) {
+  for (size_t i = 0; i < sizeof(hybridc_profile) / sizeof(hybridc_profile[0]); ++i) {
+    __atomic_store_n(&hybridc_profile[i].calls, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&hybridc_profile[i].ns, 0, __ATOMIC_RELAXED);
+  }
+}
+)";
   return os.str();
 }
 

@@ -36,6 +36,7 @@ struct ModelGlueInfo {
   int64_t stateBytes = 0, kvSegments = 0, kvRowBytes = 0;
   int64_t maxChunkTokens = 0, workspaceBytesPerToken = 0;
   std::string modelInfoDefines; // #define lines for the header
+  bool profile = false;         // time every kernel call (see --profile)
   std::vector<KernelSignature> kernels;
 };
 

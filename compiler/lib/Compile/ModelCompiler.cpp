@@ -338,6 +338,7 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
   ModelGlueInfo glue;
   glue.name = name;
   glue.embeddedWeights = o.embedWeights;
+  glue.profile = o.profile;
   glue.vocabSize = cfg.vocabSize;
   glue.hiddenSize = cfg.hiddenSize;
   glue.numLayers = cfg.numLayers;
@@ -439,6 +440,11 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
             upperName, cfg.vocabSize, cfg.hiddenSize, cfg.numLayers,
             cfg.countLayers(LayerKind::Mamba), cfg.countLayers(LayerKind::Attention),
             glue.maxChunkTokens, name);
+        if (o.profile)
+          glue.modelInfoDefines +=
+              "/* Built with --profile: per-kernel time since the last reset, as a table. */\n"
+              "const char *" + name + "_profile_report(void);\nvoid " + name +
+              "_profile_reset(void);\n";
         if (llvm::Error e = writeText(join(o.outDir, name + ".h"), generateHeader(glue, *headerTemplate)))
           return e;
         std::string glueSource = join(build, "glue.c");

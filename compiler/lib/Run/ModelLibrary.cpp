@@ -48,6 +48,9 @@ llvm::Expected<std::unique_ptr<ModelLibrary>> ModelLibrary::open(const std::stri
   resolve(lib->handle, p + "prefill", lib->prefillFn, missing);
   resolve(lib->handle, p + "decode", lib->decodeFn, missing);
   resolve(lib->handle, p + "last_error", lib->lastError, missing);
+  std::string optional;
+  resolve(lib->handle, p + "profile_report", lib->profileReportFn, optional);
+  resolve(lib->handle, p + "profile_reset", lib->profileResetFn, optional);
   if (!missing.empty())
     return makeError(path(manifest->library) + " does not export:" + missing);
   std::string weights = manifest->weights.empty() ? "" : path(manifest->weights);

@@ -35,6 +35,12 @@ public:
   llvm::Error reset();
   int64_t position() const;
   int64_t stateBytes() const;
+  /// Per-kernel times of a library built with --profile (null otherwise).
+  const char *profileReport() const { return profileReportFn ? profileReportFn() : nullptr; }
+  void profileReset() const {
+    if (profileResetFn)
+      profileResetFn();
+  }
 
 private:
   ModelLibrary() = default;
@@ -56,6 +62,8 @@ private:
   int (*prefillFn)(void *, const int32_t *, int64_t, float *, int32_t) = nullptr;
   int (*decodeFn)(void *, int32_t, float *) = nullptr;
   const char *(*lastError)(void) = nullptr;
+  const char *(*profileReportFn)(void) = nullptr; // optional
+  void (*profileResetFn)(void) = nullptr;         // optional
 };
 
 } // namespace hybridc

@@ -1,0 +1,312 @@
+//===- ApiFailureTest.cpp - every failure of a compiled model's C API -----===//
+//
+// For each way a call can fail: the status, a last_error() that names the
+// problem, and (for calls on a session) that the session is exactly as
+// before: its next call gives bit-identical logits to a twin session that
+// never saw the failure.
+//
+//===----------------------------------------------------------------------===//
+#include "E2eSupport.h"
+
+#include "hybridc/runtime_abi.h"
+
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+using namespace hybridc::e2e;
+
+namespace {
+
+// tiny_f32_avx512 and tiny_seed2 share every size and the C prefix; only the
+// weights (seed) differ. See CMakeLists.txt.
+constexpr const char *kModel = "tiny_f32_avx512";
+constexpr const char *kOtherSeed = "tiny_seed2";
+
+bool contains(const char *haystack, const std::string &needle) {
+  return haystack && std::string(haystack).find(needle) != std::string::npos;
+}
+
+#define EXPECT_ERROR_NAMES(lib, needle)                                                        \
+  EXPECT_TRUE(contains((lib).lastError(), needle))                                             \
+      << "last_error() \"" << (lib).lastError() << "\" does not mention \"" << (needle) << "\""
+
+class ApiFailure : public ::testing::Test {
+protected:
+  void SetUp() override {
+    lib = Library::load(outDir(kModel));
+    ASSERT_TRUE(lib);
+    if (!cpuRuns(lib->manifest().target))
+      GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
+    V = lib->vocab();
+    prompt = randomTokens(23, V, 31);
+    next = randomTokens(9, V, 32);
+    victim = std::make_unique<Runner>(*lib);
+    twin = std::make_unique<Runner>(*lib);
+    ASSERT_TRUE(victim->ok() && twin->ok());
+    // Both sessions start from the same non-empty state, so "unchanged"
+    // covers the recurrent state and the KV cache, not just position 0.
+    ASSERT_FALSE(victim->prefillAll(prompt.data(), prompt.size()).empty());
+    ASSERT_FALSE(twin->prefillAll(prompt.data(), prompt.size()).empty());
+  }
+
+  /// The victim, after its failed call, still matches the twin: same
+  /// position, state size, and bit-identical logits from a prefill and a
+  /// decode.
+  void expectVictimUnharmed() {
+    EXPECT_EQ(lib->sessionPosition(victim->session()), lib->sessionPosition(twin->session()));
+    EXPECT_EQ(lib->sessionStateBytes(victim->session()),
+              lib->sessionStateBytes(twin->session()));
+    auto a = victim->prefillAll(next.data(), 8);
+    auto b = twin->prefillAll(next.data(), 8);
+    ASSERT_FALSE(a.empty());
+    EXPECT_TRUE(a == b) << "prefill after the failure differs from a session without it";
+    auto c = victim->decode(next[8]);
+    auto d = twin->decode(next[8]);
+    ASSERT_FALSE(c.empty());
+    EXPECT_TRUE(c == d) << "decode after the failure differs from a session without it";
+  }
+
+  std::unique_ptr<Library> lib;
+  int32_t V = 0;
+  std::vector<int32_t> prompt, next;
+  std::unique_ptr<Runner> victim, twin;
+};
+
+TEST_F(ApiFailure, PrefillTokenEqualToVocab) {
+  std::vector<int32_t> bad = {next[0], next[1], V, next[2]};
+  std::vector<float> logits(bad.size() * V);
+  EXPECT_EQ(lib->prefill(victim->session(), bad.data(), bad.size(), logits.data(), kLogitsAll),
+            kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "out of range");
+  EXPECT_ERROR_NAMES(*lib, "= " + std::to_string(V));
+  expectVictimUnharmed();
+}
+
+TEST_F(ApiFailure, PrefillNegativeToken) {
+  std::vector<int32_t> bad = {next[0], -7};
+  EXPECT_EQ(lib->prefill(victim->session(), bad.data(), bad.size(), nullptr, kLogitsLast),
+            kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "-7");
+  EXPECT_ERROR_NAMES(*lib, "out of range");
+  expectVictimUnharmed();
+}
+
+TEST_F(ApiFailure, DecodeTokenEqualToVocab) {
+  std::vector<float> logits(V);
+  EXPECT_EQ(lib->decode(victim->session(), V, logits.data()), kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "token " + std::to_string(V));
+  EXPECT_ERROR_NAMES(*lib, "out of range");
+  expectVictimUnharmed();
+}
+
+TEST_F(ApiFailure, DecodeNegativeToken) {
+  EXPECT_EQ(lib->decode(victim->session(), -1, nullptr), kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "token -1");
+  expectVictimUnharmed();
+}
+
+TEST_F(ApiFailure, PrefillZeroOrNegativeCount) {
+  std::vector<float> logits(V);
+  EXPECT_EQ(lib->prefill(victim->session(), next.data(), 0, logits.data(), kLogitsLast),
+            kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "n must be >= 1");
+  EXPECT_EQ(lib->prefill(victim->session(), next.data(), -3, logits.data(), kLogitsLast),
+            kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "-3");
+  expectVictimUnharmed();
+}
+
+TEST_F(ApiFailure, PrefillUnknownFlags) {
+  std::vector<float> logits(3 * V);
+  EXPECT_EQ(lib->prefill(victim->session(), next.data(), 3, logits.data(), 2), kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "flags");
+  expectVictimUnharmed();
+}
+
+TEST_F(ApiFailure, NullSession) {
+  std::vector<float> logits(V);
+  EXPECT_EQ(lib->prefill(nullptr, next.data(), 1, logits.data(), kLogitsLast), kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "session is NULL");
+  EXPECT_EQ(lib->decode(nullptr, next[0], logits.data()), kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "session is NULL");
+  EXPECT_EQ(lib->sessionReset(nullptr), kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "session is NULL");
+  EXPECT_EQ(lib->sessionSetThreads(nullptr, 1), kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "session is NULL");
+  EXPECT_EQ(lib->sessionSetMaxTokens(nullptr, 1), kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "session is NULL");
+  EXPECT_EQ(lib->sessionPosition(nullptr), -1);
+  EXPECT_EQ(lib->sessionStateBytes(nullptr), -1);
+  lib->sessionFree(nullptr); // documented as ignored
+  lib->modelClose(nullptr);
+  expectVictimUnharmed();
+}
+
+TEST_F(ApiFailure, NullTokens) {
+  std::vector<float> logits(V);
+  EXPECT_EQ(lib->prefill(victim->session(), nullptr, 3, logits.data(), kLogitsLast),
+            kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "tokens is NULL");
+  expectVictimUnharmed();
+}
+
+TEST_F(ApiFailure, NullOutPointers) {
+  std::string weights = lib->weightsPath();
+  EXPECT_EQ(lib->modelOpen(weights.c_str(), nullptr), kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "out is NULL");
+  void *model = nullptr;
+  ASSERT_EQ(lib->modelOpen(weights.c_str(), &model), kOk) << lib->lastError();
+  EXPECT_EQ(lib->sessionCreate(model, nullptr), kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "out is NULL");
+  void *session = reinterpret_cast<void *>(0x1);
+  EXPECT_EQ(lib->sessionCreate(nullptr, &session), kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "model is NULL");
+  lib->modelClose(model);
+  expectVictimUnharmed();
+}
+
+TEST_F(ApiFailure, InvalidThreadCounts) {
+  EXPECT_EQ(lib->sessionSetThreads(victim->session(), 0), kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "0");
+  EXPECT_EQ(lib->modelSetThreads(nullptr, 2), kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "model is NULL");
+  expectVictimUnharmed();
+}
+
+// A cap set with set_max_tokens: prefill and decode that would pass it fail
+// with CAPACITY, calls up to it succeed, and the cap cannot go below the
+// position.
+TEST_F(ApiFailure, TokenCapReached) {
+  const int64_t pos = prompt.size(); // 23
+  ASSERT_EQ(lib->sessionSetMaxTokens(victim->session(), pos + 4), kOk) << lib->lastError();
+  std::vector<float> logits(8 * V);
+  EXPECT_EQ(lib->prefill(victim->session(), next.data(), 5, logits.data(), kLogitsAll),
+            kCapacity);
+  EXPECT_ERROR_NAMES(*lib, "token cap of " + std::to_string(pos + 4));
+  EXPECT_EQ(lib->sessionPosition(victim->session()), pos);
+  // Exactly up to the cap is allowed: 3 by prefill, 1 by decode, on both.
+  auto a = victim->prefillAll(next.data(), 3);
+  auto b = twin->prefillAll(next.data(), 3);
+  EXPECT_TRUE(!a.empty() && a == b);
+  auto c = victim->decode(next[3]);
+  auto d = twin->decode(next[3]);
+  EXPECT_TRUE(!c.empty() && c == d);
+  EXPECT_EQ(lib->decode(victim->session(), next[4], logits.data()), kCapacity);
+  EXPECT_ERROR_NAMES(*lib, "token cap");
+  EXPECT_EQ(lib->sessionSetMaxTokens(victim->session(), pos), kInvalidArgument);
+  EXPECT_ERROR_NAMES(*lib, "below the session's position");
+  // Lifting the cap (0) lets the same session go on as if nothing happened.
+  ASSERT_EQ(lib->sessionSetMaxTokens(victim->session(), 0), kOk) << lib->lastError();
+  expectVictimUnharmed();
+}
+
+//===----------------------------------------------------------------------===//
+// Weights files
+//===----------------------------------------------------------------------===//
+
+class WeightsFailure : public ::testing::Test {
+protected:
+  void SetUp() override {
+    lib = Library::load(outDir(kModel));
+    ASSERT_TRUE(lib);
+    if (!cpuRuns(lib->manifest().target))
+      GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
+    const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir = scratchDir(std::string(info->test_suite_name()) + "." + info->name());
+  }
+
+  /// model_open(path) must fail with `status` naming `needle`, leave *out
+  /// NULL, and leave the library able to open its real weights afterwards.
+  void expectOpenFails(const std::string &path, int status, const std::string &needle) {
+    void *model = reinterpret_cast<void *>(0x1);
+    EXPECT_EQ(lib->modelOpen(path.c_str(), &model), status);
+    EXPECT_EQ(model, nullptr) << "*out must be NULL after a failed open";
+    EXPECT_ERROR_NAMES(*lib, needle);
+    Runner ok(*lib);
+    ASSERT_TRUE(ok.ok());
+    auto t = randomTokens(4, lib->vocab(), 41);
+    EXPECT_FALSE(ok.prefillLast(t.data(), t.size()).empty());
+  }
+
+  /// A copy of the real weights with `patch` applied to its bytes.
+  std::string patchedCopy(const std::string &name,
+                          const std::function<void(std::fstream &)> &patch) {
+    std::string path = dir + "/" + name;
+    copyFile(lib->weightsPath(), path);
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    EXPECT_TRUE(f) << path;
+    patch(f);
+    return path;
+  }
+
+  std::unique_ptr<Library> lib;
+  std::string dir;
+};
+
+TEST_F(WeightsFailure, MissingFile) {
+  std::string path = dir + "/no-such.weights";
+  expectOpenFails(path, kIo, path);
+}
+
+TEST_F(WeightsFailure, Truncated) {
+  std::string path = dir + "/truncated.weights";
+  copyFile(lib->weightsPath(), path);
+  auto size = std::filesystem::file_size(path);
+  std::filesystem::resize_file(path, size - 4096);
+  expectOpenFails(path, kFormat, "truncated");
+  // Shorter than the header itself.
+  std::filesystem::resize_file(path, 10);
+  expectOpenFails(path, kFormat, "truncated");
+}
+
+TEST_F(WeightsFailure, OfAnotherModelWithTheSameSizes) {
+  auto other = Library::load(outDir(kOtherSeed));
+  ASSERT_TRUE(other);
+  ASSERT_EQ(other->manifest().name, lib->manifest().name)
+      << "the fixture compiles both seeds under one prefix, so only the hash can tell them "
+         "apart";
+  ASSERT_EQ(std::filesystem::file_size(other->weightsPath()),
+            std::filesystem::file_size(lib->weightsPath()));
+  expectOpenFails(other->weightsPath(), kFormat, "another model");
+}
+
+TEST_F(WeightsFailure, OtherFormatVersion) {
+  auto path = patchedCopy("version.weights", [](std::fstream &f) {
+    uint32_t v = HYBRIDC_WEIGHTS_FORMAT_VERSION + 1;
+    f.seekp(offsetof(hybridc_weights_header, format_version));
+    f.write(reinterpret_cast<const char *>(&v), sizeof v);
+  });
+  expectOpenFails(path, kFormat,
+                  "format version " + std::to_string(HYBRIDC_WEIGHTS_FORMAT_VERSION + 1));
+}
+
+TEST_F(WeightsFailure, WrongMagic) {
+  auto path = patchedCopy("magic.weights", [](std::fstream &f) {
+    f.seekp(0);
+    f.write("NOTHYBRD", 8);
+  });
+  expectOpenFails(path, kFormat, "magic");
+}
+
+TEST_F(WeightsFailure, NullPathWithoutEmbeddedWeights) {
+  void *model = reinterpret_cast<void *>(0x1);
+  EXPECT_EQ(lib->modelOpen(nullptr, &model), kInvalidArgument);
+  EXPECT_EQ(model, nullptr);
+  EXPECT_ERROR_NAMES(*lib, "embedded");
+}
+
+TEST_F(WeightsFailure, EmbeddedLibraryOpensWithNullPath) {
+  auto embedded = Library::load(outDir("tiny_embedded"));
+  ASSERT_TRUE(embedded);
+  EXPECT_EQ(embedded->weightsPath(), "") << "the manifest lists no weights file";
+  void *model = nullptr;
+  ASSERT_EQ(embedded->modelOpen(nullptr, &model), kOk) << embedded->lastError();
+  embedded->modelClose(model);
+}
+
+} // namespace

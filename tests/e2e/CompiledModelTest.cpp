@@ -1,0 +1,330 @@
+//===- CompiledModelTest.cpp - compiled libraries vs the C++ reference ----===//
+//
+// Every compiled variant (see CMakeLists.txt for how each is made) is fed the
+// same tokens in every way the API allows (one call, token by token, chunks,
+// prefill then decode, several prefills) and must give the reference's
+// logits on the same checkpoint each time.
+//
+//===----------------------------------------------------------------------===//
+#include "E2eSupport.h"
+
+#include "hybridc/Model/Checkpoint.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+using namespace hybridc::e2e;
+
+namespace {
+
+// Tolerances. The compiled kernels and the reference both compute in f32;
+// they differ only in summation order (vector lanes, blocked matmuls, the
+// chunked SSD scan vs the reference's), which for the tiny model's logits
+// (|logit| < ~6) stays well below 1e-4 and for the 12-layer small model
+// (hidden 768, vocab 32000: longer dot products, more layers) below 1e-3.
+constexpr const char *kF32Why =
+    "f32 weights, f32 math: only summation order differs from the reference";
+const Variant kTinyAvx512{"tiny_f32_avx512", 1e-4, kF32Why};
+const Variant kTinyAvx2{"tiny_f32_avx2", 1e-4, kF32Why};
+const Variant kChunk16{"tiny_chunk16", 1e-4, kF32Why};
+const Variant kDense{"tiny_dense", 1e-4, kF32Why};
+const Variant kUntied{"tiny_untied", 1e-4, kF32Why};
+const Variant kGroups2{"tiny_groups2", 1e-4, kF32Why};
+const Variant kEmbedded{"tiny_embedded", 1e-4, kF32Why};
+const Variant kGolden{"golden_avx512", 1e-4, kF32Why};
+// A bf16 checkpoint compiled with --weights-dtype bf16 stores exactly the
+// checkpoint's values; the reference widens the same values to f32, and both
+// accumulate in f32. So the f32 tolerance applies unchanged.
+const Variant kBf16{"tiny_bf16", 1e-4,
+                    "bf16 checkpoint, bf16 weights: identical weight values, f32 math"};
+// An f32 checkpoint compiled with --weights-dtype bf16 rounds every matrix to
+// bf16 (relative error up to 2^-9). Judged against a reference whose weights
+// are rounded the same way, only summation order differs again, hence 1e-4;
+// BF16RoundingStaysSmall below bounds the distance to the unrounded model.
+const Variant kF32AsBf16{"tiny_f32_as_bf16", 1e-4,
+                         "reference weights rounded to bf16 like the packer rounds them",
+                         /*roundWeightsToBf16=*/true};
+const Variant kSmallF32{"small_f32", 1e-3,
+                        "f32, 12 layers of hidden 768 and a 32000 vocab: longer sums"};
+const Variant kSmallBf16{"small_bf16", 1e-3,
+                         "bf16 checkpoint, bf16 weights: identical values, longer sums"};
+
+/// Loads the variant's library and reference; the tests' shared setup.
+class Compiled : public ::testing::TestWithParam<const Variant *> {
+protected:
+  void SetUp() override {
+    const Variant &v = *GetParam();
+    lib = Library::load(outDir(v.name));
+    ASSERT_TRUE(lib);
+    if (!cpuRuns(lib->manifest().target))
+      GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
+    vocab = lib->vocab();
+    tol = v.tolerance;
+    auto config = hybridc::loadModelConfig(checkpointDir(v.name) + "/config.json");
+    ASSERT_TRUE(bool(config)) << llvm::toString(config.takeError());
+    scanChunk = config->mambaChunkSize;
+    ASSERT_EQ(config->vocabSize, vocab) << "library and checkpoint disagree on the vocab";
+  }
+
+  /// Reference logits [n][V] of `tokens` fed from an empty state.
+  std::vector<float> referenceLogits(const std::vector<int32_t> &tokens) {
+    auto ref = makeVariantReference(GetParam()->name, GetParam()->roundWeightsToBf16);
+    if (!ref)
+      return {};
+    return ref->forward(tokens);
+  }
+
+  std::string label(const std::string &what) const {
+    return std::string(GetParam()->name) + " " + what + " (tol " + std::to_string(tol) +
+           ": " + GetParam()->rationale + ")";
+  }
+
+  /// Feeds `tokens` as prefill calls of `chunk` tokens (the last one
+  /// shorter), each with LOGITS_ALL, and compares every row.
+  void checkChunks(const std::vector<int32_t> &tokens, int64_t chunk, const std::string &what) {
+    auto want = referenceLogits(tokens);
+    ASSERT_FALSE(want.empty());
+    Runner run(*lib);
+    ASSERT_TRUE(run.ok());
+    std::vector<float> got;
+    for (size_t pos = 0; pos < tokens.size(); pos += chunk) {
+      int64_t len = std::min<int64_t>(chunk, tokens.size() - pos);
+      auto rows = run.prefillAll(tokens.data() + pos, len);
+      ASSERT_FALSE(rows.empty()) << what << ": call at position " << pos;
+      got.insert(got.end(), rows.begin(), rows.end());
+    }
+    EXPECT_EQ(lib->sessionPosition(run.session()), static_cast<int64_t>(tokens.size()));
+    expectClose(label(what), got, want.data(), tokens.size(), vocab, tol);
+  }
+
+  std::unique_ptr<Library> lib;
+  int32_t vocab = 0;
+  double tol = 0;
+  int64_t scanChunk = 0;
+};
+
+// Test names must be stable across processes (CTest runs each test alone),
+// so not the default: the parameter is a pointer. The gtest prefix of each
+// instantiation already names the variant.
+std::string byModel(const ::testing::TestParamInfo<const Variant *> &) { return "model"; }
+
+TEST_P(Compiled, OneShotPrefillAllLogits) {
+  auto tokens = randomTokens(64, vocab, 11);
+  checkChunks(tokens, 64, "one prefill of 64, all logits");
+}
+
+// Past the scan chunk in one API call: 300 tokens for chunk 256, 40 for the
+// chunk-16 model. The compiler sets max_chunk_tokens to mamba_chunk_size, so
+// the runtime splits such a call into driver calls of at most one scan chunk
+// (256 + 44, 16 + 16 + 8) and this checks the state handed between them.
+TEST_P(Compiled, OnePrefillLongerThanScanChunk) {
+  int64_t n = scanChunk <= 16 ? 40 : scanChunk + 44;
+  auto tokens = randomTokens(n, vocab, 12);
+  checkChunks(tokens, n, "one prefill of " + std::to_string(n) + " > scan chunk " +
+                             std::to_string(scanChunk));
+}
+
+TEST_P(Compiled, ChunkedPrefill1) { checkChunks(randomTokens(150, vocab, 13), 1, "chunks of 1"); }
+TEST_P(Compiled, ChunkedPrefill3) { checkChunks(randomTokens(150, vocab, 13), 3, "chunks of 3"); }
+TEST_P(Compiled, ChunkedPrefill7) { checkChunks(randomTokens(150, vocab, 13), 7, "chunks of 7"); }
+TEST_P(Compiled, ChunkedPrefill64) {
+  checkChunks(randomTokens(150, vocab, 13), 64, "chunks of 64");
+}
+
+TEST_P(Compiled, TokenByTokenDecode) {
+  auto tokens = randomTokens(64, vocab, 14);
+  auto want = referenceLogits(tokens);
+  ASSERT_FALSE(want.empty());
+  Runner run(*lib);
+  ASSERT_TRUE(run.ok());
+  std::vector<float> got;
+  for (int32_t t : tokens) {
+    auto row = run.decode(t);
+    ASSERT_FALSE(row.empty());
+    got.insert(got.end(), row.begin(), row.end());
+  }
+  expectClose(label("decode token by token"), got, want.data(), tokens.size(), vocab, tol);
+}
+
+TEST_P(Compiled, PrefillThenDecode) {
+  auto tokens = randomTokens(64, vocab, 15);
+  const int64_t prompt = 37;
+  auto want = referenceLogits(tokens);
+  ASSERT_FALSE(want.empty());
+  Runner run(*lib);
+  ASSERT_TRUE(run.ok());
+  // LOGITS_LAST: the prompt's last row only.
+  std::vector<float> got = run.prefillLast(tokens.data(), prompt);
+  ASSERT_FALSE(got.empty());
+  for (size_t i = prompt; i < tokens.size(); ++i) {
+    auto row = run.decode(tokens[i]);
+    ASSERT_FALSE(row.empty());
+    got.insert(got.end(), row.begin(), row.end());
+  }
+  expectClose(label("prefill 37 (last row) then decode 27"), got,
+              want.data() + (prompt - 1) * vocab, tokens.size() - prompt + 1, vocab, tol);
+}
+
+// Prefill calls of assorted sizes in a row, mixing LOGITS_LAST, LOGITS_ALL
+// and no logits at all (the state must advance the same either way).
+TEST_P(Compiled, SeveralPrefillsInARow) {
+  auto tokens = randomTokens(110, vocab, 16);
+  auto want = referenceLogits(tokens);
+  ASSERT_FALSE(want.empty());
+  Runner run(*lib);
+  ASSERT_TRUE(run.ok());
+  const int64_t sizes[] = {5, 1, 17, 2, 33, 8, 20, 24};
+  enum { Last, All, None };
+  const int modes[] = {Last, All, None, All, Last, None, All, Last};
+  int64_t pos = 0;
+  for (size_t i = 0; i < std::size(sizes); ++i) {
+    const int64_t n = sizes[i];
+    ASSERT_LE(pos + n, static_cast<int64_t>(tokens.size()));
+    const std::string what = "prefill #" + std::to_string(i) + " of " + std::to_string(n) +
+                             " at position " + std::to_string(pos);
+    if (modes[i] == None) {
+      ASSERT_EQ(lib->prefill(run.session(), tokens.data() + pos, n, nullptr, kLogitsLast), kOk)
+          << what << ": " << lib->lastError();
+    } else if (modes[i] == All) {
+      auto got = run.prefillAll(tokens.data() + pos, n);
+      expectClose(label(what + ", all rows"), got, want.data() + pos * vocab, n, vocab, tol);
+    } else {
+      auto got = run.prefillLast(tokens.data() + pos, n);
+      expectClose(label(what + ", last row"), got, want.data() + (pos + n - 1) * vocab, 1,
+                  vocab, tol);
+    }
+    pos += n;
+    EXPECT_EQ(lib->sessionPosition(run.session()), pos);
+  }
+  EXPECT_EQ(pos, static_cast<int64_t>(tokens.size()));
+}
+
+// reset() forgets everything: a reused session repeats a fresh one exactly.
+TEST_P(Compiled, ResetRepeatsAFreshSession) {
+  auto tokens = randomTokens(50, vocab, 17);
+  Runner run(*lib);
+  ASSERT_TRUE(run.ok());
+  auto first = run.prefillAll(tokens.data(), tokens.size());
+  ASSERT_FALSE(first.empty());
+  auto other = randomTokens(30, vocab, 18);
+  ASSERT_FALSE(run.prefillAll(other.data(), other.size()).empty());
+  ASSERT_EQ(lib->sessionReset(run.session()), kOk) << lib->lastError();
+  EXPECT_EQ(lib->sessionPosition(run.session()), 0);
+  auto again = run.prefillAll(tokens.data(), tokens.size());
+  EXPECT_EQ(first, again) << "reset session differs from its first run";
+}
+
+INSTANTIATE_TEST_SUITE_P(tiny_f32_avx512, Compiled, ::testing::Values(&kTinyAvx512), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_f32_avx2, Compiled, ::testing::Values(&kTinyAvx2), byModel);
+INSTANTIATE_TEST_SUITE_P(golden_avx512, Compiled, ::testing::Values(&kGolden), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_chunk16, Compiled, ::testing::Values(&kChunk16), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_bf16, Compiled, ::testing::Values(&kBf16), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_f32_as_bf16, Compiled, ::testing::Values(&kF32AsBf16), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_dense, Compiled, ::testing::Values(&kDense), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_untied, Compiled, ::testing::Values(&kUntied), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_groups2, Compiled, ::testing::Values(&kGroups2), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_embedded, Compiled, ::testing::Values(&kEmbedded), byModel);
+
+// The small preset costs seconds per reference pass (and 1.7 GB per f32 load),
+// so it gets one test per variant covering both code paths: a multi-row
+// prefill and decode steps after it.
+class CompiledSmall : public Compiled {};
+
+TEST_P(CompiledSmall, PrefillAllThenDecode) {
+  auto tokens = randomTokens(64, vocab, 21);
+  const int64_t prompt = 48;
+  auto want = referenceLogits(tokens);
+  ASSERT_FALSE(want.empty());
+  Runner run(*lib);
+  ASSERT_TRUE(run.ok());
+  std::vector<float> got = run.prefillAll(tokens.data(), prompt);
+  ASSERT_FALSE(got.empty());
+  for (size_t i = prompt; i < tokens.size(); ++i) {
+    auto row = run.decode(tokens[i]);
+    ASSERT_FALSE(row.empty());
+    got.insert(got.end(), row.begin(), row.end());
+  }
+  expectClose(label("prefill 48 (all rows) then decode 16"), got, want.data(),
+              tokens.size(), vocab, tol);
+}
+
+INSTANTIATE_TEST_SUITE_P(small_f32, CompiledSmall, ::testing::Values(&kSmallF32), byModel);
+INSTANTIATE_TEST_SUITE_P(small_bf16, CompiledSmall, ::testing::Values(&kSmallBf16), byModel);
+
+// How far rounding the matrices to bf16 moves the logits from the f32 model:
+// the compiled bf16 library vs the unrounded reference. Rounding perturbs
+// each weight by at most 2^-9 relative (~0.2%); summed over 4 layers into
+// logits of |logit| < ~6 that is at most ~1% of a logit, so 0.05 bounds the
+// effect (measured: ~0.008) and still catches a library that reads its
+// weights wrongly (that moves logits by O(1)). The argmax is compared only
+// where the f32 model's top-2 gap exceeds twice that bound.
+TEST(tiny_f32_as_bf16_Rounding, StaysCloseToTheF32Model) {
+  auto lib = Library::load(outDir(kF32AsBf16.name));
+  ASSERT_TRUE(lib);
+  if (!cpuRuns(lib->manifest().target))
+    GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
+  auto tokens = randomTokens(96, lib->vocab(), 19);
+  auto ref = makeVariantReference(kF32AsBf16.name, /*roundToBf16=*/false);
+  ASSERT_TRUE(ref);
+  auto want = ref->forward(tokens);
+  Runner run(*lib);
+  ASSERT_TRUE(run.ok());
+  auto got = run.prefillAll(tokens.data(), tokens.size());
+  expectClose("tiny_f32_as_bf16 vs the unrounded f32 reference (tol 0.05: bf16 rounding)", got,
+              want.data(), tokens.size(), lib->vocab(), 0.05);
+}
+
+// The golden logits (computed independently of this project's reference) go
+// through the compiled library: prefill in one call and token by token.
+TEST(golden_avx512_Golden, CompiledLibraryMatchesGoldenLogits) {
+  const std::string golden = std::string(HYBRIDC_TEST_DATA_DIR) + "/golden/tiny-seed1";
+  // tokens.json: read the "token_ids" array without a JSON library.
+  std::ifstream tj(golden + "/tokens.json");
+  ASSERT_TRUE(tj) << golden << "/tokens.json";
+  std::string text((std::istreambuf_iterator<char>(tj)), {});
+  auto at = text.find("\"token_ids\"");
+  ASSERT_NE(at, std::string::npos);
+  auto open = text.find('[', at), close = text.find(']', at);
+  std::vector<int32_t> tokens;
+  for (size_t i = open + 1; i < close;) {
+    size_t used = 0;
+    tokens.push_back(std::stoi(text.substr(i, close - i), &used));
+    i = text.find_first_of("0123456789", i + used);
+    if (i == std::string::npos || i > close)
+      break;
+  }
+  ASSERT_EQ(tokens.size(), 32u);
+
+  auto lib = Library::load(outDir(kGolden.name));
+  ASSERT_TRUE(lib);
+  if (!cpuRuns(lib->manifest().target))
+    GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
+  const int64_t V = lib->vocab();
+  ASSERT_EQ(V, 512);
+  std::vector<float> want(tokens.size() * V);
+  std::ifstream lf(golden + "/logits.f32", std::ios::binary);
+  ASSERT_TRUE(lf.read(reinterpret_cast<char *>(want.data()), want.size() * sizeof(float)));
+
+  Runner run(*lib);
+  ASSERT_TRUE(run.ok());
+  auto got = run.prefillAll(tokens.data(), tokens.size());
+  expectClose("golden vs compiled, one prefill (tol 1e-4)", got, want.data(), tokens.size(), V,
+              1e-4);
+  // Same argmax on every row, with no exemption for near ties: these are the
+  // published golden results.
+  for (size_t r = 0; r < tokens.size() && !got.empty(); ++r)
+    EXPECT_EQ(argmax(&got[r * V], V), argmax(&want[r * V], V)) << "row " << r;
+
+  ASSERT_EQ(lib->sessionReset(run.session()), kOk);
+  std::vector<float> stepwise;
+  for (int32_t t : tokens) {
+    auto row = run.decode(t);
+    ASSERT_FALSE(row.empty());
+    stepwise.insert(stepwise.end(), row.begin(), row.end());
+  }
+  expectClose("golden vs compiled, token by token (tol 1e-4)", stepwise, want.data(),
+              tokens.size(), V, 1e-4);
+}
+
+} // namespace

@@ -1,0 +1,310 @@
+//===- E2eSupport.cpp - compiled models vs the reference, shared helpers ---===//
+#include "E2eSupport.h"
+
+#include "ReferenceFromCheckpoint.h"
+#include "hybridc/Model/Checkpoint.h"
+#include "hybridc/runtime_abi.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace hybridc::e2e {
+
+// The tests spell the statuses themselves (the generated header is per
+// model); they must stay the runtime's.
+static_assert(kOk == HYBRIDC_OK && kInvalidArgument == HYBRIDC_ERR_INVALID_ARGUMENT &&
+                  kOutOfMemory == HYBRIDC_ERR_OUT_OF_MEMORY && kIo == HYBRIDC_ERR_IO &&
+                  kFormat == HYBRIDC_ERR_FORMAT && kCapacity == HYBRIDC_ERR_CAPACITY &&
+                  kKernel == HYBRIDC_ERR_KERNEL,
+              "status codes mirror runtime_abi.h");
+static_assert(kLogitsLast == HYBRIDC_LOGITS_LAST && kLogitsAll == HYBRIDC_LOGITS_ALL,
+              "flags mirror runtime_abi.h");
+
+std::string modelsRoot() {
+  if (const char *env = std::getenv("HYBRIDC_E2E_MODELS"); env && *env)
+    return env;
+  return HYBRIDC_E2E_MODELS_DIR;
+}
+std::string variantDir(const std::string &variant) { return modelsRoot() + "/" + variant; }
+std::string checkpointDir(const std::string &variant) {
+  return variantDir(variant) + "/checkpoint";
+}
+std::string outDir(const std::string &variant) { return variantDir(variant) + "/out"; }
+
+std::string scratchDir(const std::string &testName) {
+  std::string dir = modelsRoot() + "/scratch/" + testName;
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir, ec);
+  EXPECT_FALSE(ec) << "cannot create " << dir << ": " << ec.message();
+  return dir;
+}
+
+//===----------------------------------------------------------------------===//
+// Library / Runner
+//===----------------------------------------------------------------------===//
+
+template <typename Fn>
+static void resolve(void *handle, const std::string &symbol, Fn &fn, std::string &missing) {
+  fn = reinterpret_cast<Fn>(dlsym(handle, symbol.c_str()));
+  if (!fn)
+    missing += " " + symbol;
+}
+
+std::unique_ptr<Library> Library::load(const std::string &dir) {
+  llvm::Expected<Manifest> manifest = readManifest(dir);
+  if (!manifest) {
+    ADD_FAILURE() << "no compiled model in " << dir << " (did its CTest fixture "
+                  << "e2e-prepare-* run and pass?): " << llvm::toString(manifest.takeError());
+    return nullptr;
+  }
+  std::unique_ptr<Library> lib(new Library());
+  lib->manifest_ = *manifest;
+  lib->outDir_ = dir;
+  std::string path = dir + "/" + manifest->library;
+  // RTLD_LOCAL: the tests load several compiled models side by side, some
+  // with the same prefix; none may see another's symbols.
+  lib->handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lib->handle_) {
+    ADD_FAILURE() << "dlopen " << path << ": " << dlerror();
+    return nullptr;
+  }
+  const std::string p = manifest->name + "_";
+  std::string missing;
+  resolve(lib->handle_, p + "model_open", lib->modelOpen, missing);
+  resolve(lib->handle_, p + "model_close", lib->modelClose, missing);
+  resolve(lib->handle_, p + "model_set_threads", lib->modelSetThreads, missing);
+  resolve(lib->handle_, p + "session_create", lib->sessionCreate, missing);
+  resolve(lib->handle_, p + "session_free", lib->sessionFree, missing);
+  resolve(lib->handle_, p + "session_reset", lib->sessionReset, missing);
+  resolve(lib->handle_, p + "session_set_threads", lib->sessionSetThreads, missing);
+  resolve(lib->handle_, p + "session_set_max_tokens", lib->sessionSetMaxTokens, missing);
+  resolve(lib->handle_, p + "session_position", lib->sessionPosition, missing);
+  resolve(lib->handle_, p + "session_state_bytes", lib->sessionStateBytes, missing);
+  resolve(lib->handle_, p + "prefill", lib->prefill, missing);
+  resolve(lib->handle_, p + "decode", lib->decode, missing);
+  resolve(lib->handle_, p + "last_error", lib->lastError, missing);
+  resolve(lib->handle_, p + "status_string", lib->statusString, missing);
+  if (!missing.empty()) {
+    ADD_FAILURE() << path << " does not export:" << missing;
+    return nullptr;
+  }
+  return lib;
+}
+
+Library::~Library() {
+  if (handle_)
+    dlclose(handle_);
+}
+
+std::string Library::weightsPath() const {
+  return manifest_.weights.empty() ? std::string() : outDir_ + "/" + manifest_.weights;
+}
+
+Runner::Runner(const Library &lib, int32_t threads) : lib_(lib) {
+  std::string weights = lib.weightsPath();
+  int st = lib.modelOpen(weights.empty() ? nullptr : weights.c_str(), &model_);
+  if (st != kOk) {
+    ADD_FAILURE() << lib.manifest().name << "_model_open(" << weights << ") = " << st << ": "
+                  << lib.lastError();
+    model_ = nullptr;
+    return;
+  }
+  st = lib.sessionCreate(model_, &session_);
+  if (st == kOk && threads > 0)
+    st = lib.sessionSetThreads(session_, threads);
+  if (st != kOk) {
+    ADD_FAILURE() << "session setup = " << st << ": " << lib.lastError();
+    lib.sessionFree(session_);
+    session_ = nullptr;
+  }
+}
+
+Runner::~Runner() {
+  lib_.sessionFree(session_);
+  lib_.modelClose(model_);
+}
+
+std::vector<float> Runner::prefillAll(const int32_t *tokens, int64_t n) {
+  std::vector<float> out(static_cast<size_t>(n) * lib_.vocab());
+  int st = lib_.prefill(session_, tokens, n, out.data(), kLogitsAll);
+  if (st != kOk) {
+    ADD_FAILURE() << "prefill of " << n << " tokens (LOGITS_ALL) at position "
+                  << lib_.sessionPosition(session_) << " = " << st << ": " << lib_.lastError();
+    return {};
+  }
+  return out;
+}
+
+std::vector<float> Runner::prefillLast(const int32_t *tokens, int64_t n) {
+  std::vector<float> out(static_cast<size_t>(lib_.vocab()));
+  int st = lib_.prefill(session_, tokens, n, out.data(), kLogitsLast);
+  if (st != kOk) {
+    ADD_FAILURE() << "prefill of " << n << " tokens (LOGITS_LAST) at position "
+                  << lib_.sessionPosition(session_) << " = " << st << ": " << lib_.lastError();
+    return {};
+  }
+  return out;
+}
+
+std::vector<float> Runner::decode(int32_t token) {
+  std::vector<float> out(static_cast<size_t>(lib_.vocab()));
+  int st = lib_.decode(session_, token, out.data());
+  if (st != kOk) {
+    ADD_FAILURE() << "decode of token " << token << " at position "
+                  << lib_.sessionPosition(session_) << " = " << st << ": " << lib_.lastError();
+    return {};
+  }
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Reference
+//===----------------------------------------------------------------------===//
+
+std::vector<int32_t> randomTokens(int64_t n, int32_t vocab, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> dist(0, vocab - 1);
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  for (auto &x : t)
+    x = dist(rng);
+  return t;
+}
+
+static float roundToBf16(float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  if ((bits & 0x7F800000u) != 0x7F800000u) { // finite: round to nearest, ties to even
+    bits += 0x7FFFu + ((bits >> 16) & 1u);
+  }
+  bits &= 0xFFFF0000u;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+/// Whether the compiler packs this tensor in the weights dtype: the linear /
+/// expert / embedding matrices. The conv weight is rank 3 but stays f32 (its
+/// kernel reads a plain f32 [C][K] view), as do all rank-1 parameters.
+static bool storedInWeightsDtype(const TensorView &t) {
+  return t.shape.size() >= 2 && t.name.find("conv1d") == std::string::npos;
+}
+
+std::unique_ptr<reference::ReferenceModel> makeVariantReference(const std::string &variant,
+                                                                bool roundToBf16Weights) {
+  auto checkpoint = Checkpoint::open(checkpointDir(variant));
+  if (!checkpoint) {
+    ADD_FAILURE() << "cannot open the checkpoint of " << variant << ": "
+                  << llvm::toString(checkpoint.takeError());
+    return nullptr;
+  }
+  const Checkpoint &ck = **checkpoint;
+  if (!roundToBf16Weights)
+    return reference::makeReference(ck);
+  return std::make_unique<reference::ReferenceModel>(
+      ck.config(), [&](const std::string &name) {
+        const TensorView &t = ck.get(name);
+        std::vector<float> v = t.toFloat();
+        if (storedInWeightsDtype(t))
+          for (float &x : v)
+            x = roundToBf16(x);
+        return v;
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// Comparison
+//===----------------------------------------------------------------------===//
+
+int32_t argmax(const float *row, int64_t n) {
+  return static_cast<int32_t>(std::max_element(row, row + n) - row);
+}
+
+/// Gap between the largest and second largest entries.
+static double top2Gap(const float *row, int64_t n) {
+  float a = -INFINITY, b = -INFINITY;
+  for (int64_t i = 0; i < n; ++i) {
+    if (row[i] > a) {
+      b = a;
+      a = row[i];
+    } else if (row[i] > b) {
+      b = row[i];
+    }
+  }
+  return static_cast<double>(a) - b;
+}
+
+Diff compareRows(const float *got, const float *want, int64_t rows, int64_t vocab,
+                 double tolerance) {
+  Diff d;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *g = got + r * vocab, *w = want + r * vocab;
+    for (int64_t c = 0; c < vocab; ++c) {
+      // NaN in `got` must count as an error, hence the negated comparison.
+      double e = std::fabs(static_cast<double>(g[c]) - w[c]);
+      if (!(e <= d.maxAbs)) {
+        d.maxAbs = std::isnan(e) ? INFINITY : e;
+        d.worstRow = r;
+        d.worstCol = c;
+      }
+    }
+    if (top2Gap(w, vocab) <= 2 * tolerance) {
+      ++d.ambiguousRows;
+      continue;
+    }
+    int32_t ag = argmax(g, vocab), aw = argmax(w, vocab);
+    if (ag != aw) {
+      if (d.argmaxMismatches++ == 0) {
+        std::ostringstream os;
+        os << "row " << r << ": argmax " << ag << " (" << g[ag] << "), reference " << aw
+           << " (" << w[aw] << ")";
+        d.firstMismatch = os.str();
+      }
+    }
+  }
+  return d;
+}
+
+void expectClose(const std::string &label, const std::vector<float> &got, const float *want,
+                 int64_t rows, int64_t vocab, double tolerance) {
+  ASSERT_EQ(got.size(), static_cast<size_t>(rows * vocab)) << label << ": no logits";
+  Diff d = compareRows(got.data(), want, rows, vocab, tolerance);
+  std::printf("[e2e] %s: max abs %.3g (row %lld col %lld), %lld argmax mismatches, %lld "
+              "ambiguous rows, %lld rows\n",
+              label.c_str(), d.maxAbs, static_cast<long long>(d.worstRow),
+              static_cast<long long>(d.worstCol), static_cast<long long>(d.argmaxMismatches),
+              static_cast<long long>(d.ambiguousRows), static_cast<long long>(rows));
+  EXPECT_LE(d.maxAbs, tolerance)
+      << label << ": worst logit at row " << d.worstRow << " col " << d.worstCol << ": got "
+      << (d.worstRow >= 0 ? got[d.worstRow * vocab + d.worstCol] : 0.f) << ", reference "
+      << (d.worstRow >= 0 ? want[d.worstRow * vocab + d.worstCol] : 0.f);
+  EXPECT_EQ(d.argmaxMismatches, 0) << label << ": first at " << d.firstMismatch;
+}
+
+bool cpuRuns(const std::string &target) {
+  if (target == "x86-64-avx512")
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  if (target == "x86-64-avx2")
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return true; // "host": built for this machine
+}
+
+void copyFile(const std::string &from, const std::string &to) {
+  std::error_code ec;
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+  ASSERT_FALSE(ec) << "copy " << from << " -> " << to << ": " << ec.message();
+}
+
+} // namespace hybridc::e2e

@@ -1,0 +1,161 @@
+//===- E2eSupport.h - compiled models vs the reference, shared helpers -*- C++ -*-===//
+//
+// The end-to-end tests load libraries that `hybridc compile` wrote at test
+// time (CTest fixtures, see CMakeLists.txt) into <models root>/<variant>/out,
+// next to the checkpoint they were compiled from (<variant>/checkpoint), and
+// judge them against the plain C++ reference on that same checkpoint.
+//
+// The library is driven through its own prefixed C API found with dlsym
+// (RTLD_LOCAL), exactly as a C program would, because the tests need more of
+// it than hybridc::ModelLibrary wraps: several sessions, other weights files,
+// NULL arguments.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYBRIDC_TESTS_E2E_E2ESUPPORT_H
+#define HYBRIDC_TESTS_E2E_E2ESUPPORT_H
+
+#include "ReferenceModel.h"
+
+#include "hybridc/Run/Manifest.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hybridc::e2e {
+
+// Public status codes; static_asserted against runtime_abi.h in E2eSupport.cpp.
+constexpr int kOk = 0, kInvalidArgument = 1, kOutOfMemory = 2, kIo = 3, kFormat = 4,
+              kCapacity = 5, kKernel = 6;
+constexpr int32_t kLogitsLast = 0, kLogitsAll = 1;
+
+/// A compiled variant prepared by a fixture, and how closely it must follow
+/// the reference.
+struct Variant {
+  const char *name;       // folder under the models root, also the test prefix
+  double tolerance;       // max |compiled - reference| over every logit
+  const char *rationale;  // why that tolerance (printed with failures)
+  bool roundWeightsToBf16 = false; // compiled with --weights-dtype bf16 from f32
+};
+
+/// The models root: $HYBRIDC_E2E_MODELS if set, else the build's folder.
+std::string modelsRoot();
+std::string variantDir(const std::string &variant);      // <root>/<variant>
+std::string checkpointDir(const std::string &variant);   // .../checkpoint
+std::string outDir(const std::string &variant);          // .../out
+/// A fresh, empty folder for one test's files (weights copies, ...).
+std::string scratchDir(const std::string &testName);
+
+/// One dlopen'ed compiled library (RTLD_NOW | RTLD_LOCAL) and its API.
+class Library {
+public:
+  /// Loads the library named by outDir's manifest; when it cannot, records
+  /// a test failure saying why and returns null (callers ASSERT on it).
+  static std::unique_ptr<Library> load(const std::string &outDir);
+  ~Library();
+  Library(const Library &) = delete;
+  Library &operator=(const Library &) = delete;
+
+  const Manifest &manifest() const { return manifest_; }
+  const std::string &outDir() const { return outDir_; }
+  int32_t vocab() const { return static_cast<int32_t>(manifest_.vocabSize); }
+  /// The weights file the compiler wrote ("" when embedded).
+  std::string weightsPath() const;
+
+  // The prefixed C API, 1:1 (void* stands for the opaque model/session types).
+  int (*modelOpen)(const char *, void **) = nullptr;
+  void (*modelClose)(void *) = nullptr;
+  int (*modelSetThreads)(void *, int32_t) = nullptr;
+  int (*sessionCreate)(void *, void **) = nullptr;
+  void (*sessionFree)(void *) = nullptr;
+  int (*sessionReset)(void *) = nullptr;
+  int (*sessionSetThreads)(void *, int32_t) = nullptr;
+  int (*sessionSetMaxTokens)(void *, int64_t) = nullptr;
+  int64_t (*sessionPosition)(const void *) = nullptr;
+  int64_t (*sessionStateBytes)(const void *) = nullptr;
+  int (*prefill)(void *, const int32_t *, int64_t, float *, int32_t) = nullptr;
+  int (*decode)(void *, int32_t, float *) = nullptr;
+  const char *(*lastError)(void) = nullptr;
+  const char *(*statusString)(int) = nullptr;
+
+private:
+  Library() = default;
+  Manifest manifest_;
+  std::string outDir_;
+  void *handle_ = nullptr;
+};
+
+/// An open model plus one session on it, closed in the destructor.
+class Runner {
+public:
+  /// Opens the library's own weights (or the embedded ones) and a session
+  /// with `threads` threads (0: the library's default).
+  Runner(const Library &lib, int32_t threads = 2);
+  ~Runner();
+  Runner(const Runner &) = delete;
+  Runner &operator=(const Runner &) = delete;
+
+  bool ok() const { return session_ != nullptr; }
+  void *session() const { return session_; }
+  const Library &lib() const { return lib_; }
+
+  /// prefill with LOGITS_ALL: [n][V], or empty after a failed call (then
+  /// recorded as a test failure with the status and last_error()).
+  std::vector<float> prefillAll(const int32_t *tokens, int64_t n);
+  /// prefill with LOGITS_LAST: [V].
+  std::vector<float> prefillLast(const int32_t *tokens, int64_t n);
+  std::vector<float> decode(int32_t token);
+
+private:
+  const Library &lib_;
+  void *model_ = nullptr;
+  void *session_ = nullptr;
+};
+
+/// Deterministic pseudo-random token ids in [0, vocab).
+std::vector<int32_t> randomTokens(int64_t n, int32_t vocab, uint32_t seed);
+
+/// The reference model on <variant>/checkpoint with the checkpoint's own
+/// config (mamba_chunk_size included). With roundToBf16, every weight the
+/// compiler stores as bf16 (matrices and expert tensors; not the conv,
+/// norms, A_log, D, dt_bias or biases, which stay f32) is first rounded to
+/// bf16 the way the compiler's packer rounds (to nearest, ties to even).
+std::unique_ptr<reference::ReferenceModel> makeVariantReference(const std::string &variant,
+                                                                bool roundToBf16 = false);
+
+/// Result of comparing rows of logits.
+struct Diff {
+  double maxAbs = 0;
+  int64_t worstRow = -1, worstCol = -1;
+  int64_t argmaxMismatches = 0;  // rows whose argmax differs though the
+                                 // reference's top-2 gap exceeds 2 * tolerance
+  int64_t ambiguousRows = 0;     // rows with a top-2 gap <= 2 * tolerance
+  std::string firstMismatch;
+};
+
+/// Compares `got` ([rows][V]) with the reference's `want` ([rows][V]).
+Diff compareRows(const float *got, const float *want, int64_t rows, int64_t vocab,
+                 double tolerance);
+
+/// EXPECTs `got` within `tolerance` of `want` with the same argmax (rows
+/// whose reference top-2 gap is within 2 * tolerance are exempt from the
+/// argmax check: there a legitimate rounding difference may swap them), and
+/// prints the measured error as "[e2e] <label>: max abs ..." for the report.
+/// The max-abs bound is the real check: with tied embeddings the sample
+/// models' argmax is the input token on every row, whatever the weights.
+void expectClose(const std::string &label, const std::vector<float> &got, const float *want,
+                 int64_t rows, int64_t vocab, double tolerance);
+
+int32_t argmax(const float *row, int64_t n);
+
+/// Whether this CPU can run code built for `target` (an avx512 library would
+/// die of SIGILL on an avx2-only CI machine: the tests skip instead).
+bool cpuRuns(const std::string &target);
+
+/// Copies a file (for the weights-file failure tests).
+void copyFile(const std::string &from, const std::string &to);
+
+} // namespace hybridc::e2e
+
+#endif // HYBRIDC_TESTS_E2E_E2ESUPPORT_H
