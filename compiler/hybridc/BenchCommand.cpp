@@ -32,13 +32,10 @@ double seconds(std::chrono::steady_clock::time_point since) {
 }
 
 llvm::Error bench(const BenchOptions &o) {
-  llvm::Expected<std::unique_ptr<ModelLibrary>> lib = ModelLibrary::open(o.outDir);
+  llvm::Expected<std::unique_ptr<ModelLibrary>> lib = ModelLibrary::open(o.outDir, o.threads);
   if (!lib)
     return lib.takeError();
   ModelLibrary &m = **lib;
-  if (o.threads != 0)
-    if (llvm::Error e = m.setThreads(o.threads))
-      return e;
   const int64_t V = m.vocab();
   std::vector<int32_t> prompt(o.prompt);
   uint64_t state = 0x2545F4914F6CDD1Dull; // fixed seed: the same prompt every run

@@ -84,13 +84,10 @@ llvm::Error run(const RunOptions &o) {
   if (o.decodeFrom > n)
     return makeError("--decode-from " + std::to_string(o.decodeFrom) + " is past the " +
                      std::to_string(n) + " tokens given");
-  llvm::Expected<std::unique_ptr<ModelLibrary>> lib = ModelLibrary::open(o.outDir);
+  llvm::Expected<std::unique_ptr<ModelLibrary>> lib = ModelLibrary::open(o.outDir, o.threads);
   if (!lib)
     return lib.takeError();
   ModelLibrary &m = **lib;
-  if (o.threads != 0)
-    if (llvm::Error e = m.setThreads(o.threads))
-      return e;
   const int64_t V = m.vocab();
   const bool keepAll = !o.logitsOut.empty();
   std::vector<float> logits(static_cast<size_t>(keepAll ? n : 1) * V);

@@ -38,7 +38,7 @@ bool contains(const char *haystack, const std::string &needle) {
 class ApiFailure : public ::testing::Test {
 protected:
   void SetUp() override {
-    lib = Library::load(outDir(kModel));
+    lib = loadLibrary(outDir(kModel));
     ASSERT_TRUE(lib);
     if (!cpuRuns(lib->manifest().target))
       GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
@@ -212,7 +212,7 @@ TEST_F(ApiFailure, TokenCapReached) {
 class WeightsFailure : public ::testing::Test {
 protected:
   void SetUp() override {
-    lib = Library::load(outDir(kModel));
+    lib = loadLibrary(outDir(kModel));
     ASSERT_TRUE(lib);
     if (!cpuRuns(lib->manifest().target))
       GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
@@ -265,7 +265,7 @@ TEST_F(WeightsFailure, Truncated) {
 }
 
 TEST_F(WeightsFailure, OfAnotherModelWithTheSameSizes) {
-  auto other = Library::load(outDir(kOtherSeed));
+  auto other = loadLibrary(outDir(kOtherSeed));
   ASSERT_TRUE(other);
   ASSERT_EQ(other->manifest().name, lib->manifest().name)
       << "the fixture compiles both seeds under one prefix, so only the hash can tell them "
@@ -301,7 +301,7 @@ TEST_F(WeightsFailure, NullPathWithoutEmbeddedWeights) {
 }
 
 TEST_F(WeightsFailure, EmbeddedLibraryOpensWithNullPath) {
-  auto embedded = Library::load(outDir("tiny_embedded"));
+  auto embedded = loadLibrary(outDir("tiny_embedded"));
   ASSERT_TRUE(embedded);
   EXPECT_EQ(embedded->weightsPath(), "") << "the manifest lists no weights file";
   void *model = nullptr;

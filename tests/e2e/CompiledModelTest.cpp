@@ -55,7 +55,7 @@ class Compiled : public ::testing::TestWithParam<const Variant *> {
 protected:
   void SetUp() override {
     const Variant &v = *GetParam();
-    lib = Library::load(outDir(v.name));
+    lib = loadLibrary(outDir(v.name));
     ASSERT_TRUE(lib);
     if (!cpuRuns(lib->manifest().target))
       GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
@@ -260,7 +260,7 @@ INSTANTIATE_TEST_SUITE_P(small_bf16, CompiledSmall, ::testing::Values(&kSmallBf1
 // weights wrongly (that moves logits by O(1)). The argmax is compared only
 // where the f32 model's top-2 gap exceeds twice that bound.
 TEST(tiny_f32_as_bf16_Rounding, StaysCloseToTheF32Model) {
-  auto lib = Library::load(outDir(kF32AsBf16.name));
+  auto lib = loadLibrary(outDir(kF32AsBf16.name));
   ASSERT_TRUE(lib);
   if (!cpuRuns(lib->manifest().target))
     GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
@@ -296,7 +296,7 @@ TEST(golden_avx512_Golden, CompiledLibraryMatchesGoldenLogits) {
   }
   ASSERT_EQ(tokens.size(), 32u);
 
-  auto lib = Library::load(outDir(kGolden.name));
+  auto lib = loadLibrary(outDir(kGolden.name));
   ASSERT_TRUE(lib);
   if (!cpuRuns(lib->manifest().target))
     GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";

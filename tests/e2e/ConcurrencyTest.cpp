@@ -30,7 +30,7 @@ std::vector<float> runSequence(const Library &lib, void *session,
 // with its own worker threads): all give the results of a lone session,
 // bit for bit (same thread count, so the same summation order).
 TEST(tiny_f32_avx512_Threads, ConcurrentSessionsGiveIdenticalResults) {
-  auto lib = Library::load(outDir("tiny_f32_avx512"));
+  auto lib = loadLibrary(outDir("tiny_f32_avx512"));
   ASSERT_TRUE(lib);
   if (!cpuRuns(lib->manifest().target))
     GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
@@ -85,8 +85,8 @@ TEST(tiny_f32_avx512_Threads, ConcurrentSessionsGiveIdenticalResults) {
 /// Runs `a` and `b` concurrently, each on its own thread, and compares each
 /// with its own reference.
 void runSideBySide(const char *variantA, const char *variantB) {
-  auto a = Library::load(outDir(variantA));
-  auto b = Library::load(outDir(variantB));
+  auto a = loadLibrary(outDir(variantA));
+  auto b = loadLibrary(outDir(variantB));
   ASSERT_TRUE(a && b);
   if (!cpuRuns(a->manifest().target) || !cpuRuns(b->manifest().target))
     GTEST_SKIP() << "this CPU cannot run both libraries' code";

@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dlfcn.h>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -56,61 +55,14 @@ std::string scratchDir(const std::string &testName) {
 // Library / Runner
 //===----------------------------------------------------------------------===//
 
-template <typename Fn>
-static void resolve(void *handle, const std::string &symbol, Fn &fn, std::string &missing) {
-  fn = reinterpret_cast<Fn>(dlsym(handle, symbol.c_str()));
-  if (!fn)
-    missing += " " + symbol;
-}
-
-std::unique_ptr<Library> Library::load(const std::string &dir) {
-  llvm::Expected<Manifest> manifest = readManifest(dir);
-  if (!manifest) {
-    ADD_FAILURE() << "no compiled model in " << dir << " (did its CTest fixture "
-                  << "e2e-prepare-* run and pass?): " << llvm::toString(manifest.takeError());
+std::unique_ptr<Library> loadLibrary(const std::string &dir) {
+  llvm::Expected<std::unique_ptr<Library>> lib = Library::load(dir);
+  if (!lib) {
+    ADD_FAILURE() << "no usable compiled model in " << dir << " (did its CTest fixture "
+                  << "e2e-prepare-* run and pass?): " << llvm::toString(lib.takeError());
     return nullptr;
   }
-  std::unique_ptr<Library> lib(new Library());
-  lib->manifest_ = *manifest;
-  lib->outDir_ = dir;
-  std::string path = dir + "/" + manifest->library;
-  // RTLD_LOCAL: the tests load several compiled models side by side, some
-  // with the same prefix; none may see another's symbols.
-  lib->handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!lib->handle_) {
-    ADD_FAILURE() << "dlopen " << path << ": " << dlerror();
-    return nullptr;
-  }
-  const std::string p = manifest->name + "_";
-  std::string missing;
-  resolve(lib->handle_, p + "model_open", lib->modelOpen, missing);
-  resolve(lib->handle_, p + "model_close", lib->modelClose, missing);
-  resolve(lib->handle_, p + "model_set_threads", lib->modelSetThreads, missing);
-  resolve(lib->handle_, p + "session_create", lib->sessionCreate, missing);
-  resolve(lib->handle_, p + "session_free", lib->sessionFree, missing);
-  resolve(lib->handle_, p + "session_reset", lib->sessionReset, missing);
-  resolve(lib->handle_, p + "session_set_threads", lib->sessionSetThreads, missing);
-  resolve(lib->handle_, p + "session_set_max_tokens", lib->sessionSetMaxTokens, missing);
-  resolve(lib->handle_, p + "session_position", lib->sessionPosition, missing);
-  resolve(lib->handle_, p + "session_state_bytes", lib->sessionStateBytes, missing);
-  resolve(lib->handle_, p + "prefill", lib->prefill, missing);
-  resolve(lib->handle_, p + "decode", lib->decode, missing);
-  resolve(lib->handle_, p + "last_error", lib->lastError, missing);
-  resolve(lib->handle_, p + "status_string", lib->statusString, missing);
-  if (!missing.empty()) {
-    ADD_FAILURE() << path << " does not export:" << missing;
-    return nullptr;
-  }
-  return lib;
-}
-
-Library::~Library() {
-  if (handle_)
-    dlclose(handle_);
-}
-
-std::string Library::weightsPath() const {
-  return manifest_.weights.empty() ? std::string() : outDir_ + "/" + manifest_.weights;
+  return std::move(*lib);
 }
 
 Runner::Runner(const Library &lib, int32_t threads) : lib_(lib) {

@@ -6,9 +6,8 @@
 // judge them against the plain C++ reference on that same checkpoint.
 //
 // The library is driven through its own prefixed C API found with dlsym
-// (RTLD_LOCAL), exactly as a C program would, because the tests need more of
-// it than hybridc::ModelLibrary wraps: several sessions, other weights files,
-// NULL arguments.
+// (hybridc::CompiledLibrary, RTLD_LOCAL), exactly as a C program would:
+// several sessions, other weights files, NULL arguments.
 //
 //===----------------------------------------------------------------------===//
 #ifndef HYBRIDC_TESTS_E2E_E2ESUPPORT_H
@@ -16,7 +15,7 @@
 
 #include "ReferenceModel.h"
 
-#include "hybridc/Run/Manifest.h"
+#include "hybridc/Run/ModelLibrary.h"
 
 #include <cstdint>
 #include <memory>
@@ -47,44 +46,12 @@ std::string outDir(const std::string &variant);          // .../out
 /// A fresh, empty folder for one test's files (weights copies, ...).
 std::string scratchDir(const std::string &testName);
 
-/// One dlopen'ed compiled library (RTLD_NOW | RTLD_LOCAL) and its API.
-class Library {
-public:
-  /// Loads the library named by outDir's manifest; when it cannot, records
-  /// a test failure saying why and returns null (callers ASSERT on it).
-  static std::unique_ptr<Library> load(const std::string &outDir);
-  ~Library();
-  Library(const Library &) = delete;
-  Library &operator=(const Library &) = delete;
+/// One dlopen'ed compiled library and its whole C API (shared with hybridc).
+using Library = hybridc::CompiledLibrary;
 
-  const Manifest &manifest() const { return manifest_; }
-  const std::string &outDir() const { return outDir_; }
-  int32_t vocab() const { return static_cast<int32_t>(manifest_.vocabSize); }
-  /// The weights file the compiler wrote ("" when embedded).
-  std::string weightsPath() const;
-
-  // The prefixed C API, 1:1 (void* stands for the opaque model/session types).
-  int (*modelOpen)(const char *, void **) = nullptr;
-  void (*modelClose)(void *) = nullptr;
-  int (*modelSetThreads)(void *, int32_t) = nullptr;
-  int (*sessionCreate)(void *, void **) = nullptr;
-  void (*sessionFree)(void *) = nullptr;
-  int (*sessionReset)(void *) = nullptr;
-  int (*sessionSetThreads)(void *, int32_t) = nullptr;
-  int (*sessionSetMaxTokens)(void *, int64_t) = nullptr;
-  int64_t (*sessionPosition)(const void *) = nullptr;
-  int64_t (*sessionStateBytes)(const void *) = nullptr;
-  int (*prefill)(void *, const int32_t *, int64_t, float *, int32_t) = nullptr;
-  int (*decode)(void *, int32_t, float *) = nullptr;
-  const char *(*lastError)(void) = nullptr;
-  const char *(*statusString)(int) = nullptr;
-
-private:
-  Library() = default;
-  Manifest manifest_;
-  std::string outDir_;
-  void *handle_ = nullptr;
-};
+/// Loads the library named by outDir's manifest; when it cannot, records a
+/// test failure saying why and returns null (callers ASSERT on it).
+std::unique_ptr<Library> loadLibrary(const std::string &outDir);
 
 /// An open model plus one session on it, closed in the destructor.
 class Runner {

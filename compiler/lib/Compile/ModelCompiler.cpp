@@ -286,8 +286,7 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
   if (printImport)
     irOut << "// -----// IR Dump After import (hybridc) //----- //\n" << *module << "\n";
   if (emit.count("hybrid"))
-    if (llvm::Error e = writeText(join(o.outDir, name + ".hybrid.mlir"),
-                                  toText(*module)))
+    if (llvm::Error e = writeText(join(o.outDir, name + ".hybrid.mlir"), toText(*module)))
       return e;
 
   // ---- lower to kernels --------------------------------------------------------
@@ -315,17 +314,22 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
                        names + ")");
     }
 
-  if (llvm::Error e = timer.run("lower", "canonicalize, plan state, lower to kernels",
-                                [&]() -> llvm::Error {
-                                  if (failed(lowerPM.run(*module)))
-                                    return diagnostics.error("lowering to kernels failed");
-                                  return llvm::Error::success();
-                                }))
-    return e;
-  if (emit.count("lowered"))
-    if (llvm::Error e = writeText(join(o.outDir, name + ".lowered.mlir"),
-                                  toText(*module)))
+  // One pass pipeline as a timed stage, then the module if --emit asks for it.
+  auto runPipeline = [&](llvm::StringRef stage, const std::string &what, PassManager &pm,
+                         llvm::StringRef emitKind, const std::string &suffix) -> llvm::Error {
+    if (llvm::Error e = timer.run(stage, what, [&]() -> llvm::Error {
+          if (failed(pm.run(*module)))
+            return diagnostics.error("stage '" + stage + "' failed");
+          return llvm::Error::success();
+        }))
       return e;
+    if (!emit.count(emitKind))
+      return llvm::Error::success();
+    return writeText(join(o.outDir, name + suffix), toText(*module));
+  };
+  if (llvm::Error e = runPipeline("lower", "canonicalize, plan state, lower to kernels", lowerPM,
+                                  "lowered", ".lowered.mlir"))
+    return e;
 
   std::vector<KernelJob> kernels = collectKernels(*module);
   std::vector<PackedWeight> plan;
@@ -352,16 +356,9 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
     glue.kernels.push_back(k.signature);
 
   // ---- to LLVM + driver object ------------------------------------------------
-  if (llvm::Error e = timer.run("to-llvm", "memref/scf/func -> LLVM dialect", [&]() -> llvm::Error {
-        if (failed(llvmPM.run(*module)))
-          return diagnostics.error("lowering to the LLVM dialect failed");
-        return llvm::Error::success();
-      }))
+  if (llvm::Error e = runPipeline("to-llvm", "memref/scf/func -> LLVM dialect", llvmPM,
+                                  "llvm-dialect", ".llvm.mlir"))
     return e;
-  if (emit.count("llvm-dialect"))
-    if (llvm::Error e = writeText(join(o.outDir, name + ".llvm.mlir"),
-                                  toText(*module)))
-      return e;
   const std::string driverObject = join(build, "driver.o");
   if (llvm::Error e = timer.run("driver", "LLVM IR -> " + target->llvmCpu + " object", [&] {
         DriverArtefacts artefacts;

@@ -1,9 +1,6 @@
 //===- ModelLibrary.cpp - a compiled model, loaded with dlopen ------------===//
 #include "hybridc/Run/ModelLibrary.h"
 
-#include "llvm/ADT/SmallString.h"
-#include "llvm/Support/Path.h"
-
 #include <dlfcn.h>
 
 using namespace hybridc;
@@ -20,76 +17,89 @@ static void resolve(void *handle, const std::string &symbol, Fn &fn, std::string
     missing += " " + symbol;
 }
 
-llvm::Expected<std::unique_ptr<ModelLibrary>> ModelLibrary::open(const std::string &outDir) {
+llvm::Expected<std::unique_ptr<CompiledLibrary>>
+CompiledLibrary::load(const std::string &outDir) {
   llvm::Expected<Manifest> manifest = readManifest(outDir);
   if (!manifest)
     return manifest.takeError();
-  std::unique_ptr<ModelLibrary> lib(new ModelLibrary());
+  std::unique_ptr<CompiledLibrary> lib(new CompiledLibrary());
   lib->manifest_ = *manifest;
-  auto path = [&](const std::string &file) {
-    llvm::SmallString<256> p(outDir);
-    llvm::sys::path::append(p, file);
-    return std::string(p);
-  };
-  // RTLD_LOCAL: two compiled models can be loaded side by side.
-  lib->handle = dlopen(path(manifest->library).c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!lib->handle)
-    return makeError(std::string("cannot load ") + path(manifest->library) + ": " + dlerror());
+  lib->outDir_ = outDir;
+  std::string path = outDir + "/" + manifest->library;
+  lib->handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lib->handle_)
+    return makeError("cannot load " + path + ": " + dlerror());
   const std::string p = manifest->name + "_";
-  std::string missing;
-  resolve(lib->handle, p + "model_open", lib->modelOpen, missing);
-  resolve(lib->handle, p + "model_close", lib->modelClose, missing);
-  resolve(lib->handle, p + "session_create", lib->sessionCreate, missing);
-  resolve(lib->handle, p + "session_free", lib->sessionFree, missing);
-  resolve(lib->handle, p + "session_reset", lib->sessionReset, missing);
-  resolve(lib->handle, p + "session_set_threads", lib->sessionSetThreads, missing);
-  resolve(lib->handle, p + "session_position", lib->sessionPosition, missing);
-  resolve(lib->handle, p + "session_state_bytes", lib->sessionStateBytes, missing);
-  resolve(lib->handle, p + "prefill", lib->prefillFn, missing);
-  resolve(lib->handle, p + "decode", lib->decodeFn, missing);
-  resolve(lib->handle, p + "last_error", lib->lastError, missing);
-  std::string optional;
-  resolve(lib->handle, p + "profile_report", lib->profileReportFn, optional);
-  resolve(lib->handle, p + "profile_reset", lib->profileResetFn, optional);
+  std::string missing, optional;
+  resolve(lib->handle_, p + "model_open", lib->modelOpen, missing);
+  resolve(lib->handle_, p + "model_close", lib->modelClose, missing);
+  resolve(lib->handle_, p + "model_set_threads", lib->modelSetThreads, missing);
+  resolve(lib->handle_, p + "session_create", lib->sessionCreate, missing);
+  resolve(lib->handle_, p + "session_free", lib->sessionFree, missing);
+  resolve(lib->handle_, p + "session_reset", lib->sessionReset, missing);
+  resolve(lib->handle_, p + "session_set_threads", lib->sessionSetThreads, missing);
+  resolve(lib->handle_, p + "session_set_max_tokens", lib->sessionSetMaxTokens, missing);
+  resolve(lib->handle_, p + "session_position", lib->sessionPosition, missing);
+  resolve(lib->handle_, p + "session_state_bytes", lib->sessionStateBytes, missing);
+  resolve(lib->handle_, p + "prefill", lib->prefill, missing);
+  resolve(lib->handle_, p + "decode", lib->decode, missing);
+  resolve(lib->handle_, p + "last_error", lib->lastError, missing);
+  resolve(lib->handle_, p + "status_string", lib->statusString, missing);
+  resolve(lib->handle_, p + "profile_report", lib->profileReport, optional);
+  resolve(lib->handle_, p + "profile_reset", lib->profileReset, optional);
   if (!missing.empty())
-    return makeError(path(manifest->library) + " does not export:" + missing);
-  std::string weights = manifest->weights.empty() ? "" : path(manifest->weights);
-  if (llvm::Error e = lib->check(lib->modelOpen(weights.empty() ? nullptr : weights.c_str(),
-                                                &lib->model),
-                                 "model_open"))
-    return std::move(e);
-  if (llvm::Error e = lib->check(lib->sessionCreate(lib->model, &lib->session), "session_create"))
-    return std::move(e);
+    return makeError(path + " does not export:" + missing);
   return lib;
+}
+
+CompiledLibrary::~CompiledLibrary() {
+  if (handle_)
+    dlclose(handle_);
+}
+
+std::string CompiledLibrary::weightsPath() const {
+  return manifest_.weights.empty() ? std::string() : outDir_ + "/" + manifest_.weights;
+}
+
+llvm::Expected<std::unique_ptr<ModelLibrary>> ModelLibrary::open(const std::string &outDir,
+                                                                 int32_t threads) {
+  llvm::Expected<std::unique_ptr<CompiledLibrary>> lib = CompiledLibrary::load(outDir);
+  if (!lib)
+    return lib.takeError();
+  std::unique_ptr<ModelLibrary> m(new ModelLibrary());
+  m->lib = std::move(*lib);
+  std::string weights = m->lib->weightsPath();
+  if (llvm::Error e = m->check(
+          m->lib->modelOpen(weights.empty() ? nullptr : weights.c_str(), &m->model), "model_open"))
+    return std::move(e);
+  if (llvm::Error e = m->check(m->lib->sessionCreate(m->model, &m->session), "session_create"))
+    return std::move(e);
+  if (threads != 0)
+    if (llvm::Error e = m->check(m->lib->sessionSetThreads(m->session, threads),
+                                 "session_set_threads"))
+      return std::move(e);
+  return m;
 }
 
 ModelLibrary::~ModelLibrary() {
   if (session)
-    sessionFree(session);
+    lib->sessionFree(session);
   if (model)
-    modelClose(model);
-  if (handle)
-    dlclose(handle);
+    lib->modelClose(model);
 }
 
 llvm::Error ModelLibrary::check(int status, const char *call) const {
   if (status == 0)
     return llvm::Error::success();
-  return makeError(manifest_.name + "_" + call + ": " + lastError());
-}
-
-llvm::Error ModelLibrary::setThreads(int32_t n) {
-  return check(sessionSetThreads(session, n), "session_set_threads");
+  return makeError(lib->manifest().name + "_" + call + ": " + lib->lastError());
 }
 
 llvm::Error ModelLibrary::prefill(const int32_t *tokens, int64_t n, float *logits, bool all) {
-  return check(prefillFn(session, tokens, n, logits, all ? 1 : 0), "prefill");
+  return check(lib->prefill(session, tokens, n, logits, all ? 1 : 0), "prefill");
 }
 
 llvm::Error ModelLibrary::decode(int32_t token, float *logits) {
-  return check(decodeFn(session, token, logits), "decode");
+  return check(lib->decode(session, token, logits), "decode");
 }
 
-llvm::Error ModelLibrary::reset() { return check(sessionReset(session), "session_reset"); }
-int64_t ModelLibrary::position() const { return sessionPosition(session); }
-int64_t ModelLibrary::stateBytes() const { return sessionStateBytes(session); }
+llvm::Error ModelLibrary::reset() { return check(lib->sessionReset(session), "session_reset"); }

@@ -1,7 +1,8 @@
 //===- ModelLibrary.h - a compiled model, loaded with dlopen ----*- C++ -*-===//
 //
 // `hybridc run`, `hybridc bench` and the tests use a compiled library as a C
-// program would, through its prefixed API, found with dlsym.
+// program would: through its prefixed API, found with dlsym. RTLD_LOCAL, so
+// several compiled models (even with the same prefix) load side by side.
 //
 //===----------------------------------------------------------------------===//
 #ifndef HYBRIDC_RUN_MODELLIBRARY_H
@@ -14,56 +15,81 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
 namespace hybridc {
 
-/// An open model of a compiled library plus one session.
-class ModelLibrary {
+/// An output folder's library, dlopen'ed, with its C API 1:1 (void* stands
+/// for the opaque model and session types).
+class CompiledLibrary {
 public:
-  /// Loads OUT_DIR's library, opens its weights and creates a session.
-  static llvm::Expected<std::unique_ptr<ModelLibrary>> open(const std::string &outDir);
-  ~ModelLibrary();
+  static llvm::Expected<std::unique_ptr<CompiledLibrary>> load(const std::string &outDir);
+  ~CompiledLibrary();
+  CompiledLibrary(const CompiledLibrary &) = delete;
+  CompiledLibrary &operator=(const CompiledLibrary &) = delete;
 
   const Manifest &manifest() const { return manifest_; }
-  int64_t vocab() const { return manifest_.vocabSize; }
+  const std::string &outDir() const { return outDir_; }
+  int32_t vocab() const { return static_cast<int32_t>(manifest_.vocabSize); }
+  /// The weights file the compiler wrote ("" when embedded).
+  std::string weightsPath() const;
 
-  llvm::Error setThreads(int32_t n);
+  int (*modelOpen)(const char *, void **) = nullptr;
+  void (*modelClose)(void *) = nullptr;
+  int (*modelSetThreads)(void *, int32_t) = nullptr;
+  int (*sessionCreate)(void *, void **) = nullptr;
+  void (*sessionFree)(void *) = nullptr;
+  int (*sessionReset)(void *) = nullptr;
+  int (*sessionSetThreads)(void *, int32_t) = nullptr;
+  int (*sessionSetMaxTokens)(void *, int64_t) = nullptr;
+  int64_t (*sessionPosition)(const void *) = nullptr;
+  int64_t (*sessionStateBytes)(const void *) = nullptr;
+  int (*prefill)(void *, const int32_t *, int64_t, float *, int32_t) = nullptr;
+  int (*decode)(void *, int32_t, float *) = nullptr;
+  const char *(*lastError)(void) = nullptr;
+  const char *(*statusString)(int) = nullptr;
+  // Only in libraries compiled with --profile (null otherwise).
+  const char *(*profileReport)(void) = nullptr;
+  void (*profileReset)(void) = nullptr;
+
+private:
+  CompiledLibrary() = default;
+  Manifest manifest_;
+  std::string outDir_;
+  void *handle_ = nullptr;
+};
+
+/// A compiled library with its model open on its own weights and one
+/// session: what `hybridc run` and `bench` drive.
+class ModelLibrary {
+public:
+  /// threads: for the session; 0 keeps the library's default.
+  static llvm::Expected<std::unique_ptr<ModelLibrary>> open(const std::string &outDir,
+                                                            int32_t threads = 0);
+  ~ModelLibrary();
+
+  const Manifest &manifest() const { return lib->manifest(); }
+  int64_t vocab() const { return lib->vocab(); }
+
   /// logits: null, [vocab] (all == false) or [n][vocab] (all == true).
   llvm::Error prefill(const int32_t *tokens, int64_t n, float *logits, bool all);
   llvm::Error decode(int32_t token, float *logits);
   llvm::Error reset();
-  int64_t position() const;
-  int64_t stateBytes() const;
+  int64_t position() const { return lib->sessionPosition(session); }
+  int64_t stateBytes() const { return lib->sessionStateBytes(session); }
   /// Per-kernel times of a library built with --profile (null otherwise).
-  const char *profileReport() const { return profileReportFn ? profileReportFn() : nullptr; }
+  const char *profileReport() const { return lib->profileReport ? lib->profileReport() : nullptr; }
   void profileReset() const {
-    if (profileResetFn)
-      profileResetFn();
+    if (lib->profileReset)
+      lib->profileReset();
   }
 
 private:
   ModelLibrary() = default;
   llvm::Error check(int status, const char *call) const;
 
-  Manifest manifest_;
-  void *handle = nullptr;
+  std::unique_ptr<CompiledLibrary> lib;
   void *model = nullptr;
   void *session = nullptr;
-  // The library's entry points (prefixed names resolved at load).
-  int (*modelOpen)(const char *, void **) = nullptr;
-  void (*modelClose)(void *) = nullptr;
-  int (*sessionCreate)(void *, void **) = nullptr;
-  void (*sessionFree)(void *) = nullptr;
-  int (*sessionReset)(void *) = nullptr;
-  int (*sessionSetThreads)(void *, int32_t) = nullptr;
-  int64_t (*sessionPosition)(const void *) = nullptr;
-  int64_t (*sessionStateBytes)(const void *) = nullptr;
-  int (*prefillFn)(void *, const int32_t *, int64_t, float *, int32_t) = nullptr;
-  int (*decodeFn)(void *, int32_t, float *) = nullptr;
-  const char *(*lastError)(void) = nullptr;
-  const char *(*profileReportFn)(void) = nullptr; // optional
-  void (*profileResetFn)(void) = nullptr;         // optional
 };
 
 } // namespace hybridc
