@@ -117,13 +117,13 @@ static uint64_t hybridc_now_ns(void) {
       os << "  uint64_t start = hybridc_now_ns();\n";
     os << "  int status = " << call.str() << ");\n";
     if (info.profile)
-      os << "  hybridc_profile[" << kernelIndex << "].name = \"" << k.symbol << " (" << k.kind
+      os << "  hybridc_profile[" << kernelIndex << "].name = \"" << k.symbol << " (" << k.label
          << ")\";\n  __atomic_fetch_add(&hybridc_profile[" << kernelIndex
          << "].calls, 1, __ATOMIC_RELAXED);\n  __atomic_fetch_add(&hybridc_profile["
          << kernelIndex << "].ns, hybridc_now_ns() - start, __ATOMIC_RELAXED);\n";
     ++kernelIndex;
     os << "  if (status != 0)\n    hybridc_rt_kernel_failed(ctx, \"" << k.symbol << " ("
-       << k.kind << ")\", status);\n}\n\n";
+       << k.label << ")\", status);\n}\n\n";
   }
 
   os << "extern void _mlir_ciface_hybridc_prefill(void *, hybridc_memref1d *, hybridc_memref1d *,"
@@ -155,13 +155,13 @@ static uint64_t hybridc_now_ns(void) {
   uint64_t total = 0;
   for (size_t i = 0; i < sizeof(hybridc_profile) / sizeof(hybridc_profile[0]); ++i)
     total += hybridc_profile[i].ns;
-  used += snprintf(text + used, sizeof(text) - used, "%-40s %8s %10s %6s\n", "kernel",
+  used += snprintf(text + used, sizeof(text) - used, "%-58s %8s %10s %6s\n", "kernel",
                    "calls", "ms", "%");
   for (size_t i = 0; i < sizeof(hybridc_profile) / sizeof(hybridc_profile[0]); ++i) {
     const hybridc_kernel_time *k = &hybridc_profile[i];
     if (!k->calls || used >= sizeof(text))
       continue;
-    used += snprintf(text + used, sizeof(text) - used, "%-40s %8llu %10.2f %6.1f\n", k->name,
+    used += snprintf(text + used, sizeof(text) - used, "%-58s %8llu %10.2f %6.1f\n", k->name,
                      (unsigned long long)k->calls, k->ns / 1e6, total ? 100.0 * k->ns / total : 0.0);
   }
   return text;

@@ -24,6 +24,7 @@ struct KernelArg {
 
 struct KernelSignature {
   std::string symbol, kind;
+  std::string label; // what it computes, e.g. "linear IN=768 OUT=3352 decode=1"
   std::vector<KernelArg> args;
 };
 

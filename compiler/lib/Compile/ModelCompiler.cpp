@@ -191,6 +191,9 @@ std::vector<KernelJob> collectKernels(ModuleOp module) {
                               : codegen::WeightType::F32;
     job.signature.symbol = job.spec.symbol;
     job.signature.kind = job.spec.kind;
+    job.signature.label = job.spec.kind;
+    for (const auto &[key, value] : job.spec.sizes)
+      job.signature.label += " " + key + "=" + std::to_string(value);
     for (Type t : fn.getFunctionType().getInputs().drop_front())
       job.signature.args.push_back(kernelArg(t));
     jobs.push_back(std::move(job));
