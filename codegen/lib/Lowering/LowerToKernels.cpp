@@ -27,6 +27,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/ADT/bit.h"
 
 #include <map>
 
@@ -140,8 +141,10 @@ func::FuncOp LoweringContext::kernel(OpBuilder &b, const KernelDesc &desc,
   std::string key = desc.kind;
   for (auto &[k, v] : desc.sizes)
     key += "," + k + "=" + std::to_string(v);
+  // Constants by bit pattern: printing them would merge kernels whose
+  // constants differ past the printed digits (eps 1e-6 vs 1.4e-6).
   for (auto &[k, v] : desc.constants)
-    key += "," + k + "=" + std::to_string(v);
+    key += "," + k + "=" + std::to_string(llvm::bit_cast<uint64_t>(v));
   if (desc.usesWeightType)
     key += ",w=" + weightTypeName;
   auto it = kernels.find(key);
