@@ -18,18 +18,6 @@ namespace {
 // underflow; at +-80 the sigmoid is already 0 or 1 to f32 precision.
 Expr silu(const Expr &g) { return g / (1.0f + fast_exp(clamp(-g, -80.0f, 80.0f))); }
 
-// Shared row-wise schedule: L-wide vectors along dim 0 with a guarded tail,
-// rows grouped by 4 per parallel task.
-void scheduleRows(Func &out, int L) {
-  Var c = out.args()[0], t = out.args()[1];
-  Var co("co"), ci("ci"), to("to"), ti("ti");
-  out.split(c, co, ci, L, TailStrategy::GuardWithIf)
-      .vectorize(ci)
-      .split(t, to, ti, 4, TailStrategy::GuardWithIf)
-      .reorder(ci, co, ti, to)
-      .parallel(to);
-}
-
 } // namespace
 
 BuiltKernel buildSwiglu(const KernelSpec &spec, const TargetSpec &target) {
@@ -46,7 +34,7 @@ BuiltKernel buildSwiglu(const KernelSpec &spec, const TargetSpec &target) {
   out(s, t) = silu(u(s, t)) * u(s + S, t);
   out.output_buffer().dim(0).set_bounds(0, S);
   out.output_buffer().dim(1).set_min(0);
-  scheduleRows(out, target.lanes);
+  scheduleRows(out, target.lanes, 4);
   return BuiltKernel{Pipeline(out), {u}, {}};
 }
 
@@ -66,7 +54,7 @@ BuiltKernel buildResidualAdd(const KernelSpec &spec, const TargetSpec &target) {
   out(h, t) = multiplier == 1.0f ? x(h, t) + b(h, t) : x(h, t) + multiplier * b(h, t);
   out.output_buffer().dim(0).set_bounds(0, H);
   out.output_buffer().dim(1).set_min(0);
-  scheduleRows(out, target.lanes);
+  scheduleRows(out, target.lanes, 4);
   return BuiltKernel{Pipeline(out), {x, b}, {}};
 }
 

@@ -36,15 +36,8 @@ BuiltKernel buildEmbed(const KernelSpec &spec, const TargetSpec &target) {
   out.output_buffer().dim(0).set_bounds(0, H);
   out.output_buffer().dim(1).set_min(0);
 
-  // Rows are independent: vectorize along H (guarded tail, out has exactly
-  // H columns), a few tokens per parallel task (one row alone is too little
-  // work for a task when H is a few thousand floats).
-  Var ho("ho"), hi("hi"), to("to"), ti("ti");
-  out.split(h, ho, hi, L, TailStrategy::GuardWithIf)
-      .vectorize(hi)
-      .split(t, to, ti, 4, TailStrategy::GuardWithIf)
-      .reorder(hi, ho, ti, to)
-      .parallel(to);
+  // Rows are independent: a plain row-wise copy.
+  scheduleRows(out, L, 4);
   return BuiltKernel{Pipeline(out), {tokens, table}, {}};
 }
 

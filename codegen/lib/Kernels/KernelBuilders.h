@@ -39,6 +39,21 @@ inline Halide::Type halideType(WeightType type) {
   return type == WeightType::BF16 ? Halide::BFloat(16) : Halide::Float(32);
 }
 
+/// The schedule of a row-wise kernel out(c, t): `lanes`-wide vectors along
+/// c with a guarded tail (out has exactly its declared columns) and
+/// `rowsPerTask` tokens per parallel task (one row alone is too little work
+/// for a task). Returns the per-token loop variable, for compute_at.
+inline Halide::Var scheduleRows(Halide::Func &out, int lanes, int rowsPerTask) {
+  Halide::Var c = out.args()[0], t = out.args()[1];
+  Halide::Var co("co"), ci("ci"), to("to"), ti("ti");
+  out.split(c, co, ci, lanes, Halide::TailStrategy::GuardWithIf)
+      .vectorize(ci)
+      .split(t, to, ti, rowsPerTask, Halide::TailStrategy::GuardWithIf)
+      .reorder(ci, co, ti, to)
+      .parallel(to);
+  return ti;
+}
+
 // Per-kind builders (dispatched by buildKernel).
 BuiltKernel buildEmbed(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildRmsNorm(const KernelSpec &, const TargetSpec &);

@@ -52,12 +52,7 @@ BuiltKernel buildRmsNorm(const KernelSpec &spec, const TargetSpec &target) {
   out.output_buffer().dim(0).set_bounds(0, H);
   out.output_buffer().dim(1).set_min(0);
 
-  Var ho("ho"), hi("hi"), to("to"), ti("ti");
-  out.split(h, ho, hi, L, TailStrategy::GuardWithIf)
-      .vectorize(hi)
-      .split(t, to, ti, 2, TailStrategy::GuardWithIf)
-      .reorder(hi, ho, ti, to)
-      .parallel(to);
+  Var ti = scheduleRows(out, L, 2);
   ss.compute_at(out, ti);
   inv.compute_at(out, ti); // one sqrt and divide per token, not per element
   if (M > 0) {
