@@ -7,12 +7,19 @@
 
 // One message per thread: the public API promises that a failure on one
 // thread never overwrites the message another thread is about to read.
-// Plain __thread (not thread_local) keeps this free of C++ TLS wrappers.
-static __thread char last_error[512];
+static void write_last_error(const char *fmt, va_list ap) {
+  size_t capacity;
+  if (char *buf = hybridc_rt_thread_message(&capacity))
+    vsnprintf(buf, capacity, fmt, ap);
+}
 
 extern "C" {
 
-const char *hybridc_rt_last_error(void) { return last_error; }
+const char *hybridc_rt_last_error(void) {
+  size_t capacity;
+  const char *buf = hybridc_rt_thread_message(&capacity);
+  return buf ? buf : "out of memory (no room for this thread's error message)";
+}
 
 const char *hybridc_rt_status_string(int status) {
   switch (status) {
@@ -93,11 +100,16 @@ void hybridc_rt_kernel_failed(void *ctx_ptr, const char *kernel, int halide_stat
 int hybridc_rt_fail(int status, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
+  write_last_error(fmt, ap);
   va_end(ap);
   return status;
 }
 
-void hybridc_rt_set_last_error(const char *msg) {
-  snprintf(last_error, sizeof last_error, "%s", msg ? msg : "");
+static void set_last_error_fmt(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  write_last_error(fmt, ap);
+  va_end(ap);
 }
+
+void hybridc_rt_set_last_error(const char *msg) { set_last_error_fmt("%s", msg ? msg : ""); }

@@ -104,4 +104,10 @@ void hybridc_rt_model_release(hybridc_model *model);
 } // extern "C"
 #endif
 
+// Per-thread values (ThreadLocal.cpp). The message buffer is null only when
+// the thread's buffer cannot be allocated.
+char *hybridc_rt_thread_message(size_t *capacity);
+bool hybridc_rt_thread_in_task(void);
+void hybridc_rt_thread_set_in_task(bool inTask);
+
 #endif // HYBRIDC_RUNTIME_INTERNAL_H

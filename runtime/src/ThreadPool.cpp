@@ -44,15 +44,14 @@ struct WorkerArg {
   int32_t index;
 };
 
-// Set while a thread runs tasks: a kernel that opens a parallel loop inside a
-// parallel task (nested parallelism) runs it serially instead of waiting for
-// workers that are all busy with the outer loop.
-__thread int in_parallel_task;
-
 // Hands out indices dynamically: tasks of uneven cost (MoE experts, ragged
 // chunks) balance themselves. After a failure no new task starts.
+// While a thread runs tasks it is marked (hybridc_rt_thread_in_task): a
+// kernel that opens a parallel loop inside a parallel task (nested
+// parallelism) runs it serially instead of waiting for workers that are all
+// busy with the outer loop.
 void run_tasks(Job *job) {
-  in_parallel_task = 1;
+  hybridc_rt_thread_set_in_task(true);
   for (;;) {
     int64_t i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
     if (i >= job->size)
@@ -66,7 +65,7 @@ void run_tasks(Job *job) {
       break;
     }
   }
-  in_parallel_task = 0;
+  hybridc_rt_thread_set_in_task(false);
 }
 
 void *worker_main(void *p) {
@@ -140,7 +139,7 @@ int hybridc_rt_pool_run(hybridc_rt_pool **poolp, int32_t threads, hybridc_rt_tas
                         void *uc, int min, int size, uint8_t *closure) {
   if (size <= 0)
     return 0;
-  if (threads <= 1 || size == 1 || in_parallel_task || !poolp)
+  if (threads <= 1 || size == 1 || hybridc_rt_thread_in_task() || !poolp)
     return run_serial(task, uc, min, size, closure);
   if (!*poolp)
     *poolp = pool_create(threads - 1);

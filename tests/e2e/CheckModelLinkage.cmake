@@ -13,9 +13,9 @@ if(NOT needed)
 endif()
 foreach(n IN LISTS needed)
   string(REGEX REPLACE ".*\\[(.*)\\]" "\\1" lib "${n}")
-  if(NOT lib MATCHES "^(libc|libm|libpthread|libdl|libgcc_s|ld-linux[-a-z0-9_.]*)\\.so")
-    message(FATAL_ERROR "${LIBRARY} needs ${lib}; only libc/libm/libpthread/libdl/libgcc_s/"
-                        "ld-linux are allowed")
+  if(NOT lib MATCHES "^(libc|libm|libpthread|libdl|libgcc_s)\\.so")
+    message(FATAL_ERROR "${LIBRARY} needs ${lib}; only libc/libm/libpthread/libdl/libgcc_s "
+                        "are allowed")
   endif()
   message(STATUS "NEEDED ${lib}")
 endforeach()
