@@ -13,6 +13,7 @@
 #include "hybridc/Compile/ModelCompiler.h"
 
 #include "GlueWriter.h"
+#include "Toolchain.h"
 #include "WeightsFile.h"
 
 #include "hybridc/Codegen/EmitObject.h"
@@ -33,7 +34,6 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/Program.h"
 
 #include <chrono>
 #include <fstream>
@@ -88,32 +88,6 @@ llvm::Error writeText(const std::string &path, const std::string &text) {
   if (ec)
     return makeError(path + ": " + ec.message());
   os << text;
-  return llvm::Error::success();
-}
-
-/// Runs a tool of the system toolchain; its stderr becomes the message.
-llvm::Error runTool(const std::string &program, std::vector<std::string> args,
-                    const std::string &scratchDir) {
-  llvm::ErrorOr<std::string> path = llvm::sys::findProgramByName(program);
-  if (!path)
-    return makeError("'" + program + "' not found on PATH (install gcc)");
-  std::string errFile = join(scratchDir, program + ".stderr");
-  std::vector<llvm::StringRef> argv{*path};
-  for (const std::string &a : args)
-    argv.push_back(a);
-  std::optional<llvm::StringRef> redirects[] = {std::nullopt, std::nullopt,
-                                                 llvm::StringRef(errFile)};
-  std::string execError;
-  int rc = llvm::sys::ExecuteAndWait(*path, argv, std::nullopt, redirects, 0, 0, &execError);
-  if (rc != 0) {
-    std::string command = *path;
-    for (const std::string &a : args)
-      command += " " + a;
-    llvm::Expected<std::string> stderrText = readText(errFile);
-    std::string detail = stderrText ? *stderrText : llvm::toString(stderrText.takeError());
-    return makeError("command failed (" + std::to_string(rc) + "): " + command + "\n" +
-                     execError + detail);
-  }
   return llvm::Error::success();
 }
 
@@ -227,82 +201,110 @@ llvm::Error configureIRPrinting(PassManager &pm, const CompileOptions &o,
 
 } // namespace
 
-llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &log,
-                                  llvm::raw_ostream &irOut) {
-  // ---- Options -------------------------------------------------------------
-  std::string name = o.name.empty() ? defaultModelName(o.modelDir) : o.name;
-  if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') ||
-      !std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-      }))
-    return makeError("--name '" + name + "' is not a C identifier (letters, digits, _)");
-  std::string targetError;
-  std::optional<codegen::TargetSpec> target = codegen::resolveTarget(o.target, targetError);
-  if (!target)
-    return makeError("--target: " + targetError);
-  if (o.weightsDtype != "f32" && o.weightsDtype != "bf16")
-    return makeError("--weights-dtype must be f32 or bf16, got '" + o.weightsDtype + "'");
-  llvm::StringSet<> emit;
-  for (const std::string &e : o.emit) {
-    std::vector<std::string> known = knownEmitKinds();
-    if (std::find(known.begin(), known.end(), e) == known.end())
-      return makeError("--emit: unknown artefact '" + e +
-                       "' (known: hybrid, lowered, llvm-dialect, llvm, asm, stmt)");
-    emit.insert(e);
+namespace {
+
+/// One run of `hybridc compile`: the validated options and what the stages
+/// hand each other. Each stage is a method, timed by run().
+class Compilation {
+public:
+  Compilation(const CompileOptions &o, std::string name, codegen::TargetSpec target,
+              llvm::StringSet<> emit, std::string build, llvm::raw_ostream &log,
+              llvm::raw_ostream &irOut)
+      : o(o), name(std::move(name)), target(std::move(target)), emit(std::move(emit)),
+        build(std::move(build)), log(log), irOut(irOut), timer(log) {
+    context.disableMultithreading(); // module-scope IR printing needs it
   }
-  if (std::error_code ec = llvm::sys::fs::create_directories(o.outDir))
-    return makeError(o.outDir + ": cannot create: " + ec.message());
-  llvm::SmallString<128> scratch;
-  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("hybridc-build", scratch))
-    return makeError("cannot create a scratch directory: " + ec.message());
-  struct RemoveDir {
-    std::string dir;
-    ~RemoveDir() { llvm::sys::fs::remove_directories(dir); }
-  } cleanup{std::string(scratch)};
-  const std::string build(scratch);
 
-  log << "hybridc compile " << o.modelDir << " -> " << o.outDir << " (name " << name
-      << ", target " << target->name << ", weights " << o.weightsDtype
-      << (o.embedWeights ? ", embedded" : "") << ")\n";
-  StageTimer timer(log);
+  llvm::Error run();
+
+private:
+  llvm::Error importModel();
+  llvm::Error buildPipelines();
+  llvm::Error runPipeline(llvm::StringRef stage, const std::string &what, PassManager &pm,
+                          llvm::StringRef emitKind, const std::string &suffix);
+  void describeModel();
+  llvm::Error emitDriver();
+  llvm::Error compileKernels();
+  llvm::Error writeWeights();
+  llvm::Error link();
+  llvm::Error finish();
+  std::string outPath(const std::string &suffix) const { return join(o.outDir, name + suffix); }
+
+  const CompileOptions &o;
+  const std::string name;
+  const codegen::TargetSpec target;
+  const llvm::StringSet<> emit;
+  const std::string build; // scratch folder for objects
+  llvm::raw_ostream &log, &irOut;
+  StageTimer timer;
   MLIRContext context;
-  context.disableMultithreading(); // module-scope IR printing needs it
-  DiagnosticCollector diagnostics(context);
+  DiagnosticCollector diagnostics{context};
+  PassManager lowerPM{&context}, llvmPM{&context};
 
-  // ---- import ----------------------------------------------------------------
   std::unique_ptr<Checkpoint> checkpoint;
   OwningOpRef<ModuleOp> module;
-  if (llvm::Error e = timer.run("import", "checkpoint -> hybrid IR", [&]() -> llvm::Error {
-        llvm::Expected<std::unique_ptr<Checkpoint>> ckpt = Checkpoint::open(o.modelDir);
-        if (!ckpt)
-          return ckpt.takeError();
-        checkpoint = std::move(*ckpt);
-        auto imported = importCheckpoint(context, *checkpoint);
-        if (!imported)
-          return imported.takeError();
-        module = std::move(*imported);
-        return llvm::Error::success();
-      }))
+  std::vector<KernelJob> kernels;
+  std::vector<PackedWeight> plan;
+  ModelGlueInfo glue;
+  std::vector<std::string> objects; // linked into the library
+  std::string weightsFile;
+};
+
+llvm::Error Compilation::run() {
+  if (llvm::Error e = timer.run("import", "checkpoint -> hybrid IR", [&] { return importModel(); }))
     return e;
-  const ModelConfig &cfg = checkpoint->config();
-  bool printImport = o.printIrAfterAll || llvm::is_contained(o.printIrAfter, "import");
-  if (printImport)
+  if (llvm::Error e = buildPipelines())
+    return e;
+  if (llvm::Error e = runPipeline("lower", "canonicalize, plan state, lower to kernels", lowerPM,
+                                  "lowered", ".lowered.mlir"))
+    return e;
+  describeModel(); // before the LLVM lowering drops the kernel attributes
+  if (llvm::Error e = runPipeline("to-llvm", "memref/scf/func -> LLVM dialect", llvmPM,
+                                  "llvm-dialect", ".llvm.mlir"))
+    return e;
+  if (llvm::Error e = timer.run("driver", "LLVM IR -> " + target.llvmCpu + " object",
+                                [&] { return emitDriver(); }))
+    return e;
+  if (llvm::Error e = timer.run("kernels",
+                                std::to_string(kernels.size()) + " Halide kernels + runtime",
+                                [&] { return compileKernels(); }))
+    return e;
+  if (llvm::Error e = timer.run("weights",
+                                llvm::formatv("{0} tensors packed, {1:f1} MiB", plan.size(),
+                                              glue.weightsBytes / 1048576.0),
+                                [&] { return writeWeights(); }))
+    return e;
+  if (llvm::Error e = timer.run("link", "lib" + name + ".so (cc -shared)", [&] { return link(); }))
+    return e;
+  return finish();
+}
+
+llvm::Error Compilation::importModel() {
+  llvm::Expected<std::unique_ptr<Checkpoint>> ckpt = Checkpoint::open(o.modelDir);
+  if (!ckpt)
+    return ckpt.takeError();
+  checkpoint = std::move(*ckpt);
+  auto imported = importCheckpoint(context, *checkpoint);
+  if (!imported)
+    return imported.takeError();
+  module = std::move(*imported);
+  if (o.printIrAfterAll || llvm::is_contained(o.printIrAfter, "import"))
     irOut << "// -----// IR Dump After import (hybridc) //----- //\n" << *module << "\n";
   if (emit.count("hybrid"))
-    if (llvm::Error e = writeText(join(o.outDir, name + ".hybrid.mlir"), toText(*module)))
-      return e;
+    return writeText(outPath(".hybrid.mlir"), toText(*module));
+  return llvm::Error::success();
+}
 
-  // ---- lower to kernels --------------------------------------------------------
-  PassManager lowerPM(&context);
+llvm::Error Compilation::buildPipelines() {
   lowerPM.addPass(createCanonicalizerPass());
   lowerPM.addPass(hybrid::createPlanStatePass());
   LowerToKernelsOptions lowerOptions;
   lowerOptions.weightType = o.weightsDtype;
-  lowerOptions.lanes = target->lanes;
-  lowerOptions.chunkTokens = cfg.mambaChunkSize;
+  lowerOptions.lanes = target.lanes;
+  lowerOptions.chunkTokens = checkpoint->config().mambaChunkSize;
   lowerPM.addPass(createLowerToKernels(lowerOptions));
-  PassManager llvmPM(&context);
   addLowerToLLVMPasses(llvmPM);
+
   llvm::StringSet<> passNames{"import"};
   if (llvm::Error e = configureIRPrinting(lowerPM, o, passNames, irOut))
     return e;
@@ -316,33 +318,35 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
       return makeError("--print-ir-after=" + p + ": no such pass in the pipeline (passes:" +
                        names + ")");
     }
+  return llvm::Error::success();
+}
 
-  // One pass pipeline as a timed stage, then the module if --emit asks for it.
-  auto runPipeline = [&](llvm::StringRef stage, const std::string &what, PassManager &pm,
-                         llvm::StringRef emitKind, const std::string &suffix) -> llvm::Error {
-    if (llvm::Error e = timer.run(stage, what, [&]() -> llvm::Error {
-          if (failed(pm.run(*module)))
-            return diagnostics.error("stage '" + stage + "' failed");
-          return llvm::Error::success();
-        }))
-      return e;
-    if (!emit.count(emitKind))
-      return llvm::Error::success();
-    return writeText(join(o.outDir, name + suffix), toText(*module));
-  };
-  if (llvm::Error e = runPipeline("lower", "canonicalize, plan state, lower to kernels", lowerPM,
-                                  "lowered", ".lowered.mlir"))
+/// One pass pipeline as a timed stage, then the module if --emit asks for it.
+llvm::Error Compilation::runPipeline(llvm::StringRef stage, const std::string &what,
+                                     PassManager &pm, llvm::StringRef emitKind,
+                                     const std::string &suffix) {
+  if (llvm::Error e = timer.run(stage, what, [&]() -> llvm::Error {
+        if (failed(pm.run(*module)))
+          return diagnostics.error("stage '" + stage + "' failed");
+        return llvm::Error::success();
+      }))
     return e;
+  if (!emit.count(emitKind))
+    return llvm::Error::success();
+  return writeText(outPath(suffix), toText(*module));
+}
 
-  std::vector<KernelJob> kernels = collectKernels(*module);
-  std::vector<PackedWeight> plan;
+/// Reads what the lowering decided (kernels, weight layout, buffer sizes)
+/// into the plain structures the Halide, weights and glue stages use.
+void Compilation::describeModel() {
+  const ModelConfig &cfg = checkpoint->config();
+  kernels = collectKernels(*module);
   for (Attribute a : (*module)->getAttrOfType<ArrayAttr>("hybrid.weight_plan")) {
     auto d = cast<DictionaryAttr>(a);
     plan.push_back({cast<StringAttr>(d.get("tensor")).str(), cast<StringAttr>(d.get("layout")).str(),
                     cast<IntegerAttr>(d.get("offset")).getInt(),
                     cast<IntegerAttr>(d.get("bytes")).getInt()});
   }
-  ModelGlueInfo glue;
   glue.name = name;
   glue.embeddedWeights = o.embedWeights;
   glue.profile = o.profile;
@@ -357,133 +361,118 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
   glue.workspaceBytesPerToken = moduleInt(*module, "hybrid.workspace_bytes_per_token");
   for (const KernelJob &k : kernels)
     glue.kernels.push_back(k.signature);
+  std::string upperName = name;
+  for (char &c : upperName)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  glue.modelInfoDefines = llvm::formatv(
+      "#define {0}_VOCAB_SIZE {1}\n#define {0}_HIDDEN_SIZE {2}\n#define {0}_NUM_LAYERS {3}\n"
+      "#define {0}_MAMBA_LAYERS {4}\n#define {0}_ATTENTION_LAYERS {5}\n"
+      "#define {0}_MAX_CHUNK_TOKENS {6}\n"
+      "/* The same sizes as constants spelled with the lower-case prefix. */\n"
+      "enum {{ {7}_vocab_size = {1}, {7}_hidden_size = {2}, {7}_num_layers = {3} };\n",
+      upperName, cfg.vocabSize, cfg.hiddenSize, cfg.numLayers, cfg.countLayers(LayerKind::Mamba),
+      cfg.countLayers(LayerKind::Attention), glue.maxChunkTokens, name);
+  if (o.profile)
+    glue.modelInfoDefines +=
+        "/* Built with --profile: per-kernel time since the last reset, as a table. */\n"
+        "const char *" + name + "_profile_report(void);\nvoid " + name +
+        "_profile_reset(void);\n";
+}
 
-  // ---- to LLVM + driver object ------------------------------------------------
-  if (llvm::Error e = runPipeline("to-llvm", "memref/scf/func -> LLVM dialect", llvmPM,
-                                  "llvm-dialect", ".llvm.mlir"))
-    return e;
-  const std::string driverObject = join(build, "driver.o");
-  if (llvm::Error e = timer.run("driver", "LLVM IR -> " + target->llvmCpu + " object", [&] {
-        DriverArtefacts artefacts;
-        if (emit.count("llvm"))
-          artefacts.llvmIR = join(o.outDir, name + ".ll");
-        if (emit.count("asm"))
-          artefacts.assembly = join(o.outDir, name + ".s");
-        return emitDriverObject(*module, *target, driverObject, artefacts);
-      }))
-    return e;
+llvm::Error Compilation::emitDriver() {
+  DriverArtefacts artefacts;
+  if (emit.count("llvm"))
+    artefacts.llvmIR = outPath(".ll");
+  if (emit.count("asm"))
+    artefacts.assembly = outPath(".s");
+  objects.push_back(join(build, "driver.o"));
+  return emitDriverObject(*module, target, objects.back(), artefacts);
+}
 
-  // ---- kernels -----------------------------------------------------------------
-  std::vector<std::string> objects{driverObject};
-  std::string stmtDir = join(o.outDir, name + ".stmt");
+llvm::Error Compilation::compileKernels() {
+  std::string stmtDir = outPath(".stmt");
   if (emit.count("stmt"))
     if (std::error_code ec = llvm::sys::fs::create_directories(stmtDir))
       return makeError(stmtDir + ": " + ec.message());
-  if (llvm::Error e = timer.run(
-          "kernels", std::to_string(kernels.size()) + " Halide kernels + runtime",
-          [&]() -> llvm::Error {
-            for (const KernelJob &k : kernels) {
-              std::string obj = join(build, k.spec.symbol + ".o");
-              std::string stmt = emit.count("stmt") ? join(stmtDir, k.spec.symbol + ".stmt") : "";
-              std::string err = codegen::compileKernel(k.spec, *target, obj, stmt);
-              if (!err.empty())
-                return makeError(err);
-              objects.push_back(obj);
-            }
-            std::string rt = join(build, "halide_runtime.o");
-            std::string err = codegen::compileHalideRuntime(*target, rt);
-            if (!err.empty())
-              return makeError(err);
-            objects.push_back(rt);
-            return llvm::Error::success();
-          }))
-    return e;
+  for (const KernelJob &k : kernels) {
+    std::string obj = join(build, k.spec.symbol + ".o");
+    std::string stmt = emit.count("stmt") ? join(stmtDir, k.spec.symbol + ".stmt") : "";
+    std::string err = codegen::compileKernel(k.spec, target, obj, stmt);
+    if (!err.empty())
+      return makeError(err);
+    objects.push_back(obj);
+  }
+  std::string runtime = join(build, "halide_runtime.o");
+  std::string err = codegen::compileHalideRuntime(target, runtime);
+  if (!err.empty())
+    return makeError(err);
+  objects.push_back(runtime);
+  return llvm::Error::success();
+}
 
-  // ---- weights -----------------------------------------------------------------
-  const std::string weightsFile =
-      join(o.embedWeights ? build : o.outDir, name + ".weights");
-  if (llvm::Error e = timer.run(
-          "weights", llvm::formatv("{0} tensors packed, {1:f1} MiB", plan.size(),
-                                   glue.weightsBytes / 1048576.0),
-          [&]() -> llvm::Error {
-            llvm::Expected<uint64_t> hash = writeWeightsFile(
-                weightsFile, *checkpoint, plan, glue.weightsBytes,
-                o.weightsDtype == "bf16" ? codegen::WeightType::BF16 : codegen::WeightType::F32,
-                target->lanes, name);
-            if (!hash)
-              return hash.takeError();
-            glue.modelHash = *hash;
-            return llvm::Error::success();
-          }))
-    return e;
+llvm::Error Compilation::writeWeights() {
+  // Embedded weights are assembled into the library from a scratch file.
+  weightsFile = join(o.embedWeights ? build : o.outDir, name + ".weights");
+  llvm::Expected<uint64_t> hash = writeWeightsFile(
+      weightsFile, *checkpoint, plan, glue.weightsBytes,
+      o.weightsDtype == "bf16" ? codegen::WeightType::BF16 : codegen::WeightType::F32,
+      target.lanes, name);
+  if (!hash)
+    return hash.takeError();
+  glue.modelHash = *hash;
+  return llvm::Error::success();
+}
 
-  // ---- glue + link ---------------------------------------------------------------
+llvm::Error Compilation::link() {
+  std::string templates = HYBRIDC_RUNTIME_TEMPLATES_DIR;
+  llvm::Expected<std::string> headerTemplate = readText(join(templates, "model_api.h.in"));
+  if (!headerTemplate)
+    return headerTemplate.takeError();
+  llvm::Expected<std::string> apiTemplate = readText(join(templates, "model_api_glue.c.in"));
+  if (!apiTemplate)
+    return apiTemplate.takeError();
+  if (llvm::Error e = writeText(outPath(".h"), generateHeader(glue, *headerTemplate)))
+    return e;
+  std::string glueSource = join(build, "glue.c"), glueObject = join(build, "glue.o");
+  if (llvm::Error e = writeText(glueSource, generateGlueSource(glue, *apiTemplate)))
+    return e;
+  if (llvm::Error e = runTool("cc",
+                              {"-c", "-O2", "-fPIC", "-fvisibility=hidden", "-I" + o.outDir,
+                               "-I" + std::string(HYBRIDC_RUNTIME_INCLUDE_DIR),
+                               "-I" + std::string(HYBRIDC_HALIDE_INCLUDE_DIR), glueSource, "-o",
+                               glueObject},
+                              build))
+    return e;
+  objects.push_back(glueObject);
+  if (o.embedWeights) {
+    std::string asmFile = join(build, "weights.S"), asmObject = join(build, "weights.o");
+    if (llvm::Error e = writeText(asmFile, generateEmbeddedWeights(weightsFile)))
+      return e;
+    if (llvm::Error e = runTool("cc", {"-c", asmFile, "-o", asmObject}, build))
+      return e;
+    objects.push_back(asmObject);
+  }
+  std::string exportMap = join(build, "exports.map");
+  if (llvm::Error e = writeText(exportMap, generateExportMap(name)))
+    return e;
+  std::vector<std::string> args{"-shared", "-o", join(o.outDir, "lib" + name + ".so")};
+  args.insert(args.end(), objects.begin(), objects.end());
+  args.insert(args.end(), {"-Wl,--whole-archive", std::string(HYBRIDC_RUNTIME_ARCHIVE),
+                           "-Wl,--no-whole-archive", "-Wl,--version-script=" + exportMap,
+                           "-Wl,-z,defs", "-Wl,--gc-sections", "-lpthread", "-ldl", "-lm"});
+  return runTool("cc", args, build);
+}
+
+/// The manifest `hybridc run` reads, and a summary of what was written.
+llvm::Error Compilation::finish() {
+  const ModelConfig &cfg = checkpoint->config();
   const std::string library = "lib" + name + ".so";
-  if (llvm::Error e = timer.run("link", library + " (cc -shared)", [&]() -> llvm::Error {
-        std::string templates = HYBRIDC_RUNTIME_TEMPLATES_DIR;
-        llvm::Expected<std::string> headerTemplate = readText(join(templates, "model_api.h.in"));
-        if (!headerTemplate)
-          return headerTemplate.takeError();
-        llvm::Expected<std::string> apiTemplate =
-            readText(join(templates, "model_api_glue.c.in"));
-        if (!apiTemplate)
-          return apiTemplate.takeError();
-        std::string upperName = name;
-        for (char &c : upperName)
-          c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        glue.modelInfoDefines = llvm::formatv(
-            "#define {0}_VOCAB_SIZE {1}\n#define {0}_HIDDEN_SIZE {2}\n#define {0}_NUM_LAYERS {3}\n"
-            "#define {0}_MAMBA_LAYERS {4}\n#define {0}_ATTENTION_LAYERS {5}\n"
-            "#define {0}_MAX_CHUNK_TOKENS {6}\n"
-            "/* The same sizes as constants spelled with the lower-case prefix. */\n"
-            "enum {{ {7}_vocab_size = {1}, {7}_hidden_size = {2}, {7}_num_layers = {3} };\n",
-            upperName, cfg.vocabSize, cfg.hiddenSize, cfg.numLayers,
-            cfg.countLayers(LayerKind::Mamba), cfg.countLayers(LayerKind::Attention),
-            glue.maxChunkTokens, name);
-        if (o.profile)
-          glue.modelInfoDefines +=
-              "/* Built with --profile: per-kernel time since the last reset, as a table. */\n"
-              "const char *" + name + "_profile_report(void);\nvoid " + name +
-              "_profile_reset(void);\n";
-        if (llvm::Error e = writeText(join(o.outDir, name + ".h"), generateHeader(glue, *headerTemplate)))
-          return e;
-        std::string glueSource = join(build, "glue.c");
-        if (llvm::Error e = writeText(glueSource, generateGlueSource(glue, *apiTemplate)))
-          return e;
-        std::string glueObject = join(build, "glue.o");
-        if (llvm::Error e = runTool("cc", {"-c", "-O2", "-fPIC", "-fvisibility=hidden",
-                                           "-I" + o.outDir, "-I" + std::string(HYBRIDC_RUNTIME_INCLUDE_DIR),
-                                           "-I" + std::string(HYBRIDC_HALIDE_INCLUDE_DIR),
-                                           glueSource, "-o", glueObject},
-                                    build))
-          return e;
-        objects.push_back(glueObject);
-        if (o.embedWeights) {
-          std::string asmFile = join(build, "weights.S"), asmObject = join(build, "weights.o");
-          if (llvm::Error e = writeText(asmFile, generateEmbeddedWeights(weightsFile)))
-            return e;
-          if (llvm::Error e = runTool("cc", {"-c", asmFile, "-o", asmObject}, build))
-            return e;
-          objects.push_back(asmObject);
-        }
-        std::string exportMap = join(build, "exports.map");
-        if (llvm::Error e = writeText(exportMap, generateExportMap(name)))
-          return e;
-        std::vector<std::string> args{"-shared", "-o", join(o.outDir, library)};
-        args.insert(args.end(), objects.begin(), objects.end());
-        args.insert(args.end(), {"-Wl,--whole-archive", std::string(HYBRIDC_RUNTIME_ARCHIVE),
-                                 "-Wl,--no-whole-archive", "-Wl,--version-script=" + exportMap,
-                                 "-Wl,-z,defs", "-Wl,--gc-sections", "-lpthread", "-ldl", "-lm"});
-        return runTool("cc", args, build);
-      }))
-    return e;
-
   Manifest manifest;
   manifest.name = name;
   manifest.library = library;
   manifest.header = name + ".h";
   manifest.weights = o.embedWeights ? "" : name + ".weights";
-  manifest.target = target->name;
+  manifest.target = target.name;
   manifest.weightsDtype = o.weightsDtype;
   manifest.vocabSize = cfg.vocabSize;
   manifest.hiddenSize = cfg.hiddenSize;
@@ -501,4 +490,44 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
                          (glue.weightsBytes + HYBRIDC_WEIGHTS_HEADER_BYTES) / 1048576.0);
   log << "\n";
   return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &log,
+                                  llvm::raw_ostream &irOut) {
+  std::string name = o.name.empty() ? defaultModelName(o.modelDir) : o.name;
+  if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') ||
+      !std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+      }))
+    return makeError("--name '" + name + "' is not a C identifier (letters, digits, _)");
+  std::string targetError;
+  std::optional<codegen::TargetSpec> target = codegen::resolveTarget(o.target, targetError);
+  if (!target)
+    return makeError("--target: " + targetError);
+  if (o.weightsDtype != "f32" && o.weightsDtype != "bf16")
+    return makeError("--weights-dtype must be f32 or bf16, got '" + o.weightsDtype + "'");
+  llvm::StringSet<> emit;
+  const std::vector<std::string> known = knownEmitKinds();
+  for (const std::string &e : o.emit) {
+    if (!llvm::is_contained(known, e))
+      return makeError("--emit: unknown artefact '" + e +
+                       "' (known: hybrid, lowered, llvm-dialect, llvm, asm, stmt)");
+    emit.insert(e);
+  }
+  if (std::error_code ec = llvm::sys::fs::create_directories(o.outDir))
+    return makeError(o.outDir + ": cannot create: " + ec.message());
+  llvm::SmallString<128> scratch;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("hybridc-build", scratch))
+    return makeError("cannot create a scratch directory: " + ec.message());
+  struct RemoveDir {
+    std::string dir;
+    ~RemoveDir() { llvm::sys::fs::remove_directories(dir); }
+  } cleanup{std::string(scratch)};
+
+  log << "hybridc compile " << o.modelDir << " -> " << o.outDir << " (name " << name
+      << ", target " << target->name << ", weights " << o.weightsDtype
+      << (o.embedWeights ? ", embedded" : "") << ")\n";
+  return Compilation(o, name, *target, std::move(emit), std::string(scratch), log, irOut).run();
 }
