@@ -1,6 +1,7 @@
 # lit configuration for the hybrid dialect tests. Loaded from the generated
 # lit.site.cfg.py in the build tree, which sets the tool directories.
 import os
+import sys
 
 import lit.formats
 
@@ -20,3 +21,4 @@ config.environment["PATH"] = os.pathsep.join(
 # Test data shipped with the sources (the golden model folder).
 config.substitutions.append(
     ("%testdata", os.path.join(os.path.dirname(config.test_source_root), "data")))
+config.substitutions.append(("%python", sys.executable))
