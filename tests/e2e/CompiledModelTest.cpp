@@ -32,6 +32,10 @@ const Variant kDense{"tiny_dense", 1e-4, kF32Why};
 const Variant kUntied{"tiny_untied", 1e-4, kF32Why};
 const Variant kGroups2{"tiny_groups2", 1e-4, kF32Why};
 const Variant kEmbedded{"tiny_embedded", 1e-4, kF32Why};
+const Variant kBiases{"tiny_biases", 1e-4, kF32Why};
+const Variant kOrder{"tiny_order", 1e-4, kF32Why};
+const Variant kMambaOnly{"tiny_mamba_only", 1e-4, kF32Why};
+const Variant kAttentionOnly{"tiny_attention_only", 1e-4, kF32Why};
 const Variant kGolden{"golden_avx512", 1e-4, kF32Why};
 // A bf16 checkpoint compiled with --weights-dtype bf16 stores exactly the
 // checkpoint's values; the reference widens the same values to f32, and both
@@ -225,6 +229,11 @@ INSTANTIATE_TEST_SUITE_P(tiny_dense, Compiled, ::testing::Values(&kDense), byMod
 INSTANTIATE_TEST_SUITE_P(tiny_untied, Compiled, ::testing::Values(&kUntied), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_groups2, Compiled, ::testing::Values(&kGroups2), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_embedded, Compiled, ::testing::Values(&kEmbedded), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_biases, Compiled, ::testing::Values(&kBiases), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_order, Compiled, ::testing::Values(&kOrder), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_mamba_only, Compiled, ::testing::Values(&kMambaOnly), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_attention_only, Compiled, ::testing::Values(&kAttentionOnly),
+                         byModel);
 
 // The small preset costs seconds per reference pass (and 1.7 GB per f32 load),
 // so it gets one test per variant covering both code paths: a multi-row
