@@ -111,8 +111,6 @@ struct KernelDesc {
   bool usesWeightType = false;
 };
 
-class DriverBuilder;
-
 /// Module-wide state of the lowering: weight plan, kernels, state layout.
 struct LoweringContext {
   ModuleOp module;
@@ -235,7 +233,6 @@ private:
   WorkspacePlanner planner;
   DenseMap<Value, int> plannedValue;                  // result -> planner id
   std::map<std::pair<Operation *, int>, int> plannedTemp; // (op, n) -> planner id
-  DenseMap<Value, int64_t> returnedState;              // result -> state index
 };
 
 bool DriverBuilder::feedsKvCache(Value v) const {
@@ -546,6 +543,8 @@ LogicalResult DriverBuilder::lower(Operation *op) {
         int64_t C = st[1], K = st[0] + 1;
         if (!o.getSilu())
           return o.emitOpError("hybridc lowers only the Mamba2 conv (with silu)");
+        if (!isa<BlockArgument>(o.getState()))
+          return o.emitOpError("state must be a function argument");
         Value out = resultBuffer(o.getResult());
         Value stateIn = stateView(o.getState(), false);
         Value stateOut = stateView(o.getState(), true);
