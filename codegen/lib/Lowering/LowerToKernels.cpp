@@ -502,6 +502,20 @@ void DriverBuilder::lowerAttention(hybrid::AttentionOp op) {
 
 LogicalResult DriverBuilder::lower(Operation *op) {
   loc = op->getLoc();
+  // Every activation operand must already have a home; anything else means
+  // @forward is not in the importer's form (tokens, then state arguments).
+  if (!isa<func::ReturnOp>(op))
+    for (OpOperand &operand : op->getOpOperands()) {
+      Value v = operand.get();
+      bool placed = buffers.count(v) || v.getDefiningOp<hybrid::WeightRefOp>() ||
+                    (isa<BlockArgument>(v) && cast<BlockArgument>(v).getArgNumber() > 0) ||
+                    (isa<hybrid::EmbedOp>(op) && operand.getOperandNumber() == 0);
+      if (!placed)
+        return op->emitOpError("operand #")
+               << operand.getOperandNumber()
+               << " has no buffer: hybrid-lower-to-kernels expects @forward as the importer "
+                  "writes it (token ids, then state arguments)";
+    }
   auto f32 = [&](FloatAttr a) { return a.getValue().convertToDouble(); };
   return TypeSwitch<Operation *, LogicalResult>(op)
       .Case<hybrid::WeightRefOp>([&](auto) { return success(); }) // views made at use
@@ -660,6 +674,31 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     if (lanes <= 0 || chunkTokens <= 0) {
       module.emitError("hybrid-lower-to-kernels: lanes and chunk-tokens must be positive");
       return signalPassFailure();
+    }
+
+    // @forward(tokens: tensor<?xi32>, state...): the driver ABI gives the
+    // tokens and the state blobs their memory; other arguments have none.
+    auto tokens = forward.getNumArguments() > 0
+                      ? dyn_cast<RankedTensorType>(forward.getArgument(0).getType())
+                      : RankedTensorType();
+    if (!tokens || tokens.getRank() != 1 || !tokens.getElementType().isInteger(32)) {
+      forward.emitError("hybrid-lower-to-kernels: the first argument of @forward must be the "
+                        "token ids, tensor<?xi32>");
+      return signalPassFailure();
+    }
+    for (BlockArgument a : forward.getArguments().drop_front()) {
+      auto type = dyn_cast<RankedTensorType>(a.getType());
+      bool fixedState = type && type.hasStaticShape();
+      bool kvCache = type && type.getRank() == 3 && type.isDynamicDim(1) &&
+                     !type.isDynamicDim(0) && !type.isDynamicDim(2);
+      if (!forward.getArgAttr(a.getArgNumber(), "hybrid.state") || !(fixedState || kvCache) ||
+          !type.getElementType().isF32()) {
+        forward.emitError("hybrid-lower-to-kernels: argument #")
+            << a.getArgNumber()
+            << " of @forward must be streaming state: an f32 tensor marked hybrid.state, "
+               "static (conv/SSM state) or [kv, ?, head_dim] (KV cache)";
+        return signalPassFailure();
+      }
     }
 
     LoweringContext lc;
