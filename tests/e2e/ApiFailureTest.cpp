@@ -17,6 +17,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <sys/resource.h>
+#include <unistd.h>
 
 using namespace hybridc::e2e;
 
@@ -202,6 +204,49 @@ TEST_F(ApiFailure, TokenCapReached) {
   EXPECT_ERROR_NAMES(*lib, "below the session's position");
   // Lifting the cap (0) lets the same session go on as if nothing happened.
   ASSERT_EQ(lib->sessionSetMaxTokens(victim->session(), 0), kOk) << lib->lastError();
+  expectVictimUnharmed();
+}
+
+/// Lowers the address-space limit to what the process maps now plus
+/// `headroom` bytes for its lifetime, restoring the old limit afterwards.
+class AddressSpaceLimit {
+public:
+  explicit AddressSpaceLimit(size_t headroom) {
+    getrlimit(RLIMIT_AS, &old);
+    std::ifstream statm("/proc/self/statm");
+    size_t pages = 0;
+    statm >> pages;
+    struct rlimit lowered = old;
+    lowered.rlim_cur = pages * static_cast<size_t>(sysconf(_SC_PAGESIZE)) + headroom;
+    active = pages > 0 && setrlimit(RLIMIT_AS, &lowered) == 0;
+  }
+  ~AddressSpaceLimit() {
+    if (active)
+      setrlimit(RLIMIT_AS, &old);
+  }
+  bool active = false;
+
+private:
+  struct rlimit old;
+};
+
+// Out of memory: a prefill of 4M tokens must grow the KV cache to about 1 GB
+// (2 segments x 128 B per token), which an address space limited to 256 MB
+// above the current mapping cannot hold. The runtime allocates before it runs
+// anything, so the call fails cleanly and the session is untouched.
+TEST_F(ApiFailure, OutOfMemoryGrowingTheKvCache) {
+  const int64_t n = 4 << 20;
+  std::vector<int32_t> many = randomTokens(n, V, 33);
+  std::vector<float> logits(V);
+  int status;
+  {
+    AddressSpaceLimit limit(256u << 20);
+    if (!limit.active)
+      GTEST_SKIP() << "cannot lower RLIMIT_AS here";
+    status = lib->prefill(victim->session(), many.data(), n, logits.data(), kLogitsLast);
+  }
+  EXPECT_EQ(status, kOutOfMemory);
+  EXPECT_ERROR_NAMES(*lib, "out of memory");
   expectVictimUnharmed();
 }
 
