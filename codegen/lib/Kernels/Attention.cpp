@@ -63,14 +63,10 @@ BuiltKernel buildAttention(const KernelSpec &spec, const TargetSpec &target) {
   // block's scores and weights stay in L1.
   const int KB = 4 * lanes;
 
-  ImageParam q(Float(32), 2, "q"), k(Float(32), 2, "k"), v(Float(32), 2, "v");
+  ImageParam q = tokenRows("q", HEADS * HD);
+  ImageParam k = tokenRows("k", KV * HD);
+  ImageParam v = tokenRows("v", KV * HD);
   Param<int32_t> past("past");
-  q.dim(0).set_bounds(0, HEADS * HD);
-  q.dim(1).set_min(0);
-  k.dim(0).set_bounds(0, KV * HD);
-  k.dim(1).set_min(0);
-  v.dim(0).set_bounds(0, KV * HD);
-  v.dim(1).set_min(0);
 
   const Expr T = q.dim(1).extent();
   Var c("c"), t("t"), h("h"), d("d"), j("j"), u("u"), b("b");

@@ -50,14 +50,12 @@ BuiltKernel buildConv1d(const KernelSpec &spec, const TargetSpec &target) {
   check(K >= 1, spec, "K must be at least 1");
   const int lanes = target.lanes;
 
-  ImageParam x(Float(32), 2, "x");
+  ImageParam x = tokenRows("x", C);
   ImageParam state(Float(32), 2, "state");
   ImageParam w(Float(32), 2, "w");
   ImageParam bias(Float(32), 1, "bias");
 
   // Static channel counts let Halide drop bounds arithmetic; T stays dynamic.
-  x.dim(0).set_bounds(0, C);
-  x.dim(1).set_min(0);
   state.dim(0).set_bounds(0, C);
   state.dim(1).set_bounds(0, K - 1);
   w.dim(0).set_bounds(0, K);
@@ -103,10 +101,8 @@ BuiltKernel buildConvState(const KernelSpec &spec, const TargetSpec &target) {
   // With K = 1 there is no history to keep: the state would be empty.
   check(K >= 2, spec, "K must be at least 2 (K = 1 carries no state)");
 
-  ImageParam x(Float(32), 2, "x");
+  ImageParam x = tokenRows("x", C);
   ImageParam stateIn(Float(32), 2, "state_in");
-  x.dim(0).set_bounds(0, C);
-  x.dim(1).set_min(0);
   stateIn.dim(0).set_bounds(0, C);
   stateIn.dim(1).set_bounds(0, K - 1);
 

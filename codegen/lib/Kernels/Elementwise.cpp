@@ -24,9 +24,7 @@ BuiltKernel buildSwiglu(const KernelSpec &spec, const TargetSpec &target) {
   const int S = int(spec.size("S"));
   if (S <= 0)
     throw CompileError("kernel " + spec.symbol + " (swiglu): S must be positive");
-  ImageParam u(Float(32), 2, "u");
-  u.dim(0).set_bounds(0, 2 * S);
-  u.dim(1).set_min(0);
+  ImageParam u = tokenRows("u", 2 * S);
 
   Var s("s"), t("t");
   Func out("out");
@@ -43,11 +41,8 @@ BuiltKernel buildResidualAdd(const KernelSpec &spec, const TargetSpec &target) {
   const float multiplier = float(spec.constant("multiplier", 1.0));
   if (H <= 0)
     throw CompileError("kernel " + spec.symbol + " (residual_add): H must be positive");
-  ImageParam x(Float(32), 2, "x"), b(Float(32), 2, "b");
-  x.dim(0).set_bounds(0, H);
-  x.dim(1).set_min(0);
-  b.dim(0).set_bounds(0, H);
-  b.dim(1).set_min(0);
+  ImageParam x = tokenRows("x", H);
+  ImageParam b = tokenRows("b", H);
 
   Var h("h"), t("t");
   Func out("out");

@@ -29,13 +29,9 @@ BuiltKernel buildGatedRmsNorm(const KernelSpec &spec, const TargetSpec &target) 
                        std::to_string(D) + ", GS=" + std::to_string(GS) + ")");
   const int lanes = target.lanes;
 
-  ImageParam y(Float(32), 2, "y");
-  ImageParam z(Float(32), 2, "z");
+  ImageParam y = tokenRows("y", D);
+  ImageParam z = tokenRows("z", D);
   ImageParam w(Float(32), 1, "w");
-  y.dim(0).set_bounds(0, D);
-  y.dim(1).set_min(0);
-  z.dim(0).set_bounds(0, D);
-  z.dim(1).set_min(0);
   w.dim(0).set_bounds(0, D);
 
   Var c("c"), t("t"), g("g"), u("u");

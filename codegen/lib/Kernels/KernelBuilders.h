@@ -39,6 +39,15 @@ inline Halide::Type halideType(WeightType type) {
   return type == WeightType::BF16 ? Halide::BFloat(16) : Halide::Float(32);
 }
 
+/// An f32 input of `width` columns per token, [T][width]: the static
+/// width lets Halide drop bounds arithmetic; the token count stays dynamic.
+inline Halide::ImageParam tokenRows(const char *name, int64_t width) {
+  Halide::ImageParam p(Halide::Float(32), 2, name);
+  p.dim(0).set_bounds(0, static_cast<int>(width));
+  p.dim(1).set_min(0);
+  return p;
+}
+
 /// The schedule of a row-wise kernel out(c, t): `lanes`-wide vectors along
 /// c with a guarded tail (out has exactly its declared columns) and
 /// `rowsPerTask` tokens per parallel task (one row alone is too little work

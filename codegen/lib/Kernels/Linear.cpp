@@ -47,14 +47,12 @@ BuiltKernel buildLinear(const KernelSpec &spec, const TargetSpec &target) {
   check(L > 0, spec, "target lanes must be positive");
   const int NB = (OUT + L - 1) / L;
 
-  ImageParam x(Float(32), 2, "x");
+  ImageParam x = tokenRows("x", IN);
   ImageParam w(halideType(spec.weightType), 3, "w");
   ImageParam bias(Float(32), 1, "bias");
 
   // Static sizes let Halide drop bounds arithmetic and know the packed
   // weight is dense; only T (x's dim 1) stays dynamic.
-  x.dim(0).set_bounds(0, IN);
-  x.dim(1).set_min(0);
   w.dim(0).set_bounds(0, L).set_stride(1);
   w.dim(1).set_bounds(0, IN).set_stride(L);
   w.dim(2).set_bounds(0, NB).set_stride(L * IN);

@@ -32,9 +32,7 @@ BuiltKernel buildMoeRouter(const KernelSpec &spec, const TargetSpec &target) {
     fail(spec, "need 0 < K <= E (K=" + std::to_string(K) + ", E=" + std::to_string(E) + ")");
   const int L = target.lanes;
 
-  ImageParam logits(Float(32), 2, "logits");
-  logits.dim(0).set_bounds(0, E);
-  logits.dim(1).set_min(0);
+  ImageParam logits = tokenRows("logits", E);
   const Expr T = logits.dim(1).extent();
 
   Var e("e"), t("t"), k("k");
@@ -117,17 +115,13 @@ BuiltKernel buildMoeExperts(const KernelSpec &spec, const TargetSpec &target) {
   const int NB2 = (H + L - 1) / L;     // W_out blocks (H outputs)
   const Type wt = halideType(spec.weightType);
 
-  ImageParam f(Float(32), 2, "f");
+  ImageParam f = tokenRows("f", H);
   ImageParam idx(Int(32), 2, "idx");
-  ImageParam gates(Float(32), 2, "gates");
+  ImageParam gates = tokenRows("gates", K);
   ImageParam wIn(wt, 4, "w_in");
   ImageParam wOut(wt, 4, "w_out");
-  f.dim(0).set_bounds(0, H);
-  f.dim(1).set_min(0);
   idx.dim(0).set_bounds(0, K);
   idx.dim(1).set_min(0);
-  gates.dim(0).set_bounds(0, K);
-  gates.dim(1).set_min(0);
   wIn.dim(0).set_bounds(0, L).set_stride(1);
   wIn.dim(1).set_bounds(0, H).set_stride(L);
   wIn.dim(2).set_bounds(0, NB1).set_stride(L * H);

@@ -23,10 +23,8 @@ BuiltKernel buildRmsNorm(const KernelSpec &spec, const TargetSpec &target) {
   const int M = H / W2;       // full accumulator steps
   const int mainEnd = M * W2; // elements past this go through the scalar tail
 
-  ImageParam x(Float(32), 2, "x");
+  ImageParam x = tokenRows("x", H);
   ImageParam w(Float(32), 1, "w");
-  x.dim(0).set_bounds(0, H);
-  x.dim(1).set_min(0);
   w.dim(0).set_bounds(0, H);
 
   Var h("h"), t("t"), l("l");
