@@ -37,13 +37,24 @@ bool contains(const char *haystack, const std::string &needle) {
   EXPECT_TRUE(contains((lib).lastError(), needle))                                             \
       << "last_error() \"" << (lib).lastError() << "\" does not mention \"" << (needle) << "\""
 
-class ApiFailure : public ::testing::Test {
+/// Loads kModel's library (skipping where this CPU cannot run its code).
+class WithModelLibrary : public ::testing::Test {
 protected:
   void SetUp() override {
     lib = loadLibrary(outDir(kModel));
     ASSERT_TRUE(lib);
     if (!cpuRuns(lib->manifest().target))
       GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
+  }
+  std::unique_ptr<Library> lib;
+};
+
+class ApiFailure : public WithModelLibrary {
+protected:
+  void SetUp() override {
+    WithModelLibrary::SetUp();
+    if (IsSkipped() || HasFatalFailure())
+      return;
     V = lib->vocab();
     prompt = randomTokens(23, V, 31);
     next = randomTokens(9, V, 32);
@@ -73,7 +84,6 @@ protected:
     EXPECT_TRUE(c == d) << "decode after the failure differs from a session without it";
   }
 
-  std::unique_ptr<Library> lib;
   int32_t V = 0;
   std::vector<int32_t> prompt, next;
   std::unique_ptr<Runner> victim, twin;
@@ -254,13 +264,12 @@ TEST_F(ApiFailure, OutOfMemoryGrowingTheKvCache) {
 // Weights files
 //===----------------------------------------------------------------------===//
 
-class WeightsFailure : public ::testing::Test {
+class WeightsFailure : public WithModelLibrary {
 protected:
   void SetUp() override {
-    lib = loadLibrary(outDir(kModel));
-    ASSERT_TRUE(lib);
-    if (!cpuRuns(lib->manifest().target))
-      GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
+    WithModelLibrary::SetUp();
+    if (IsSkipped() || HasFatalFailure())
+      return;
     const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
     dir = scratchDir(std::string(info->test_suite_name()) + "." + info->name());
   }
@@ -289,7 +298,6 @@ protected:
     return path;
   }
 
-  std::unique_ptr<Library> lib;
   std::string dir;
 };
 
