@@ -71,6 +71,8 @@ BuiltKernel buildSwiglu(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildResidualAdd(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildMoeRouter(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildMoeExperts(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildMoeExpertTiles(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildMoeCombine(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildConv1d(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildConvState(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildSsmChunk(const KernelSpec &, const TargetSpec &);

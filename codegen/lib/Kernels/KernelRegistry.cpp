@@ -17,6 +17,8 @@ const std::map<std::string, Builder> &builders() {
       {"residual_add", buildResidualAdd},
       {"moe_router", buildMoeRouter},
       {"moe_experts", buildMoeExperts},
+      {"moe_expert_tiles", buildMoeExpertTiles},
+      {"moe_combine", buildMoeCombine},
       {"conv1d", buildConv1d},
       {"conv_state", buildConvState},
       {"ssm_chunk", buildSsmChunk},

@@ -15,7 +15,10 @@
 // saying what the code generator must compile for them.
 //
 //===----------------------------------------------------------------------===//
+#include "MoEGrouping.h"
 #include "WorkspacePlanner.h"
+
+#include "hybridc/Codegen/KernelSpec.h"
 
 #include "hybridc/Codegen/Passes.h"
 
@@ -130,6 +133,7 @@ struct LoweringContext {
   int64_t kvSegments = 0;
   int64_t kvRowBytes = 0;
   int64_t workspaceRowBytes = 0;
+  int64_t workspaceFixedBytes = 0;
 
   func::FuncOp kernel(OpBuilder &b, const KernelDesc &desc, TypeRange argTypes);
 };
@@ -177,6 +181,33 @@ func::FuncOp LoweringContext::kernel(OpBuilder &b, const KernelDesc &desc,
   return fn;
 }
 
+/// Where prefill's MoE grouping keeps its rows: past the planned workspace,
+/// each array at T * perToken + fixed elements (4 bytes each), both parts
+/// multiples of 16 so every array starts 64-byte aligned. Its row capacity
+/// is T*K + E*(tile-1), what the grouping can use at most.
+struct MoEScratch {
+  struct Slot {
+    int64_t perToken = 0, fixed = 0;
+  };
+  Slot y, rowToken, rowGate, tileExpert, rowOf, cursor;
+  int64_t perToken = 0, fixed = 0; // the whole region
+
+  MoEScratch(int64_t E, int64_t K, int64_t H) {
+    const int64_t spare = moeGroupedRowsFixedPart(E, codegen::kMoeTileRows);
+    auto place = [&](Slot &s, int64_t perTok, int64_t fix) {
+      s = {perToken, fixed};
+      perToken += alignTo(perTok, 16);
+      fixed += alignTo(fix, 16);
+    };
+    place(y, K * H, spare * H);
+    place(rowToken, K, spare);
+    place(rowGate, K, spare);
+    place(tileExpert, K, spare);
+    place(rowOf, K, 0);
+    place(cursor, 0, E);
+  }
+};
+
 /// Emits one driver function (prefill or decode) from @forward.
 class DriverBuilder {
 public:
@@ -199,6 +230,9 @@ private:
   }
   /// A [T][width] view of the workspace for planner buffer `id`.
   Value workspaceView(int id, int64_t width, Type elem);
+  /// A view of `slot` of the MoE scratch past the planned workspace:
+  /// [rows] when width is 0, else [rows][width].
+  Value scratchView(MoEScratch::Slot slot, Value rows, int64_t width, Type elem);
   Value weightView(StringRef tensor, StringRef layout, ArrayRef<int64_t> shape, Type elem);
   /// A weight used as the matrix of a `linear` kernel: [OUT, IN] packed.
   Value linearWeight(Value weightRef, int64_t &out, int64_t &in);
@@ -218,6 +252,8 @@ private:
   LogicalResult lower(Operation *op);
   void lowerLinear(hybrid::LinearOp op);
   void lowerMoE(hybrid::MoEOp op);
+  void lowerGroupedExperts(hybrid::MoEOp op, Value ids, Value gates, Value win, Value wout,
+                           Value out);
   void lowerSwiGLU(hybrid::SwiGLUMLPOp op);
   void lowerLMHead(hybrid::LMHeadOp op);
   void lowerSSMScan(hybrid::SSMScanOp op);
@@ -233,6 +269,7 @@ private:
   WorkspacePlanner planner;
   DenseMap<Value, int> plannedValue;                  // result -> planner id
   std::map<std::pair<Operation *, int>, int> plannedTemp; // (op, n) -> planner id
+  int64_t scratchPerToken = 0, scratchFixed = 0; // MoE scratch, elements
 };
 
 bool DriverBuilder::feedsKvCache(Value v) const {
@@ -282,6 +319,11 @@ void DriverBuilder::planWorkspace() {
           planTemp(0, wIn[0]);   // router logits [T][E]
           planTemp(1, o.getTopK()); // expert ids [T][K] (i32)
           planTemp(2, o.getTopK()); // gates [T][K]
+          if (!decode) { // grouping rows; every MoE layer reuses one region
+            MoEScratch scratch(wIn[0], o.getTopK(), wIn[2]);
+            scratchPerToken = std::max(scratchPerToken, scratch.perToken);
+            scratchFixed = std::max(scratchFixed, scratch.fixed);
+          }
         })
         .Case<hybrid::SwiGLUMLPOp>([&](hybrid::SwiGLUMLPOp o) {
           planResult(o.getResult());
@@ -300,6 +342,14 @@ Value DriverBuilder::workspaceView(int id, int64_t width, Type elem) {
   Value offset = b->create<arith::MulIOp>(loc, tokenCount, idx(planner.offset(id) * 4));
   auto type = MemRefType::get({kDyn, width}, elem);
   return b->create<memref::ViewOp>(loc, type, arg(kWorkspace), offset, ValueRange{tokenCount});
+}
+
+Value DriverBuilder::scratchView(MoEScratch::Slot slot, Value rows, int64_t width, Type elem) {
+  Value perToken = idx((planner.rowElements() + slot.perToken) * 4);
+  Value offset = b->create<arith::AddIOp>(
+      loc, b->create<arith::MulIOp>(loc, tokenCount, perToken), idx(slot.fixed * 4));
+  auto type = width ? MemRefType::get({kDyn, width}, elem) : MemRefType::get({kDyn}, elem);
+  return b->create<memref::ViewOp>(loc, type, arg(kWorkspace), offset, ValueRange{rows});
 }
 
 Value DriverBuilder::resultBuffer(Value v, Type elem) {
@@ -419,9 +469,43 @@ void DriverBuilder::lowerMoE(hybrid::MoEOp op) {
   Value wout = weightView(weightName(op.getWOut()), "experts", {E, blocks(H), I, lc.lanes},
                           lc.weightElem);
   Value out = resultBuffer(op.getResult());
-  call({"moe_experts", {{"H", H}, {"I", I}, {"E", E}, {"K", K}, {"decode", decode ? 1 : 0}},
-        {}, true},
+  if (!decode)
+    return lowerGroupedExperts(op, ids, gates, win, wout, out);
+  call({"moe_experts", {{"H", H}, {"I", I}, {"E", E}, {"K", K}, {"decode", 1}}, {}, true},
        {bufferOf(op.getInput()), ids, gates, win, wout, out});
+}
+
+void DriverBuilder::lowerGroupedExperts(hybrid::MoEOp op, Value ids, Value gates, Value win,
+                                        Value wout, Value out) {
+  auto wIn = cast<ShapedType>(op.getWIn().getType()).getShape(); // [E, 2I, H]
+  int64_t E = wIn[0], H = wIn[2], I = wIn[1] / 2, K = op.getTopK();
+  const int64_t tile = codegen::kMoeTileRows;
+  MoEScratch scratch(E, K, H);
+  Type i32 = b->getI32Type(), f32 = b->getF32Type();
+  Value capacity = b->create<arith::AddIOp>(
+      loc, b->create<arith::MulIOp>(loc, tokenCount, idx(K)),
+      idx(moeGroupedRowsFixedPart(E, tile)));
+  MoEGroupingBuffers bufs;
+  bufs.ids = ids;
+  bufs.gates = gates;
+  bufs.cursor = scratchView(scratch.cursor, idx(E), 0, i32);
+  bufs.rowToken = scratchView(scratch.rowToken, capacity, 0, i32);
+  bufs.rowGate = scratchView(scratch.rowGate, capacity, 0, f32);
+  bufs.tileExpert = scratchView(scratch.tileExpert, capacity, 0, i32);
+  bufs.rowOf = scratchView(scratch.rowOf, tokenCount, K, i32);
+  Value rows = emitMoEGrouping(*b, loc, tokenCount, E, K, tile, bufs);
+
+  auto prefix = [&](Value v, Value n) {
+    return b->create<memref::SubViewOp>(loc, v, SmallVector<OpFoldResult>{b->getIndexAttr(0)},
+                                        SmallVector<OpFoldResult>{n},
+                                        SmallVector<OpFoldResult>{b->getIndexAttr(1)});
+  };
+  Value tiles = b->create<arith::DivUIOp>(loc, rows, idx(tile));
+  Value y = scratchView(scratch.y, rows, H, f32);
+  call({"moe_expert_tiles", {{"H", H}, {"I", I}, {"E", E}, {"TILE", tile}}, {}, true},
+       {bufferOf(op.getInput()), prefix(bufs.rowToken, rows), prefix(bufs.rowGate, rows),
+        prefix(bufs.tileExpert, tiles), win, wout, y});
+  call({"moe_combine", {{"H", H}, {"K", K}}, {}, false}, {y, bufs.rowOf, out});
 }
 
 void DriverBuilder::lowerSwiGLU(hybrid::SwiGLUMLPOp op) {
@@ -647,7 +731,9 @@ LogicalResult DriverBuilder::build(OpBuilder &builder, StringRef name) {
   tokenCount = builder.create<memref::DimOp>(loc, arg(kTokens), 0);
 
   planWorkspace();
-  lc.workspaceRowBytes = std::max(lc.workspaceRowBytes, planner.rowElements() * 4);
+  lc.workspaceRowBytes =
+      std::max(lc.workspaceRowBytes, (planner.rowElements() + scratchPerToken) * 4);
+  lc.workspaceFixedBytes = std::max(lc.workspaceFixedBytes, scratchFixed * 4);
   for (Operation &op : lc.forward.getBody().front())
     if (failed(lower(&op)))
       return failure();
@@ -747,6 +833,7 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     module->setAttr("hybrid.kv_segments", i64(lc.kvSegments));
     module->setAttr("hybrid.kv_row_bytes", i64(lc.kvRowBytes));
     module->setAttr("hybrid.workspace_bytes_per_token", i64(lc.workspaceRowBytes));
+    module->setAttr("hybrid.workspace_fixed_bytes", i64(lc.workspaceFixedBytes));
     module->setAttr("hybrid.max_chunk_tokens", i64(chunkTokens));
 
     forward.erase();

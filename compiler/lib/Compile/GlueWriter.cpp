@@ -144,7 +144,7 @@ static uint64_t hybridc_now_ns(void) {
      << "  " << info.stateBytes << ", /* state_bytes */\n"
      << "  " << info.kvSegments << ", " << info.kvRowBytes << ", /* kv segments, row bytes */\n"
      << "  " << info.maxChunkTokens << ", /* max_chunk_tokens */\n"
-     << "  0, " << info.workspaceBytesPerToken << ", /* workspace fixed, per token */\n"
+     << "  " << info.workspaceFixedBytes << ", " << info.workspaceBytesPerToken << ", /* workspace fixed, per token */\n"
      << "  _mlir_ciface_hybridc_prefill,\n  _mlir_ciface_hybridc_decode,\n};\n\n";
   os << fillTemplate(apiTemplate, info);
   if (info.profile)

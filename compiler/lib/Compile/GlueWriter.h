@@ -35,7 +35,7 @@ struct ModelGlueInfo {
   bool embeddedWeights = false;
   int64_t vocabSize = 0, hiddenSize = 0, numLayers = 0;
   int64_t stateBytes = 0, kvSegments = 0, kvRowBytes = 0;
-  int64_t maxChunkTokens = 0, workspaceBytesPerToken = 0;
+  int64_t maxChunkTokens = 0, workspaceFixedBytes = 0, workspaceBytesPerToken = 0;
   std::string modelInfoDefines; // #define lines for the header
   bool profile = false;         // time every kernel call (see --profile)
   std::vector<KernelSignature> kernels;

@@ -359,6 +359,7 @@ void Compilation::describeModel() {
   glue.kvRowBytes = moduleInt(*module, "hybrid.kv_row_bytes");
   glue.maxChunkTokens = moduleInt(*module, "hybrid.max_chunk_tokens");
   glue.workspaceBytesPerToken = moduleInt(*module, "hybrid.workspace_bytes_per_token");
+  glue.workspaceFixedBytes = moduleInt(*module, "hybrid.workspace_fixed_bytes");
   for (const KernelJob &k : kernels)
     glue.kernels.push_back(k.signature);
   std::string upperName = name;

@@ -34,6 +34,14 @@
 //                 w_out W[E][H_pad/L][I][L] (packLinear per expert, OUT = H)
 //                 -> out[T][H] = sum_k gates * W_out[e] (silu(g) * u),
 //                 g, u = the two halves of W_in[e] f
+//  moe_expert_tiles H I E TILE (prefill; TILE = kMoeTileRows)
+//                 f[T][H], row_token i32[R], row_gate[R], tile_expert i32[R/TILE],
+//                 w_in, w_out (as moe_experts) -> y[R][H]
+//                 rows [j*TILE, (j+1)*TILE) all use expert e = tile_expert[j]:
+//                 y[r] = row_gate[r] * W_out[e] (silu(g) * u), g, u = the
+//                 two halves of W_in[e] f[row_token[r]]
+//  moe_combine    H K        y[R][H], row_of i32[T][K] -> out[T][H]
+//                 out[t] = sum over k (in order) of y[row_of[t][k]]
 //  conv1d         C K has_bias
 //                 x[T][C], state[K-1][C], w[C][K], [bias[C]] -> out[T][C]
 //                 out[t][c] = silu(bias[c] + sum_k w[c][k] * xs[t+k][c]) with
@@ -68,6 +76,10 @@
 namespace hybridc::codegen {
 
 enum class WeightType { F32, BF16 };
+
+/// Rows of one moe_expert_tiles tile: the height of its register tile, and
+/// the granule in which the driver buckets an expert's tokens.
+constexpr int kMoeTileRows = 8;
 
 /// The CPU a model is compiled for.
 struct TargetSpec {

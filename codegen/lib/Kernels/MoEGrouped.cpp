@@ -1,0 +1,182 @@
+//===- MoEGrouped.cpp - prefill experts grouped by expert ------------------===//
+//
+// Prefill runs the mixture of experts the way a GEMM wants it: the driver
+// buckets the (token, slot) pairs of a chunk by expert (see
+// codegen/lib/Lowering/MoEGrouping.cpp) into tiles of TILE rows that all
+// belong to one expert, and
+//
+//  * moe_expert_tiles runs, per tile, the expert's two matmuls as register-
+//    tiled GEMMs over the tile's TILE gathered token rows: each weight
+//    vector loaded is used for TILE multiply-adds, so an expert's weights are
+//    streamed once per tile instead of once per token that picked it, and an
+//    expert no token picked costs nothing;
+//  * moe_combine sums, for every token, its K rows (already scaled by their
+//    gates) in slot order, so the result does not depend on the grouping.
+//
+// Padding rows of a tile (an expert's last, partial tile) carry gate 0 and a
+// valid token id: computed, zero, never read.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelBuilders.h"
+
+#include <algorithm>
+
+namespace hybridc::codegen {
+
+using namespace Halide;
+
+namespace {
+
+[[noreturn]] void fail(const KernelSpec &spec, const std::string &what) {
+  throw CompileError("kernel " + spec.symbol + " (" + spec.kind + "): " + what);
+}
+
+// See Elementwise.cpp: vectorizable exp with its argument kept in range.
+Expr silu(const Expr &g) { return g / (1.0f + fast_exp(clamp(-g, -80.0f, 80.0f))); }
+
+} // namespace
+
+BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target) {
+  const int H = int(spec.size("H"));
+  const int I = int(spec.size("I"));
+  const int E = int(spec.size("E"));
+  const int TT = int(spec.size("TILE"));
+  if (H <= 0 || I <= 0 || E <= 0 || TT != kMoeTileRows)
+    fail(spec, "need positive H, I, E and TILE = " + std::to_string(kMoeTileRows));
+  const int L = target.lanes;
+  const int NB1 = (2 * I + L - 1) / L; // W_in blocks (2I outputs)
+  const int NB2 = (H + L - 1) / L;     // W_out blocks (H outputs)
+  const Type wt = halideType(spec.weightType);
+
+  ImageParam f = tokenRows("f", H);
+  ImageParam rowToken(Int(32), 1, "row_token");
+  ImageParam rowGate(Float(32), 1, "row_gate");
+  ImageParam tileExpert(Int(32), 1, "tile_expert");
+  ImageParam wIn(wt, 4, "w_in");
+  ImageParam wOut(wt, 4, "w_out");
+  wIn.dim(0).set_bounds(0, L).set_stride(1);
+  wIn.dim(1).set_bounds(0, H).set_stride(L);
+  wIn.dim(2).set_bounds(0, NB1).set_stride(L * H);
+  wIn.dim(3).set_bounds(0, E).set_stride(L * H * NB1);
+  wOut.dim(0).set_bounds(0, L).set_stride(1);
+  wOut.dim(1).set_bounds(0, I).set_stride(L);
+  wOut.dim(2).set_bounds(0, NB2).set_stride(L * I);
+  wOut.dim(3).set_bounds(0, E).set_stride(L * I * NB2);
+  rowToken.dim(0).set_min(0);
+  rowGate.dim(0).set_min(0);
+  tileExpert.dim(0).set_min(0);
+
+  const Expr T = f.dim(1).extent();
+  const Expr R = rowToken.dim(0).extent();
+  Var r("r"), tl("tl"), h("h"), jj("jj"), i("i"), l("l"), b("b"), o("o"), row("row");
+  // The driver wrote the ids; the clamps only guarantee that a corrupt one
+  // cannot address outside the buffers.
+  Expr e = clamp(tileExpert(tl), 0, E - 1);
+  Expr rowOf = clamp(tl * TT + r, 0, R - 1);
+
+  // The tile's token rows, stored [H][TILE]: for one input element the TILE
+  // values the register tile broadcasts are adjacent.
+  Func xg("xg");
+  xg(r, h, tl) = f(h, clamp(rowToken(rowOf), 0, T - 1));
+
+  // u = W_in[e] x for the tile: TILE rows x VB vectors of outputs held in
+  // registers (uacc) while the reduction over H runs innermost.
+  // AVX-512 (32 registers): 8 x 2 accumulators; AVX2 (16): 8 x 1. Either
+  // way at least 8 FMA chains are in flight (latency 4 x 2 ports).
+  const int vectors = L >= 16 ? 2 : 1;
+  const int VB = std::min(vectors, NB1);
+  RDom rh(0, H, "rh");
+  Func uacc("uacc"), u("u");
+  uacc(l, b, r, tl) = 0.0f;
+  uacc(l, b, r, tl) += xg(r, rh, tl) * cast<float>(wIn(l, rh, min(b, NB1 - 1), e));
+  u(jj, r, tl) = uacc(jj % L, jj / L, r, tl);
+
+  // The gate folds into hh, so the rows the combine sums are final.
+  Func hh("hh");
+  hh(r, i, tl) = rowGate(rowOf) * silu(u(i, r, tl)) * u(i + I, r, tl);
+
+  const int VB2 = std::min(vectors, NB2);
+  RDom ri(0, I, "ri");
+  Func acc("acc");
+  acc(l, b, r, tl) = 0.0f;
+  acc(l, b, r, tl) += hh(r, ri, tl) * cast<float>(wOut(l, ri, min(b, NB2 - 1), e));
+
+  Func y("y");
+  y(o, row) = acc(o % L, o / L, row % TT, row / TT);
+  y.output_buffer().dim(0).set_bounds(0, H);
+  y.output_buffer().dim(1).set_min(0);
+
+  // One parallel task per tile; inside it, u for all 2I outputs, then hh,
+  // then W_out block by block.
+  Var oo("oo"), oi("oi"), ov("ov"), ol("ol"), to("to"), ti("ti");
+  y.split(row, to, ti, TT, TailStrategy::GuardWithIf)
+      .split(o, oo, oi, L * VB2, TailStrategy::GuardWithIf)
+      .split(oi, ov, ol, L)
+      .reorder(ol, ov, ti, oo, to)
+      .vectorize(ol)
+      .unroll(ov)
+      .parallel(to);
+
+  const int JU = (2 * I + L * VB - 1) / (L * VB) * (L * VB);
+  Var jo("jo"), ji("ji"), jv("jv"), jl("jl");
+  xg.compute_at(y, to).bound_extent(r, TT).vectorize(r);
+  u.compute_at(y, to)
+      .bound_extent(jj, JU)
+      .bound_extent(r, TT)
+      .split(jj, jo, ji, L * VB)
+      .split(ji, jv, jl, L)
+      .reorder(jl, jv, r, jo)
+      .vectorize(jl)
+      .unroll(jv);
+  // A fixed-size tile, constant-indexed after unrolling: it lives in
+  // registers (as in linear's GEMM).
+  uacc.compute_at(u, jo)
+      .bound_extent(l, L)
+      .bound_extent(b, VB)
+      .bound_extent(r, TT)
+      .reorder(l, b, r, tl)
+      .vectorize(l)
+      .unroll(b)
+      .unroll(r);
+  uacc.update().reorder(l, b, r, rh, tl).vectorize(l).unroll(b).unroll(r);
+
+  hh.compute_at(y, to).bound_extent(r, TT).bound_extent(i, I).vectorize(r);
+  acc.compute_at(y, oo)
+      .bound_extent(l, L)
+      .bound_extent(b, VB2)
+      .bound_extent(r, TT)
+      .reorder(l, b, r, tl)
+      .vectorize(l)
+      .unroll(b)
+      .unroll(r);
+  acc.update().reorder(l, b, r, ri, tl).vectorize(l).unroll(b).unroll(r);
+
+  return BuiltKernel{Pipeline(y), {f, rowToken, rowGate, tileExpert, wIn, wOut}, {}};
+}
+
+BuiltKernel buildMoeCombine(const KernelSpec &spec, const TargetSpec &target) {
+  const int H = int(spec.size("H"));
+  const int K = int(spec.size("K"));
+  if (H <= 0 || K <= 0)
+    fail(spec, "need positive H and K");
+  ImageParam y(Float(32), 2, "y");
+  ImageParam rowOf(Int(32), 2, "row_of");
+  y.dim(0).set_bounds(0, H);
+  y.dim(1).set_min(0);
+  rowOf.dim(0).set_bounds(0, K);
+  rowOf.dim(1).set_min(0);
+  const Expr R = y.dim(1).extent();
+
+  Var c("c"), t("t");
+  Expr sum = y(c, clamp(rowOf(0, t), 0, R - 1));
+  for (int k = 1; k < K; ++k)
+    sum += y(c, clamp(rowOf(k, t), 0, R - 1));
+  Func out("out");
+  out(c, t) = sum;
+  out.output_buffer().dim(0).set_bounds(0, H);
+  out.output_buffer().dim(1).set_min(0);
+  scheduleRows(out, target.lanes, 8);
+  return BuiltKernel{Pipeline(out), {y, rowOf}, {}};
+}
+
+} // namespace hybridc::codegen

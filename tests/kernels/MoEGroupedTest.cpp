@@ -1,0 +1,185 @@
+//===- MoEGroupedTest.cpp - moe_expert_tiles + moe_combine ------------------===//
+//
+// The two prefill MoE kernels together, fed a bucketing computed here (a
+// plain stable sort of the (token, slot) pairs by expert, tiles padded with
+// gate-0 rows), against the per-token mixture computed in double.
+//
+//===----------------------------------------------------------------------===//
+#include "TestUtil.h"
+
+#include <numeric>
+
+using namespace hybridc::codegen;
+using namespace hybridc::test;
+
+namespace {
+
+double silu(double g) { return g / (1.0 + std::exp(-g)); }
+
+struct Case {
+  int H, I, E, K;
+};
+
+/// How the router's picks are drawn.
+enum class Routing { Random, OneExpertForAll, SkipOddExperts };
+
+std::vector<int32_t> route(int T, const Case &c, Routing how, uint32_t seed) {
+  std::vector<int32_t> idx(size_t(T) * c.K);
+  std::mt19937 rng(seed);
+  for (int t = 0; t < T; ++t) {
+    std::vector<int32_t> pool;
+    for (int e = 0; e < c.E; ++e)
+      if (how != Routing::SkipOddExperts || e % 2 == 0 || int(pool.size()) < c.K)
+        pool.push_back(e);
+    std::shuffle(pool.begin(), pool.end(), rng);
+    if (how == Routing::OneExpertForAll) { // expert 0 in every token's slot 0
+      auto it = std::find(pool.begin(), pool.end(), 0);
+      std::iter_swap(pool.begin(), it);
+    }
+    std::copy(pool.begin(), pool.begin() + c.K, idx.begin() + size_t(t) * c.K);
+  }
+  return idx;
+}
+
+struct Grouping {
+  std::vector<int32_t> rowToken, tileExpert, rowOf;
+  std::vector<float> rowGate;
+};
+
+Grouping group(int T, const Case &c, const std::vector<int32_t> &idx,
+               const std::vector<float> &gates) {
+  const int TT = kMoeTileRows;
+  std::vector<int> pairs(size_t(T) * c.K);
+  std::iota(pairs.begin(), pairs.end(), 0);
+  std::stable_sort(pairs.begin(), pairs.end(), [&](int a, int b) { return idx[a] < idx[b]; });
+  Grouping g;
+  g.rowOf.assign(pairs.size(), -1);
+  for (size_t p = 0; p < pairs.size();) {
+    int e = idx[pairs[p]];
+    size_t end = p;
+    while (end < pairs.size() && idx[pairs[end]] == e)
+      ++end;
+    for (size_t q = p; q < end; ++q) {
+      g.rowOf[pairs[q]] = int32_t(g.rowToken.size());
+      g.rowToken.push_back(pairs[q] / c.K);
+      g.rowGate.push_back(gates[pairs[q]]);
+    }
+    while (g.rowToken.size() % TT) { // pad the expert's last tile
+      g.rowToken.push_back(0);
+      g.rowGate.push_back(0.0f);
+    }
+    g.tileExpert.resize(g.rowToken.size() / TT, e);
+    p = end;
+  }
+  return g;
+}
+
+void run(const std::string &targetName, WeightType type, const Case &c, Routing how) {
+  SCOPED_TRACE(targetName + (type == WeightType::BF16 ? " bf16" : " f32") +
+               " H=" + std::to_string(c.H) + " I=" + std::to_string(c.I) +
+               " E=" + std::to_string(c.E) + " K=" + std::to_string(c.K) +
+               " routing=" + std::to_string(int(how)));
+  TargetSpec target = testTarget(targetName);
+  const int L = target.lanes;
+  KernelSpec tiles;
+  tiles.kind = "moe_expert_tiles";
+  tiles.symbol = "test_moe_expert_tiles";
+  tiles.sizes = {{"H", c.H}, {"I", c.I}, {"E", c.E}, {"TILE", kMoeTileRows}};
+  tiles.weightType = type;
+  BuiltKernel kt = buildJit(tiles, target);
+  ASSERT_EQ(kt.buffers.size(), 6u);
+  KernelSpec combine;
+  combine.kind = "moe_combine";
+  combine.symbol = "test_moe_combine";
+  combine.sizes = {{"H", c.H}, {"K", c.K}};
+  BuiltKernel kc = buildJit(combine, target);
+  ASSERT_EQ(kc.buffers.size(), 2u);
+
+  std::vector<float> wIn = randomVector(size_t(c.E) * 2 * c.I * c.H, 81 + c.H);
+  std::vector<float> wOut = randomVector(size_t(c.E) * c.H * c.I, 82 + c.I);
+  std::vector<uint8_t> inBytes, outBytes;
+  for (int e = 0; e < c.E; ++e) {
+    packLinear(&wIn[size_t(e) * 2 * c.I * c.H], 2 * c.I, c.H, L, type, inBytes);
+    packLinear(&wOut[size_t(e) * c.H * c.I], c.H, c.I, L, type, outBytes);
+  }
+  const int NB1 = (2 * c.I + L - 1) / L, NB2 = (c.H + L - 1) / L;
+  Halide::Buffer<> inBuf = bufferFromBytes(inBytes, halideType(type), {c.E, NB1, c.H, L});
+  Halide::Buffer<> outBuf = bufferFromBytes(outBytes, halideType(type), {c.E, NB2, c.I, L});
+  std::vector<float> wInSeen = roundedTo(wIn, type), wOutSeen = roundedTo(wOut, type);
+
+  for (int T : testTokenCounts()) {
+    SCOPED_TRACE("T=" + std::to_string(T));
+    std::vector<float> f = randomVector(size_t(T) * c.H, 83 + T);
+    std::vector<float> gates = randomVector(size_t(T) * c.K, 84 + T, 0.0f, 1.0f);
+    std::vector<int32_t> idx = route(T, c, how, 85 + T);
+    Grouping g = group(T, c, idx, gates);
+    const int R = int(g.rowToken.size());
+
+    Halide::Buffer<float> fBuf = bufferFrom(f, {T, c.H});
+    Halide::Buffer<int32_t> tokBuf = bufferFrom(g.rowToken, {R});
+    Halide::Buffer<float> gateBuf = bufferFrom(g.rowGate, {R});
+    Halide::Buffer<int32_t> expBuf = bufferFrom(g.tileExpert, {int(g.tileExpert.size())});
+    kt.buffers[0].set(fBuf);
+    kt.buffers[1].set(tokBuf);
+    kt.buffers[2].set(gateBuf);
+    kt.buffers[3].set(expBuf);
+    kt.buffers[4].set(inBuf);
+    kt.buffers[5].set(outBuf);
+    Halide::Buffer<float> y = makeBuffer<float>({R, c.H});
+    kt.pipeline.realize(y);
+
+    Halide::Buffer<int32_t> rowOfBuf = bufferFrom(g.rowOf, {T, c.K});
+    kc.buffers[0].set(y);
+    kc.buffers[1].set(rowOfBuf);
+    Halide::Buffer<float> out = makeBuffer<float>({T, c.H});
+    kc.pipeline.realize(out);
+
+    std::vector<double> want(size_t(T) * c.H, 0.0);
+    std::vector<double> u(2 * c.I), hv(c.I);
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < c.K; ++j) {
+        int e = idx[size_t(t) * c.K + j];
+        const float *wi = &wInSeen[size_t(e) * 2 * c.I * c.H];
+        const float *wo = &wOutSeen[size_t(e) * c.H * c.I];
+        for (int r = 0; r < 2 * c.I; ++r) {
+          double s = 0;
+          for (int q = 0; q < c.H; ++q)
+            s += double(wi[size_t(r) * c.H + q]) * f[size_t(t) * c.H + q];
+          u[r] = s;
+        }
+        for (int q = 0; q < c.I; ++q)
+          hv[q] = silu(u[q]) * u[c.I + q];
+        for (int o = 0; o < c.H; ++o) {
+          double s = 0;
+          for (int q = 0; q < c.I; ++q)
+            s += double(wo[size_t(o) * c.I + q]) * hv[q];
+          want[size_t(t) * c.H + o] += double(gates[size_t(t) * c.K + j]) * s;
+        }
+      }
+    EXPECT_TRUE(closeRel(toVector(out), want, kTolF32));
+  }
+}
+
+const std::vector<Case> kCases = {
+    {7, 3, 5, 3},    // odd everything, all smaller than a vector
+    {40, 21, 6, 2},  // partial blocks in both matmuls, I not a multiple of L
+    {48, 40, 4, 4},  // K = E: every expert gets every token
+};
+
+class MoEGroupedTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(MoEGroupedTest, RandomRoutingF32) {
+  for (const Case &c : kCases)
+    run(GetParam(), WeightType::F32, c, Routing::Random);
+}
+TEST_P(MoEGroupedTest, OneExpertTakesEveryToken) {
+  run(GetParam(), WeightType::F32, kCases[1], Routing::OneExpertForAll);
+}
+TEST_P(MoEGroupedTest, ExpertsWithNoToken) {
+  run(GetParam(), WeightType::F32, {33, 17, 9, 2}, Routing::SkipOddExperts);
+}
+TEST_P(MoEGroupedTest, BF16) { run(GetParam(), WeightType::BF16, kCases[1], Routing::Random); }
+
+INSTANTIATE_TEST_SUITE_P(Targets, MoEGroupedTest, ::testing::ValuesIn(testTargetNames()));
+
+} // namespace
