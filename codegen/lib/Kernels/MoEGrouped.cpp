@@ -74,8 +74,8 @@ BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target
   Expr e = clamp(tileExpert(tl), 0, E - 1);
   Expr rowOf = clamp(tl * TT + r, 0, R - 1);
 
-  // The tile's token rows, stored [H][TILE]: for one input element the TILE
-  // values the register tile broadcasts are adjacent.
+  // The token rows of each tile, stored [H][TILE]: for one input element
+  // the TILE values the register tile broadcasts are adjacent.
   Func xg("xg");
   xg(r, h, tl) = f(h, clamp(rowToken(rowOf), 0, T - 1));
 
@@ -106,31 +106,37 @@ BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target
   y.output_buffer().dim(0).set_bounds(0, H);
   y.output_buffer().dim(1).set_min(0);
 
-  // One parallel task per tile; inside it, u for all 2I outputs, then hh,
-  // then W_out block by block.
+  // Loop order: output blocks outside, tiles inside (both matmuls). Tiles
+  // are sorted by expert, so one expert's weight block (VB vectors x the
+  // reduction) is read from memory once and reused from cache by all its
+  // tiles, while the tiles' rows stream from cache: compute-bound, not
+  // bound by re-reading each expert's weights per tile. The parallel tasks
+  // are the output blocks.
   Var oo("oo"), oi("oi"), ov("ov"), ol("ol"), to("to"), ti("ti");
   y.split(row, to, ti, TT, TailStrategy::GuardWithIf)
       .split(o, oo, oi, L * VB2, TailStrategy::GuardWithIf)
       .split(oi, ov, ol, L)
-      .reorder(ol, ov, ti, oo, to)
+      .reorder(ol, ov, ti, to, oo)
       .vectorize(ol)
       .unroll(ov)
-      .parallel(to);
+      .parallel(oo);
 
   const int JU = (2 * I + L * VB - 1) / (L * VB) * (L * VB);
   Var jo("jo"), ji("ji"), jv("jv"), jl("jl");
-  xg.compute_at(y, to).bound_extent(r, TT).vectorize(r);
-  u.compute_at(y, to)
+  // Gathered rows, each tile's stored [H][TILE] (see xg), once per call.
+  xg.compute_root().bound_extent(r, TT).vectorize(r).parallel(tl);
+  u.compute_root()
       .bound_extent(jj, JU)
       .bound_extent(r, TT)
       .split(jj, jo, ji, L * VB)
       .split(ji, jv, jl, L)
-      .reorder(jl, jv, r, jo)
+      .reorder(jl, jv, r, tl, jo)
       .vectorize(jl)
-      .unroll(jv);
+      .unroll(jv)
+      .parallel(jo);
   // A fixed-size tile, constant-indexed after unrolling: it lives in
   // registers (as in linear's GEMM).
-  uacc.compute_at(u, jo)
+  uacc.compute_at(u, tl)
       .bound_extent(l, L)
       .bound_extent(b, VB)
       .bound_extent(r, TT)
@@ -140,8 +146,8 @@ BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target
       .unroll(r);
   uacc.update().reorder(l, b, r, rh, tl).vectorize(l).unroll(b).unroll(r);
 
-  hh.compute_at(y, to).bound_extent(r, TT).bound_extent(i, I).vectorize(r);
-  acc.compute_at(y, oo)
+  hh.compute_root().bound_extent(r, TT).bound_extent(i, I).vectorize(r).parallel(tl);
+  acc.compute_at(y, to)
       .bound_extent(l, L)
       .bound_extent(b, VB2)
       .bound_extent(r, TT)
