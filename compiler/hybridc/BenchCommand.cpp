@@ -1,10 +1,13 @@
 //===- BenchCommand.cpp - `hybridc bench OUT_DIR` -------------------------===//
 //
 // Prefill and decode throughput of a compiled model on a deterministic
-// pseudo-random prompt, and the process's peak resident memory.
+// pseudo-random prompt, and the process's peak resident memory; with the
+// machine's limits measured first, the throughput as a fraction of them.
 //
 //===----------------------------------------------------------------------===//
+#include "BenchRoofline.h"
 #include "Commands.h"
+#include "hybridc/Run/MachineLimits.h"
 #include "hybridc/Run/ModelLibrary.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -25,13 +28,95 @@ struct BenchOptions {
   int64_t gen = 128;
   int32_t threads = 0;
   bool json = false;
+  bool noLimits = false;
+  int64_t probeMiB = 1024;
 };
 
 double seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-llvm::Error bench(const BenchOptions &o) {
+llvm::json::Value optionalNumber(const std::optional<double> &v) {
+  return v ? llvm::json::Value(*v) : llvm::json::Value(nullptr);
+}
+
+llvm::json::Value limitsToJson(const std::optional<MachineLimits> &l) {
+  if (!l)
+    return nullptr;
+  return llvm::json::Object{{"threads", l->threads},
+                            {"read_gb_per_s", l->readGBPerS},
+                            {"fp32_gflops", l->fp32Gflops},
+                            {"bf16_gflops", optionalNumber(l->bf16Gflops)},
+                            {"int8_gops", optionalNumber(l->int8Gops)}};
+}
+
+std::string describeLimits(const std::optional<MachineLimits> &l) {
+  if (!l)
+    return "machine limits: not measured (--no-limits)\n";
+  auto optional = [](const std::optional<double> &v, const char *unit) {
+    return v ? llvm::formatv("{0:f1} {1}", *v, unit).str() : std::string("absent");
+  };
+  return llvm::formatv("machine limits, threads {0}: read {1:f1} GB/s, fp32 {2:f1} GFLOP/s, "
+                       "bf16 dot {3}, int8 dot {4}\n",
+                       l->threads, l->readGBPerS, l->fp32Gflops,
+                       optional(l->bf16Gflops, "GFLOP/s"), optional(l->int8Gops, "GOP/s"))
+      .str();
+}
+
+std::string percent(double fraction) {
+  return llvm::formatv("{0:f0}%", fraction * 100).str();
+}
+
+/// `prefill 512: 612.0 tok/s, 137.0 GFLOP/s = 58% of fp32 peak` and the
+/// matching decode line; a figure that cannot be computed is left out.
+std::string describeRoofline(const Roofline &r, const BenchTimes &t, double prefillRate,
+                             double decodeRate) {
+  std::string out = llvm::formatv("prefill {0}: {1:f1} tok/s", t.promptTokens, prefillRate);
+  if (r.prefillGflops)
+    out += llvm::formatv(", {0:f1} GFLOP/s", *r.prefillGflops).str();
+  if (r.prefillFraction)
+    out += " = " + percent(*r.prefillFraction) + " of " + r.peakUsed + " peak";
+  out += "\n";
+  if (t.generatedTokens > 0) {
+    out += llvm::formatv("decode after {0}: {1:f1} tok/s", t.promptTokens, decodeRate).str();
+    if (r.decodeGBPerS)
+      out += llvm::formatv(", {0:f1} GB/s", *r.decodeGBPerS).str();
+    if (r.decodeFraction)
+      out += " = " + percent(*r.decodeFraction) + " of read bandwidth";
+    out += "\n";
+  }
+  if (!r.note.empty())
+    out += "note: " + r.note + "\n";
+  return out;
+}
+
+llvm::Error bench(BenchOptions o) {
+  if (o.threads == 0)
+    o.threads = onlineCpus();
+  // The manifest first: a wrong folder is reported before a second of probing.
+  llvm::Expected<Manifest> manifest = readManifest(o.outDir);
+  if (!manifest)
+    return manifest.takeError();
+  // Measured before the library is loaded: the probes fork, which is only
+  // safe while this process has a single thread.
+  std::optional<MachineLimits> limits;
+  if (!o.noLimits) {
+    ProbeOptions probe;
+    probe.threads = o.threads;
+    probe.readBytes = static_cast<size_t>(o.probeMiB) << 20;
+    // A smaller buffer asks for a quicker probe: the compute passes shrink
+    // with it (tests use a few MiB to check the output, never the figures).
+    probe.computeSeconds *= std::min(1.0, o.probeMiB / 1024.0);
+    llvm::Expected<MachineLimits> measured = measureMachineLimits(probe);
+    if (!measured)
+      return measured.takeError();
+    limits = *measured;
+  }
+  if (!o.json) {
+    llvm::outs() << describeLimits(limits);
+    llvm::outs().flush();
+  }
+
   llvm::Expected<std::unique_ptr<ModelLibrary>> lib = ModelLibrary::open(o.outDir, o.threads);
   if (!lib)
     return lib.takeError();
@@ -74,6 +159,8 @@ llvm::Error bench(const BenchOptions &o) {
   double prefillRate = o.prompt / prefillSeconds;
   double decodeRate = o.gen > 0 ? o.gen / decodeSeconds : 0.0;
   double stateMiB = m.stateBytes() / 1048576.0;
+  const BenchTimes times{o.prompt, o.gen, prefillSeconds, decodeSeconds};
+  const Roofline roofline = computeRoofline(m.manifest(), limits, "--no-limits", times);
 
   if (o.json) {
     llvm::json::Object result{{"model", m.manifest().name},
@@ -87,7 +174,19 @@ llvm::Error bench(const BenchOptions &o) {
                               {"prefill_seconds", prefillSeconds},
                               {"decode_seconds", decodeSeconds},
                               {"session_state_mib", stateMiB},
-                              {"peak_rss_mib", peakMiB}};
+                              {"peak_rss_mib", peakMiB},
+                              {"limits", limitsToJson(limits)},
+                              {"prefill_gflops", optionalNumber(roofline.prefillGflops)},
+                              {"prefill_fraction_of_peak", optionalNumber(roofline.prefillFraction)},
+                              {"decode_gb_per_s", optionalNumber(roofline.decodeGBPerS)},
+                              {"decode_fraction_of_bandwidth",
+                               optionalNumber(roofline.decodeFraction)}};
+    const std::optional<ModelWork> &work = m.manifest().work;
+    result["work"] = work ? llvm::json::Value(workToJson(*work)) : llvm::json::Value(nullptr);
+    result["peak_used"] = roofline.peakUsed.empty() ? llvm::json::Value(nullptr)
+                                                    : llvm::json::Value(roofline.peakUsed);
+    result["fraction_note"] =
+        roofline.note.empty() ? llvm::json::Value(nullptr) : llvm::json::Value(roofline.note);
     if (!prefillProfile.empty()) {
       result["prefill_kernel_profile"] = prefillProfile;
       result["decode_kernel_profile"] = decodeProfile;
@@ -100,8 +199,9 @@ llvm::Error bench(const BenchOptions &o) {
         "  decode   {7,6} tokens  {8,9:f3} s  {9,9:f1} tokens/s\n"
         "  session state {10:f2} MiB, peak RSS {11:f1} MiB\n",
         m.manifest().name, m.manifest().target, m.manifest().weightsDtype,
-        o.threads ? std::to_string(o.threads) : std::string("default"), o.prompt,
-        prefillSeconds, prefillRate, o.gen, decodeSeconds, decodeRate, stateMiB, peakMiB);
+        o.threads, o.prompt, prefillSeconds, prefillRate, o.gen, decodeSeconds, decodeRate,
+        stateMiB, peakMiB);
+    llvm::outs() << describeRoofline(roofline, times, prefillRate, decodeRate);
     if (!prefillProfile.empty())
       llvm::outs() << "prefill kernels:\n" << prefillProfile << "decode kernels:\n"
                    << decodeProfile;
@@ -122,9 +222,18 @@ void hybridc::addBenchCommand(CLI::App &app, int &exitCode) {
   cmd->add_option("--gen", opts->gen, "Tokens generated with decode")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--threads", opts->threads, "Threads (default: the library's)")
+  cmd->add_option("--threads", opts->threads,
+                  "Threads of the model and the limit probes (default: online CPUs)")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--json", opts->json, "Print the figures as JSON");
+  cmd->add_flag("--no-limits", opts->noLimits,
+                "Skip measuring the machine's read bandwidth and compute peaks (about 1 s), "
+                "and so the fractions of them");
+  cmd->add_option("--probe-mib", opts->probeMiB,
+                  "Read-bandwidth probe buffer in MiB; smaller is quicker (the compute probes "
+                  "shrink with it) but less exact once it fits a cache")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20))
+      ->capture_default_str();
   cmd->callback([opts, &exitCode] {
     exitCode = 0;
     if (llvm::Error e = bench(*opts)) {

@@ -391,14 +391,18 @@ llvm::Error Compilation::emitDriver() {
 }
 
 llvm::Error Compilation::compileKernels() {
-  std::string stmtDir = outPath(".stmt");
-  if (emit.count("stmt"))
-    if (std::error_code ec = llvm::sys::fs::create_directories(stmtDir))
-      return makeError(stmtDir + ": " + ec.message());
+  // --emit stmt / asm: one file per kernel in OUT_DIR/<name>.stmt/ and
+  // OUT_DIR/<name>.kernel-asm/ (the driver's assembly is <name>.s).
+  std::string stmtDir = outPath(".stmt"), asmDir = outPath(".kernel-asm");
+  for (auto [kind, dir] : {std::pair{"stmt", &stmtDir}, std::pair{"asm", &asmDir}})
+    if (emit.count(kind))
+      if (std::error_code ec = llvm::sys::fs::create_directories(*dir))
+        return makeError(*dir + ": " + ec.message());
   for (const KernelJob &k : kernels) {
     std::string obj = join(build, k.spec.symbol + ".o");
     std::string stmt = emit.count("stmt") ? join(stmtDir, k.spec.symbol + ".stmt") : "";
-    std::string err = codegen::compileKernel(k.spec, target, obj, stmt);
+    std::string assembly = emit.count("asm") ? join(asmDir, k.spec.symbol + ".s") : "";
+    std::string err = codegen::compileKernel(k.spec, target, obj, stmt, assembly);
     if (!err.empty())
       return makeError(err);
     objects.push_back(obj);
@@ -478,6 +482,10 @@ llvm::Error Compilation::finish() {
   manifest.vocabSize = cfg.vocabSize;
   manifest.hiddenSize = cfg.hiddenSize;
   manifest.numLayers = cfg.numLayers;
+  llvm::Expected<ModelWork> work = computeModelWork(cfg, o.weightsDtype);
+  if (!work)
+    return work.takeError();
+  manifest.work = *work;
   if (llvm::Error e = writeManifest(o.outDir, manifest))
     return e;
 

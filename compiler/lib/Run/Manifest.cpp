@@ -10,6 +10,35 @@
 
 using namespace hybridc;
 
+namespace {
+
+// One table for both directions, so a key is never written under one name
+// and read under another.
+struct WorkField {
+  const char *key;
+  int64_t ModelWork::*member;
+};
+constexpr WorkField kWorkFields[] = {
+    {"bytes_per_weight", &ModelWork::bytesPerWeight},
+    {"matmul_macs_per_token", &ModelWork::matmulMacsPerToken},
+    {"lm_head_macs_per_token", &ModelWork::lmHeadMacsPerToken},
+    {"attention_macs_per_token_per_position", &ModelWork::attentionMacsPerPosition},
+    {"scan_flops_per_token", &ModelWork::scanFlopsPerToken},
+    {"decode_weights_per_token", &ModelWork::decodeWeightsPerToken},
+    {"decode_weight_bytes_per_token", &ModelWork::decodeWeightBytesPerToken},
+    {"decode_state_bytes_per_token", &ModelWork::decodeStateBytesPerToken},
+    {"decode_kv_bytes_per_position", &ModelWork::decodeKvBytesPerPosition},
+};
+
+} // namespace
+
+llvm::json::Object hybridc::workToJson(const ModelWork &work) {
+  llvm::json::Object o;
+  for (const WorkField &f : kWorkFields)
+    o[f.key] = work.*f.member;
+  return o;
+}
+
 static std::string manifestPath(const std::string &outDir) {
   llvm::SmallString<256> p(outDir);
   llvm::sys::path::append(p, kManifestFileName);
@@ -22,6 +51,8 @@ llvm::Error hybridc::writeManifest(const std::string &outDir, const Manifest &m)
                          {"target", m.target},   {"weights_dtype", m.weightsDtype},
                          {"vocab_size", m.vocabSize}, {"hidden_size", m.hiddenSize},
                          {"num_layers", m.numLayers}};
+  if (m.work)
+    obj["work"] = workToJson(*m.work);
   std::error_code ec;
   llvm::raw_fd_ostream os(manifestPath(outDir), ec, llvm::sys::fs::OF_Text);
   if (ec)
@@ -66,5 +97,18 @@ llvm::Expected<Manifest> hybridc::readManifest(const std::string &outDir) {
   str("weights_dtype", m.weightsDtype);
   num("hidden_size", m.hiddenSize);
   num("num_layers", m.numLayers);
+  if (const llvm::json::Value *w = o->get("work")) {
+    const llvm::json::Object *wo = w->getAsObject();
+    if (!wo)
+      return fail("\"work\" is not an object");
+    ModelWork work;
+    for (const WorkField &f : kWorkFields) {
+      std::optional<int64_t> v = wo->getInteger(f.key);
+      if (!v || *v < 0)
+        return fail(llvm::Twine("work.") + f.key + " is missing or not a non-negative integer");
+      work.*f.member = *v;
+    }
+    m.work = work;
+  }
   return m;
 }

@@ -107,11 +107,12 @@ struct KernelSpec {
   double constant(const std::string &key, double dflt) const;  // may be absent
 };
 
-/// Compiles `spec` for `target` into an object file. Returns "" on success,
-/// else a message naming the kernel.
+/// Compiles `spec` for `target` into an object file, and when asked its
+/// Halide statement (`stmtPath`) and assembly (`asmPath`). Returns "" on
+/// success, else a message naming the kernel.
 std::string compileKernel(const KernelSpec &spec, const TargetSpec &target,
-                          const std::string &objectPath,
-                          const std::string &stmtPath = "");
+                          const std::string &objectPath, const std::string &stmtPath = "",
+                          const std::string &asmPath = "");
 
 /// Compiles the one Halide runtime a generated library links.
 std::string compileHalideRuntime(const TargetSpec &target, const std::string &objectPath);

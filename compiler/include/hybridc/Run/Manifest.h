@@ -7,9 +7,13 @@
 #ifndef HYBRIDC_RUN_MANIFEST_H
 #define HYBRIDC_RUN_MANIFEST_H
 
+#include "hybridc/Model/ModelWork.h"
+
 #include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace hybridc {
@@ -26,7 +30,12 @@ struct Manifest {
   int64_t vocabSize = 0;
   int64_t hiddenSize = 0;
   int64_t numLayers = 0;
+  /// The `work` section; absent in folders compiled before it existed.
+  std::optional<ModelWork> work;
 };
+
+/// The `work` section as written to the manifest (and printed by bench --json).
+llvm::json::Object workToJson(const ModelWork &work);
 
 llvm::Error writeManifest(const std::string &outDir, const Manifest &manifest);
 llvm::Expected<Manifest> readManifest(const std::string &outDir);

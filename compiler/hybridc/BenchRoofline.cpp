@@ -1,0 +1,69 @@
+//===- BenchRoofline.cpp - bench speeds as fractions of the machine -------===//
+#include "BenchRoofline.h"
+
+#include "llvm/ADT/StringRef.h"
+
+using namespace hybridc;
+
+namespace {
+
+struct Peak {
+  std::string name;
+  double gflops = 0;
+  std::string note;
+};
+
+/// The compute peak the kernels can reach: f32 weights and bf16 weights on a
+/// target without native bf16 dot products both run fp32 FMAs (bf16 is
+/// widened on load); only a bf16 target with bf16 weights runs vdpbf16ps.
+Peak choosePeak(const Manifest &m, const MachineLimits &limits) {
+  const bool bf16Kernels =
+      m.weightsDtype == "bf16" && llvm::StringRef(m.target).contains("bf16");
+  if (!bf16Kernels)
+    return {"fp32", limits.fp32Gflops, ""};
+  if (limits.bf16Gflops)
+    return {"bf16", *limits.bf16Gflops, ""};
+  return {"fp32", limits.fp32Gflops,
+          "this CPU has no AVX-512 BF16 dot product: prefill is set against the fp32 peak"};
+}
+
+void addNote(std::string &notes, const std::string &note) {
+  if (note.empty())
+    return;
+  if (!notes.empty())
+    notes += "; ";
+  notes += note;
+}
+
+} // namespace
+
+Roofline hybridc::computeRoofline(const Manifest &m, const std::optional<MachineLimits> &limits,
+                                  const std::string &noLimitsReason, const BenchTimes &t) {
+  Roofline r;
+  if (!m.work) {
+    r.note = "no fractions: " + std::string(kManifestFileName) +
+             " has no work section (compiled by an older hybridc; recompile to get them)";
+    return r;
+  }
+  const ModelWork &w = *m.work;
+  // The bench asks for the last token's logits only, so lm_head runs once.
+  r.prefillGflops = w.prefillFlops(t.promptTokens, 0, 1) / t.prefillSeconds / 1e9;
+  if (t.generatedTokens > 0) {
+    // Decode step i (from 0) runs at position prompt + i and reads that many
+    // cached K/V rows plus its own: the mean context is prompt + (gen + 1) / 2.
+    const double meanContext = t.promptTokens + (t.generatedTokens + 1) / 2.0;
+    r.decodeGBPerS =
+        t.generatedTokens * w.decodeBytes(meanContext) / t.decodeSeconds / 1e9;
+  }
+  if (!limits) {
+    addNote(r.note, "no fractions: machine limits not measured (" + noLimitsReason + ")");
+    return r;
+  }
+  Peak peak = choosePeak(m, *limits);
+  r.peakUsed = peak.name;
+  addNote(r.note, peak.note);
+  r.prefillFraction = *r.prefillGflops / peak.gflops;
+  if (r.decodeGBPerS)
+    r.decodeFraction = *r.decodeGBPerS / limits->readGBPerS;
+  return r;
+}

@@ -1,0 +1,65 @@
+//===- ModelWork.h - the work of one token, counted from the shapes -*- C++ -*-===//
+//
+// How many multiply-adds a prefill token costs and how many bytes a decode
+// step must read, derived from the config alone, so that `hybridc bench` can
+// state a measured speed as a fraction of the machine's compute peak (prefill)
+// or read bandwidth (decode). These are the model's work, not the kernels':
+// a kernel that recomputes or re-reads more is slower, not "busier".
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYBRIDC_MODEL_MODELWORK_H
+#define HYBRIDC_MODEL_MODELWORK_H
+
+#include "hybridc/Model/ModelConfig.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+
+namespace hybridc {
+
+struct ModelWork {
+  /// Bytes of one stored matmul weight: 4 (f32) or 2 (bf16).
+  int64_t bytesPerWeight = 4;
+
+  /// Multiply-adds of every linear layer for one token, except lm_head:
+  /// mamba in_proj/out_proj, attention q/k/v/o, router, the top-K experts'
+  /// gate+up and down, the shared MLP.
+  int64_t matmulMacsPerToken = 0;
+  /// lm_head's multiply-adds for one token whose logits are computed (a
+  /// prefill computes them for its last token only unless asked for all).
+  int64_t lmHeadMacsPerToken = 0;
+  /// QK^T and PV over all query heads of all attention layers, for one
+  /// (token, context position) pair.
+  int64_t attentionMacsPerPosition = 0;
+  /// The Mamba layers' per-token arithmetic outside the matmuls: causal conv
+  /// (2 per tap) and the state update and readout (5 per state element:
+  /// decay, dt*x*B multiply-add, C*state multiply-add).
+  int64_t scanFlopsPerToken = 0;
+
+  /// Matmul weights one decode step reads: all non-expert ones, the top-K
+  /// experts of each MoE layer and lm_head (the embedding row is negligible).
+  int64_t decodeWeightsPerToken = 0;
+  int64_t decodeWeightBytesPerToken = 0;
+  /// The recurrent (conv + SSM, f32) state, read once and written once.
+  int64_t decodeStateBytesPerToken = 0;
+  /// K and V rows (f32) of every attention layer, read once per context position.
+  int64_t decodeKvBytesPerPosition = 0;
+
+  /// FLOPs (2 per multiply-add) of one prefill call of `tokens` tokens after
+  /// `past` cached ones, computing logits for `logitsTokens` of them.
+  double prefillFlops(int64_t tokens, int64_t past, int64_t logitsTokens) const;
+  /// Bytes one decode step reads and writes at `contextPositions` (the
+  /// positions its attention reads, itself included).
+  double decodeBytes(double contextPositions) const;
+};
+
+/// The work of `config` with matmul weights stored as `weightsDtype` ("f32"
+/// or "bf16"; anything else is an error naming it).
+llvm::Expected<ModelWork> computeModelWork(const ModelConfig &config,
+                                           llvm::StringRef weightsDtype);
+
+} // namespace hybridc
+
+#endif // HYBRIDC_MODEL_MODELWORK_H
