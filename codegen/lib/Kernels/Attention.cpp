@@ -13,9 +13,9 @@
 // the causal limit are skipped), so nothing overflows and nothing divides by
 // zero; scores are only ever held for one block of one (head, query).
 //
-// Schedule: (kv head, query) pairs in parallel, the kv head's HPK query
-// heads processed together block by block so that each block of K and V is
-// read from memory once (GQA). Per block: each score is a dot
+// Schedule: (kv head, block of 8 queries) in parallel, the kv head's HPK
+// query heads and the block's queries processed together block by block so
+// that each block of K and V is read from memory once per query block. Per block: each score is a dot
 // product of HD-contiguous vectors (lane-wise products, one horizontal sum
 // per key); the weighted sum of values runs over the block's keys with the HD
 // accumulators in registers. The running state is one HD vector wide (m and
@@ -75,7 +75,10 @@ BuiltKernel buildAttention(const KernelSpec &spec, const TargetSpec &target) {
   // the padded tail of the last block reads a valid (and masked) row.
   auto last = [&](Expr tt) { return past + tt; };
   auto visible = [&](Expr jj, Expr tt) { return jj <= last(tt); };
-  auto keyRow = [&](Expr jj, Expr tt) { return min(jj, last(tt)); };
+  // Query rows are clamped too: a task's last query tile may reach past T
+  // (its extra rows are computed on valid data and never stored).
+  auto keyRow = [&](Expr jj, Expr tt) { return min(jj, last(min(tt, T - 1))); };
+  auto queryRow = [&](Expr tt) { return min(tt, T - 1); };
   auto kvCol = [&](Expr hh, Expr dd) { return (hh / HPK) * HD + dd; };
 
   // Score of key j for (h, t): lane-wise partial products over HD in VD-wide
@@ -86,7 +89,7 @@ BuiltKernel buildAttention(const KernelSpec &spec, const TargetSpec &target) {
   {
     Expr acc = 0.0f;
     for (int o = 0; o < chunks; ++o)
-      acc = acc + q(h * HD + o * VD + u, t) * k(kvCol(h, o * VD + u), keyRow(j, t));
+      acc = acc + q(h * HD + o * VD + u, queryRow(t)) * k(kvCol(h, o * VD + u), keyRow(j, t));
     part(u, j, h, t) = acc;
   }
   RDom ru(0, VD, "ru");
@@ -131,25 +134,31 @@ BuiltKernel buildAttention(const KernelSpec &spec, const TargetSpec &target) {
   out.output_buffer().dim(1).set_min(0);
 
   // ---------------- Schedule ----------------
-  // Tasks are (kv head, query) pairs: the HPK query heads sharing a kv head
-  // walk its keys together, block by block, so each block of K and V rows is
-  // loaded from memory once and reused from L1 by all of them (GQA).
-  Var ho("ho"), di("di"), g("g"), hq("hq"), gt("gt");
+  // Tasks are (kv head, block of TQ queries): the HPK query heads sharing a
+  // kv head and TQ consecutive queries walk its keys together, block by
+  // block, so each block of K and V rows is loaded once and reused from L1
+  // by HPK * TQ (head, query) rows (GQA and query tiling). One query per
+  // task would stream the whole K/V prefix from L2/L3 for every query,
+  // which at long context bounds attention by cache bandwidth.
+  const int TQ = 8;
+  Var ho("ho"), di("di"), g("g"), hq("hq"), to("to"), ti("ti"), gt("gt");
   out.split(c, ho, di, HD)
       .split(ho, g, hq, HPK)
-      .reorder(di, hq, g, t)
-      .fuse(g, t, gt)
+      .split(t, to, ti, TQ, TailStrategy::GuardWithIf)
+      .reorder(di, hq, ti, g, to)
+      .fuse(g, to, gt)
       .parallel(gt);
   if (VD > 1)
     out.vectorize(di, VD);
 
   // The merge loops over blocks outermost: a block's scores and weights are
-  // computed once (at rb) for the task's heads and then merged into every
-  // vector of d.
+  // computed once (at rb) for the task's heads and queries and then merged
+  // into every vector of d. A query whose causal limit ends before the
+  // block skips the merge (the RDom's predicate).
   state.compute_at(out, gt);
   {
     Var dd("dd"), dv("dv");
-    state.update().split(d, dd, dv, std::max(VD, 1)).reorder(dv, dd, h, rb);
+    state.update().split(d, dd, dv, std::max(VD, 1)).reorder(dv, dd, h, t, rb);
     if (VD > 1) {
       state.vectorize(d, VD);
       state.update().vectorize(dv);
