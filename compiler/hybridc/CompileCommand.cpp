@@ -25,6 +25,11 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
                   "always)")
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();
+  cmd->add_option("--prefill-chunk", opts->prefillTokens,
+                  "Tokens per prefill call: longer prompts run in calls of this many; "
+                  "more tokens per call reuse each weight more (memory grows with it)")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20))
+      ->capture_default_str();
   cmd->add_flag("--embed-weights", opts->embedWeights,
                 "Put the packed weights inside the .so instead of <name>.weights");
   cmd->add_flag("--profile", opts->profile,

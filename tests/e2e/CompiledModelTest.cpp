@@ -119,9 +119,10 @@ TEST_P(Compiled, OneShotPrefillAllLogits) {
 }
 
 // Past the scan chunk in one API call: 300 tokens for chunk 256, 40 for the
-// chunk-16 model. The compiler sets max_chunk_tokens to mamba_chunk_size, so
-// the runtime splits such a call into driver calls of at most one scan chunk
-// (256 + 44, 16 + 16 + 8) and this checks the state handed between them.
+// chunk-16 model. A prefill driver call runs one scan kernel call per scan
+// chunk (256 + 44), and the chunk-16 model, compiled with prefill calls of
+// 24 tokens, is also split by the runtime (24 + 16, the first 16 + 8); this
+// checks the state handed between them.
 TEST_P(Compiled, OnePrefillLongerThanScanChunk) {
   int64_t n = scanChunk <= 16 ? 40 : scanChunk + 44;
   auto tokens = randomTokens(n, vocab, 12);

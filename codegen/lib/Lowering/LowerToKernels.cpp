@@ -121,7 +121,8 @@ struct LoweringContext {
   Type weightElem;
   std::string weightTypeName;
   int64_t lanes;
-  int64_t chunkTokens;
+  int64_t chunkTokens;   // the scan kernel's chunk
+  int64_t prefillTokens; // the largest prefill call, a multiple of neither
   WeightPlan weights;
   llvm::StringMap<func::FuncOp> kernels;
   SmallVector<func::FuncOp> kernelOrder; // creation order
@@ -270,6 +271,9 @@ private:
   DenseMap<Value, int> plannedValue;                  // result -> planner id
   std::map<std::pair<Operation *, int>, int> plannedTemp; // (op, n) -> planner id
   int64_t scratchPerToken = 0, scratchFixed = 0; // MoE scratch, elements
+  // A prefill longer than one scan chunk carries the SSM state from one
+  // chunk's call to the next through this many floats past the MoE scratch.
+  int64_t scanCarryElements = 0;
 };
 
 bool DriverBuilder::feedsKvCache(Value v) const {
@@ -311,8 +315,15 @@ void DriverBuilder::planWorkspace() {
           if (!feedsKvCache(o.getResult()))
             planResult(o.getResult());
         })
-        .Case<hybrid::CausalConv1dOp, hybrid::SSMScanOp, hybrid::AttentionOp>(
+        .Case<hybrid::CausalConv1dOp, hybrid::AttentionOp>(
             [&](Operation *o) { planResult(o->getResult(0)); })
+        .Case<hybrid::SSMScanOp>([&](hybrid::SSMScanOp o) {
+          planResult(o.getResult());
+          if (!decode && lc.prefillTokens > lc.chunkTokens)
+            scanCarryElements = std::max(
+                scanCarryElements,
+                alignTo(product(cast<ShapedType>(o.getState().getType()).getShape()), 16));
+        })
         .Case<hybrid::MoEOp>([&](hybrid::MoEOp o) {
           planResult(o.getResult());
           auto wIn = cast<ShapedType>(o.getWIn().getType()).getShape();
@@ -552,8 +563,8 @@ void DriverBuilder::lowerLMHead(hybrid::LMHeadOp op) {
 }
 
 void DriverBuilder::lowerSSMScan(hybrid::SSMScanOp op) {
-  auto state = cast<ShapedType>(op.getState().getType()).getShape(); // [NH, P, N]
-  int64_t NH = state[0], P = state[1], N = state[2], G = op.getNumGroups();
+  auto stateShape = cast<ShapedType>(op.getState().getType()).getShape(); // [NH, P, N]
+  int64_t NH = stateShape[0], P = stateShape[1], N = stateShape[2], G = op.getNumGroups();
   std::vector<std::pair<std::string, double>> constants{
       {"dt_min", op.getDtMin() ? op.getDtMin()->convertToDouble() : 0.0},
       {"dt_max", op.getDtMax() ? op.getDtMax()->convertToDouble()
@@ -563,12 +574,51 @@ void DriverBuilder::lowerSSMScan(hybrid::SSMScanOp op) {
   if (!decode)
     sizes.push_back({"Q", lc.chunkTokens});
   Value y = resultBuffer(op.getResult());
+  Value stateIn = stateView(op.getState(), false);
   Value stateOut = stateView(cast<BlockArgument>(op.getState()), /*output=*/true);
   buffers[op.getNewState()] = stateOut;
-  call({decode ? "ssm_step" : "ssm_chunk", sizes, constants, false},
-       {bufferOf(op.getInput()), bufferOf(op.getDt()), bufferOf(op.getB()),
-        bufferOf(op.getC()), plainF32(op.getALog()), plainF32(op.getD()),
-        plainF32(op.getDtBias()), stateView(op.getState(), false), y, stateOut});
+  KernelDesc desc{decode ? "ssm_step" : "ssm_chunk", sizes, constants, false};
+  SmallVector<Value> in{bufferOf(op.getInput()), bufferOf(op.getDt()), bufferOf(op.getB()),
+                        bufferOf(op.getC())};
+  SmallVector<Value> params{plainF32(op.getALog()), plainF32(op.getD()),
+                            plainF32(op.getDtBias())};
+  const int64_t chunks = decode ? 1 : (lc.prefillTokens + lc.chunkTokens - 1) / lc.chunkTokens;
+  if (chunks == 1) {
+    SmallVector<Value> args(in);
+    args.append(params);
+    args.append({stateIn, y, stateOut});
+    return call(desc, args);
+  }
+
+  // One kernel call per scan chunk of the prefill: chunk c (if T reaches
+  // it) takes rows [cQ, min(T, (c+1)Q)) and continues from the state the
+  // previous chunk left in `carry` (a copy of state_out: the kernel must not
+  // read and write one buffer).
+  Value carryOffset = b->create<arith::AddIOp>(
+      loc,
+      b->create<arith::MulIOp>(loc, tokenCount,
+                               idx((planner.rowElements() + scratchPerToken) * 4)),
+      idx(scratchFixed * 4));
+  Value carry = b->create<memref::ViewOp>(
+      loc, MemRefType::get(stateShape, b->getF32Type()), arg(kWorkspace), carryOffset,
+      ValueRange{});
+  for (int64_t c = 0; c < chunks; ++c) {
+    Value first = idx(c * lc.chunkTokens);
+    Value reached = b->create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, first, tokenCount);
+    auto ifOp = b->create<scf::IfOp>(loc, reached, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard guard(*b);
+    b->setInsertionPointToStart(&ifOp.getThenRegion().front());
+    Value count = b->create<arith::MinUIOp>(
+        loc, b->create<arith::SubIOp>(loc, tokenCount, first), idx(lc.chunkTokens));
+    SmallVector<Value> args;
+    for (Value v : in)
+      args.push_back(rows(v, first, count));
+    args.append(params);
+    args.append({c == 0 ? stateIn : carry, rows(y, first, count), stateOut});
+    call(desc, args);
+    if (c + 1 < chunks)
+      b->create<memref::CopyOp>(loc, stateOut, carry);
+  }
 }
 
 void DriverBuilder::lowerAttention(hybrid::AttentionOp op) {
@@ -733,7 +783,8 @@ LogicalResult DriverBuilder::build(OpBuilder &builder, StringRef name) {
   planWorkspace();
   lc.workspaceRowBytes =
       std::max(lc.workspaceRowBytes, (planner.rowElements() + scratchPerToken) * 4);
-  lc.workspaceFixedBytes = std::max(lc.workspaceFixedBytes, scratchFixed * 4);
+  lc.workspaceFixedBytes =
+      std::max(lc.workspaceFixedBytes, (scratchFixed + scanCarryElements) * 4);
   for (Operation &op : lc.forward.getBody().front())
     if (failed(lower(&op)))
       return failure();
@@ -757,8 +808,9 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
           << weightType << "'";
       return signalPassFailure();
     }
-    if (lanes <= 0 || chunkTokens <= 0) {
-      module.emitError("hybrid-lower-to-kernels: lanes and chunk-tokens must be positive");
+    if (lanes <= 0 || chunkTokens <= 0 || prefillTokens < 0) {
+      module.emitError("hybrid-lower-to-kernels: lanes and chunk-tokens must be positive, "
+                       "prefill-tokens >= 0");
       return signalPassFailure();
     }
 
@@ -794,6 +846,7 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     lc.weightElem = weightType == "bf16" ? Type(b.getBF16Type()) : Type(b.getF32Type());
     lc.lanes = lanes;
     lc.chunkTokens = chunkTokens;
+    lc.prefillTokens = prefillTokens > 0 ? prefillTokens : chunkTokens;
 
     // State layout: fixed-size state (conv, SSM) packed into one blob,
     // KV caches as segments of the KV blob.
@@ -834,7 +887,7 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     module->setAttr("hybrid.kv_row_bytes", i64(lc.kvRowBytes));
     module->setAttr("hybrid.workspace_bytes_per_token", i64(lc.workspaceRowBytes));
     module->setAttr("hybrid.workspace_fixed_bytes", i64(lc.workspaceFixedBytes));
-    module->setAttr("hybrid.max_chunk_tokens", i64(chunkTokens));
+    module->setAttr("hybrid.max_chunk_tokens", i64(lc.prefillTokens));
 
     forward.erase();
     SmallVector<Operation *> dead;

@@ -302,6 +302,7 @@ llvm::Error Compilation::buildPipelines() {
   lowerOptions.weightType = o.weightsDtype;
   lowerOptions.lanes = target.lanes;
   lowerOptions.chunkTokens = checkpoint->config().mambaChunkSize;
+  lowerOptions.prefillTokens = o.prefillTokens;
   lowerPM.addPass(createLowerToKernels(lowerOptions));
   addLowerToLLVMPasses(llvmPM);
 

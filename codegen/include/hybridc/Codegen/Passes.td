@@ -9,7 +9,7 @@ def LowerToKernels : Pass<"hybrid-lower-to-kernels", "::mlir::ModuleOp"> {
   let description = [{
     Rewrites `func.func @forward` (tensors, `hybrid` ops) into two driver
     functions with the C interface of runtime_abi.h, `@hybridc_prefill`
-    (1 <= T <= chunk-tokens tokens: GEMM and chunked-scan kernels) and
+    (1 <= T <= prefill-tokens tokens: GEMM and chunked-scan kernels) and
     `@hybridc_decode` (T = 1: GEMV and single-step kernels). Each compute op
     becomes `func.call`s of external kernel functions (one declaration per
     distinct kernel, carrying a `hybrid.kernel` description of what to
@@ -29,7 +29,10 @@ def LowerToKernels : Pass<"hybrid-lower-to-kernels", "::mlir::ModuleOp"> {
     Option<"lanes", "lanes", "int64_t", /*default=*/"16",
            "f32 lanes of the target's vectors (the packed weight block width)">,
     Option<"chunkTokens", "chunk-tokens", "int64_t", /*default=*/"256",
-           "Largest prefill call: the state-space-duality chunk length">,
+           "The state-space-duality chunk length of the scan kernel">,
+    Option<"prefillTokens", "prefill-tokens", "int64_t", /*default=*/"0",
+           "Largest prefill call (0: chunk-tokens); a scan runs one kernel "
+           "call per chunk-tokens slice of it">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",

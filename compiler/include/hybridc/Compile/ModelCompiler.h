@@ -20,6 +20,7 @@ struct CompileOptions {
   std::string target = "host";
   std::string weightsDtype = "f32";
   bool embedWeights = false;
+  int64_t prefillTokens = 512; // tokens per prefill driver call
   bool profile = false;       // time each kernel: <name>_profile_report()
   bool printIrAfterAll = false;
   std::vector<std::string> printIrAfter; // pass arguments, or "import"
