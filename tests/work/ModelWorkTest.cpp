@@ -118,3 +118,34 @@ TEST(ModelWork, UnknownDtypeIsNamed) {
 }
 
 } // namespace
+
+// The `htiny` preset (the Granite 4.0 H Tiny shape), counted by hand:
+// H = 1536, 36 mamba + 4 attention layers, 12 / 4 heads of 128, 64 experts
+// top-6 of width 512, shared MLP 1024, mamba 48 heads x 64, d_state 128,
+// vocab 100352.
+//   mamba:     in_proj 1536 x (2·3072 + 2·128 + 48) + out_proj 3072 x 1536
+//              = 9,904,128 + 4,718,592 = 14,622,720 (x 36)
+//   attention: q, o 1536 x 1536, k, v 1536 x 512 = 6,291,456 (x 4)
+//   MoE:       router 1536 x 64 + 6 experts x 3 x 512 x 1536 + shared
+//              3 x 1024 x 1536 = 98,304 + 14,155,776 + 4,718,592 (x 40)
+//   lm_head:   1536 x 100352 = 154,140,672
+TEST(ModelWork, HtinyPresetCountedByHand) {
+  ModelConfig c = smallPreset();
+  c.hiddenSize = 1536;
+  c.numLayers = 40;
+  c.vocabSize = 100352;
+  c.layerTypes.assign(40, LayerKind::Mamba);
+  for (int i : {5, 15, 25, 35})
+    c.layerTypes[i] = LayerKind::Attention;
+  c.headDim = 128;
+  c.numExperts = 64;
+  c.topK = 6;
+  c.intermediateSize = 512;
+  c.mambaHeads = 48;
+  ModelWork w = workOf(c, "bf16");
+  const int64_t mamba = 36 * int64_t(14622720), attention = 4 * int64_t(6291456),
+                moe = 40 * int64_t(98304 + 14155776 + 4718592), lmHead = 154140672;
+  EXPECT_EQ(w.matmulMacsPerToken, mamba + attention + moe);
+  EXPECT_EQ(w.lmHeadMacsPerToken, lmHead);
+  EXPECT_EQ(w.decodeWeightsPerToken, mamba + attention + moe + lmHead);
+}
