@@ -90,24 +90,20 @@ BuiltKernel buildMoeRouter(const KernelSpec &spec, const TargetSpec &target) {
 }
 
 //===----------------------------------------------------------------------===//
-// moe_experts: per token, for each of its K experts e:
+// moe_experts (decode): per token, for each of its K experts e:
 //   u = W_in[e] f (2I), h = gate * silu(u[:I]) * u[I:], out += W_out[e] h.
 // Both matmuls read weights packed per expert like `linear` (L output lanes
 // contiguous per input element) and keep a few output blocks of one expert
-// as independent vector accumulators while streaming its rows.
-//
-// decode=1 (T == 1): the parallelism is inside the matmuls (W_in blocks x
-// experts, then W_out output blocks). decode=0: tokens run in parallel, each
-// doing its own K expert GEMVs. This re-reads an expert's weights once per
-// token that picked it; grouping tokens by expert (gather, one GEMM per
-// expert, scatter-add) is the planned optimisation for long prompts.
+// as independent vector accumulators while streaming its rows. The
+// parallelism is inside the matmuls (W_in blocks x experts, then W_out
+// output blocks): made for T == 1, correct for any T. Prefill groups tokens
+// by expert instead (MoEGrouped.cpp).
 //===----------------------------------------------------------------------===//
 BuiltKernel buildMoeExperts(const KernelSpec &spec, const TargetSpec &target) {
   const int H = int(spec.size("H"));
   const int I = int(spec.size("I"));
   const int E = int(spec.size("E"));
   const int K = int(spec.size("K"));
-  const bool decode = spec.size("decode") != 0;
   if (H <= 0 || I <= 0 || E <= 0 || K <= 0 || K > E)
     fail(spec, "need positive H, I, E and 0 < K <= E");
   const int L = target.lanes;
@@ -172,11 +168,8 @@ BuiltKernel buildMoeExperts(const KernelSpec &spec, const TargetSpec &target) {
       .split(oi, ov, ol, L)
       .reorder(ol, ov, oo, t)
       .vectorize(ol)
-      .unroll(ov);
-  if (decode)
-    out.parallel(oo);
-  else
-    out.parallel(t);
+      .unroll(ov)
+      .parallel(oo);
 
   h.compute_at(out, t).bound_extent(i, IR).bound_extent(k, K).vectorize(i, L);
   u.compute_at(out, t).bound_extent(j, JU).bound_extent(k, K).vectorize(j, L);
@@ -185,9 +178,9 @@ BuiltKernel buildMoeExperts(const KernelSpec &spec, const TargetSpec &target) {
       .split(jb, jbo, jbi, VB)
       .reorder(jl, jbi, rh, jbo, k, t)
       .vectorize(jl)
-      .unroll(jbi);
-  if (decode) // W_in's block groups of all K experts at once
-    u.update().fuse(jbo, k, kj).parallel(kj);
+      .unroll(jbi)
+      .fuse(jbo, k, kj) // W_in's block groups of all K experts at once
+      .parallel(kj);
 
   acc.compute_at(out, oo).bound_extent(l, L).bound_extent(b, VB2).vectorize(l).unroll(b);
   acc.update().reorder(l, b, ro.x, ro.y, t).vectorize(l).unroll(b);

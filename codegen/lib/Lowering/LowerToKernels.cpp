@@ -482,7 +482,7 @@ void DriverBuilder::lowerMoE(hybrid::MoEOp op) {
   Value out = resultBuffer(op.getResult());
   if (!decode)
     return lowerGroupedExperts(op, ids, gates, win, wout, out);
-  call({"moe_experts", {{"H", H}, {"I", I}, {"E", E}, {"K", K}, {"decode", 1}}, {}, true},
+  call({"moe_experts", {{"H", H}, {"I", I}, {"E", E}, {"K", K}}, {}, true},
        {bufferOf(op.getInput()), ids, gates, win, wout, out});
 }
 

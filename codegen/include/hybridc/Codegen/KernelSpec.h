@@ -28,7 +28,7 @@
 //  moe_router     E K        logits[T][E] -> idx i32[T][K], gates[T][K]
 //                 top-K by logit (ties: lower expert id first), gates =
 //                 softmax over the K selected logits
-//  moe_experts    H I E K decode
+//  moe_experts    H I E K     (decode; any T, made for T == 1)
 //                 f[T][H], idx i32[T][K], gates[T][K],
 //                 w_in W[E][2I_pad/L][H][L] (packLinear per expert, OUT = 2I),
 //                 w_out W[E][H_pad/L][I][L] (packLinear per expert, OUT = H)
