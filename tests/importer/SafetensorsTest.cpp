@@ -24,6 +24,35 @@ std::string openError(const std::string &path) {
   return f ? std::string() : errorMessage(f.takeError());
 }
 
+TEST(Safetensors, ReleasedPagesReadBackFromTheFile) {
+  TempDir dir;
+  std::vector<float> values(100000);
+  for (size_t i = 0; i < values.size(); ++i)
+    values[i] = float(i) * 0.5f;
+  std::vector<uint8_t> bytes(values.size() * 4);
+  std::memcpy(bytes.data(), values.data(), bytes.size());
+  writeSafetensors(dir.file("big.safetensors"),
+                   {{"a", "F32", {3}, floatBytes({1, 2, 3})},
+                    {"big", "F32", {int64_t(values.size())}, bytes},
+                    {"c", "F32", {2}, floatBytes({7, 8})}});
+  auto f = SafetensorsFile::open(dir.file("big.safetensors"));
+  ASSERT_TRUE(static_cast<bool>(f)) << errorMessage(f.takeError());
+  const TensorView *big = (*f)->find("big");
+  ASSERT_TRUE(big->mapped);
+  EXPECT_EQ(big->toFloat(), values);
+  big->releasePages(); // also the pages it shares with its neighbours
+  EXPECT_EQ(big->toFloat(), values);
+  EXPECT_EQ((*f)->find("a")->toFloat(), (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ((*f)->find("c")->toFloat(), (std::vector<float>{7, 8}));
+
+  // A view that is not into a mapping is never released (that would zero it).
+  TensorView owned = *big;
+  owned.mapped = false;
+  owned.data = bytes.data();
+  owned.releasePages();
+  EXPECT_EQ(owned.toFloat(), values);
+}
+
 TEST(Safetensors, ReadsAllDtypesWithoutCopying) {
   TempDir dir;
   // bf16 1.5 = 0x3FC0; f16 -2.0 = 0xC000; f16 subnormal 2^-24 = 0x0001.

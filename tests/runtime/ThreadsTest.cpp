@@ -103,6 +103,41 @@ TEST_P(ParFor, NestedLoopsRunSeriallyInsideTasks) {
   EXPECT_EQ(n.inner_hits.load(), 80);
 }
 
+// Idle workers spin for a while after a loop and then sleep; the caller
+// spins, then sleeps, while it waits for them. Gaps between loops from none to
+// well past the spin window, and loops that need fewer workers than the pool
+// has, exercise every hand-over (a lost wake-up hangs the test).
+TEST_P(ParFor, LoopsAfterShortAndLongPausesAllRun) {
+  hybridc_session *s = session();
+  ASSERT_EQ(hybridc_rt_session_set_threads(s, GetParam()), HYBRIDC_OK);
+  hybridc_call_ctx ctx = make_ctx(s, GetParam());
+  const int gaps_us[] = {0, 0, 20, 150, 0, 400, 3, 1000, 0, 60};
+  const int sizes[] = {2, 3, 5, 64};
+  for (int round = 0; round < 40; ++round) {
+    int size = sizes[round % 4];
+    Counts c(0, size);
+    ASSERT_EQ(halide_do_par_for(&ctx, count_task, 0, size, reinterpret_cast<uint8_t *>(&c)), 0);
+    for (int i = 0; i < size; ++i)
+      ASSERT_EQ(c.hits[size_t(i)].load(), 1) << "round " << round << " task " << i;
+    std::this_thread::sleep_for(std::chrono::microseconds(gaps_us[round % 10]));
+  }
+}
+
+// A task that outlasts the caller's spin: the caller must sleep and be woken.
+int slow_task(void *, int i, uint8_t *) {
+  if (i == 1)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  return 0;
+}
+
+TEST_P(ParFor, CallerWaitsForASlowWorker) {
+  hybridc_session *s = session();
+  ASSERT_EQ(hybridc_rt_session_set_threads(s, GetParam()), HYBRIDC_OK);
+  hybridc_call_ctx ctx = make_ctx(s, GetParam());
+  for (int round = 0; round < 5; ++round)
+    ASSERT_EQ(halide_do_par_for(&ctx, slow_task, 0, 2, nullptr), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Threads, ParFor, ::testing::Values(1, 4));
 
 // Four tasks that each wait (bounded) for all four to have started: passes

@@ -91,6 +91,13 @@ BuiltKernel buildLinear(const KernelSpec &spec, const TargetSpec &target) {
     // keep slices of at least 512 elements so the extra pass stays cheap.
     if (NB < 16)
       S = std::max(1, std::min(8, IN / 512));
+    // A matrix of a few hundred KB (a router) runs on the calling thread:
+    // it streams in less time than waking a worker takes.
+    const int64_t weightBytes =
+        int64_t(NB) * IN * L * (spec.weightType == WeightType::BF16 ? 2 : 4);
+    const bool small = weightBytes < 256 * 1024;
+    if (small)
+      S = 1;
     const int M = IN / (S * U); // full unrolled steps per slice
     const int mainEnd = S * M * U;
 
@@ -118,7 +125,7 @@ BuiltKernel buildLinear(const KernelSpec &spec, const TargetSpec &target) {
     // sums left for out are a few vector adds, not worth a parallel loop.
     if (NB >= 64)
       out.split(oo, og, oo, 4, TailStrategy::GuardWithIf).parallel(og);
-    else if (S == 1)
+    else if (S == 1 && !small)
       out.parallel(oo);
 
     acc.compute_at(out, oo).bound_extent(l, L).vectorize(l);

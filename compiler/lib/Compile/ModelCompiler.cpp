@@ -13,6 +13,7 @@
 #include "hybridc/Compile/ModelCompiler.h"
 
 #include "GlueWriter.h"
+#include "Parallel.h"
 #include "Toolchain.h"
 #include "WeightsFile.h"
 
@@ -399,20 +400,41 @@ llvm::Error Compilation::compileKernels() {
     if (emit.count(kind))
       if (std::error_code ec = llvm::sys::fs::create_directories(*dir))
         return makeError(*dir + ": " + ec.message());
-  for (const KernelJob &k : kernels) {
-    std::string obj = join(build, k.spec.symbol + ".o");
-    std::string stmt = emit.count("stmt") ? join(stmtDir, k.spec.symbol + ".stmt") : "";
-    std::string assembly = emit.count("asm") ? join(asmDir, k.spec.symbol + ".s") : "";
-    std::string err = codegen::compileKernel(k.spec, target, obj, stmt, assembly);
-    if (!err.empty())
-      return makeError(err);
-    objects.push_back(obj);
+  // Each kernel, and the Halide runtime (task kernels.size()), is its own
+  // Halide pipeline, compiled in a child process of its own, several at a
+  // time. Not on threads: Halide uniquifies Func names through process-wide
+  // counters ("out", then "out$1", ...), and those names end up in the
+  // object (symbols, error messages), so threads would make the library's
+  // bytes depend on how the compiles interleaved; each child starts from
+  // the same state, so every kernel compiles the same whatever else is
+  // compiled. Objects are linked in kernel order, and a failure is reported
+  // for the first failing kernel in that order, as a serial loop would.
+  const size_t tasks = kernels.size() + 1;
+  std::vector<std::string> taskObjects(tasks);
+  for (size_t i = 0; i < kernels.size(); ++i)
+    taskObjects[i] = join(build, kernels[i].spec.symbol + ".o");
+  taskObjects.back() = join(build, "halide_runtime.o");
+  std::vector<ChildOutcome> outcomes =
+      runInChildProcesses(tasks, taskThreads(tasks), [&](size_t i) -> std::string {
+        if (i == kernels.size())
+          return codegen::compileHalideRuntime(target, taskObjects[i]);
+        const std::string &symbol = kernels[i].spec.symbol;
+        std::string stmt = emit.count("stmt") ? join(stmtDir, symbol + ".stmt") : "";
+        std::string assembly = emit.count("asm") ? join(asmDir, symbol + ".s") : "";
+        return codegen::compileKernel(kernels[i].spec, target, taskObjects[i], stmt, assembly);
+      });
+  for (size_t i = 0; i < tasks; ++i) {
+    const ChildOutcome &o = outcomes[i];
+    if (!o.failed())
+      continue;
+    if (!o.processFailed)
+      return makeError(o.error);
+    return makeError((i == kernels.size() ? std::string("halide runtime")
+                                          : "kernel " + kernels[i].spec.symbol + " (" +
+                                                kernels[i].spec.kind + ")") +
+                     ": " + o.error);
   }
-  std::string runtime = join(build, "halide_runtime.o");
-  std::string err = codegen::compileHalideRuntime(target, runtime);
-  if (!err.empty())
-    return makeError(err);
-  objects.push_back(runtime);
+  objects.insert(objects.end(), taskObjects.begin(), taskObjects.end());
   return llvm::Error::success();
 }
 

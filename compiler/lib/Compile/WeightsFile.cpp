@@ -3,11 +3,22 @@
 // Weights are converted and packed once, at compile time, into the layouts
 // the kernels read (see KernelSpec.h), so loading a model is an mmap.
 //
+// Tensors are packed on a few threads, each written straight to its planned
+// offset of the file (pwrite), so memory holds a few tensors, never the
+// payload; the checkpoint pages of a packed tensor are released for the
+// same reason. The payload hash is sequential (each word mixes into the
+// state of all before it), so it is computed afterwards, reading the written
+// payload back in plan order: the value is the one a serial pack-and-hash
+// loop computes, and the one compiled into the library.
+//
 //===----------------------------------------------------------------------===//
 #include "WeightsFile.h"
 
+#include "Parallel.h"
+
 #include "hybridc/runtime_abi.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -16,6 +27,15 @@
 using namespace hybridc;
 
 namespace {
+
+// Tensors packed at once. Each holds its packed bytes (and a float copy of a
+// source that is not aligned f32), so this bounds memory by a few of the
+// largest tensors on any machine; packing and the page-cache writes are
+// bound by memory bandwidth, so more threads would add little.
+constexpr unsigned kMaxPackThreads = 4;
+// The payload is read back for hashing in pieces of this size (a multiple
+// of 8, the hash's word).
+constexpr size_t kHashReadBytes = 8u << 20;
 
 llvm::Error ioError(const std::string &path, const char *what) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: %s: %s", path.c_str(),
@@ -30,22 +50,70 @@ public:
     h ^= word * 0x9E3779B97F4A7C15ull;
     h = ((h << 31) | (h >> 33)) * 0xBF58476D1CE4E5B9ull;
   }
-  void add(const uint8_t *data, size_t n) {
+  /// One byte range of `rangeBytes` bytes, fed in pieces: every piece but
+  /// the last a multiple of 8 bytes long; the last closes the range with a
+  /// word of its leftover bytes tagged with the range's length.
+  void addPiece(const uint8_t *data, size_t n, bool last, uint64_t rangeBytes) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
       uint64_t w;
       std::memcpy(&w, data + i, 8);
       add(w);
     }
+    if (!last)
+      return;
     uint64_t tail = 0;
     std::memcpy(&tail, data + i, n - i);
-    add(tail ^ (static_cast<uint64_t>(n) << 56));
+    add(tail ^ (rangeBytes << 56));
   }
   uint64_t value() const { return h ^ (h >> 29); }
 
 private:
   uint64_t h = 0x6879627269646321ull; // "hybridc!"
 };
+
+/// One packing thread's buffers, reused from tensor to tensor so that large
+/// tensors do not page-fault fresh memory each time.
+struct PackBuffers {
+  std::vector<uint8_t> bytes;
+  std::vector<float> floats;
+};
+
+/// The tensor's elements as floats: the mapped data itself when it is
+/// aligned f32 already, else converted into `scratch`.
+const float *sourceFloats(const TensorView &t, std::vector<float> &scratch) {
+  if (t.dtype == DType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0)
+    return reinterpret_cast<const float *>(t.data);
+  scratch.resize(static_cast<size_t>(t.numElements()));
+  for (int64_t i = 0, n = t.numElements(); i < n; ++i)
+    scratch[static_cast<size_t>(i)] = t.at(i);
+  return scratch.data();
+}
+
+/// Packs entry `e` (tensor `t`) into buf.bytes; "" or what went wrong.
+std::string packEntry(const PackedWeight &e, const TensorView &t, codegen::WeightType type,
+                      int lanes, PackBuffers &buf) {
+  const float *data = sourceFloats(t, buf.floats);
+  buf.bytes.clear();
+  if (e.layout == "f32") {
+    codegen::packPlain(data, t.numElements(), codegen::WeightType::F32, buf.bytes);
+  } else if (e.layout == "plain") {
+    codegen::packPlain(data, t.numElements(), type, buf.bytes);
+  } else if (e.layout == "linear") {
+    codegen::packLinear(data, t.shape[0], t.shape[1], lanes, type, buf.bytes);
+  } else if (e.layout == "experts") {
+    int64_t perExpert = t.shape[1] * t.shape[2];
+    for (int64_t x = 0; x < t.shape[0]; ++x)
+      codegen::packLinear(data + x * perExpert, t.shape[1], t.shape[2], lanes, type, buf.bytes);
+  } else {
+    return "weight '" + e.tensor + "': unknown layout '" + e.layout + "'";
+  }
+  if (static_cast<int64_t>(buf.bytes.size()) != e.bytes)
+    return "weight '" + e.tensor + "' (" + e.layout + "): packed " +
+           std::to_string(buf.bytes.size()) + " bytes but the lowering planned " +
+           std::to_string(e.bytes);
+  return "";
+}
 
 bool writeAll(int fd, const void *data, size_t n, off_t at) {
   const uint8_t *p = static_cast<const uint8_t *>(data);
@@ -63,6 +131,71 @@ bool writeAll(int fd, const void *data, size_t n, off_t at) {
   return true;
 }
 
+bool readAll(int fd, uint8_t *data, size_t n, off_t at) {
+  while (n > 0) {
+    ssize_t r = ::pread(fd, data, n, at);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r == 0)
+      errno = 0; // the file ends early
+    if (r <= 0)
+      return false;
+    data += r;
+    n -= static_cast<size_t>(r);
+    at += r;
+  }
+  return true;
+}
+
+/// Packs every entry and writes it at its offset of the payload (which
+/// starts at byte `base` of `fd`), on a few threads; on failure, the error
+/// of the first failing entry in plan order, as a serial loop reports it.
+llvm::Error packAndWrite(int fd, off_t base, const std::string &path,
+                         const Checkpoint &checkpoint, const std::vector<PackedWeight> &entries,
+                         codegen::WeightType type, int lanes) {
+  const unsigned threads = taskThreads(entries.size(), kMaxPackThreads);
+  std::vector<PackBuffers> buffers(threads);
+  std::vector<std::string> errors(entries.size());
+  parallelFor(entries.size(), threads, [&](size_t i, unsigned worker) {
+    const PackedWeight &e = entries[i];
+    const TensorView &t = checkpoint.get(e.tensor);
+    PackBuffers &buf = buffers[worker];
+    errors[i] = packEntry(e, t, type, lanes, buf);
+    t.releasePages(); // read once: keep the checkpoint out of memory
+    if (errors[i].empty() && !writeAll(fd, buf.bytes.data(), buf.bytes.size(), base + e.offset))
+      errors[i] = path + ": write failed (weight '" + e.tensor + "'): " + std::strerror(errno);
+    return errors[i].empty();
+  });
+  for (const std::string &err : errors)
+    if (!err.empty())
+      return llvm::createStringError(llvm::inconvertibleErrorCode(), err);
+  return llvm::Error::success();
+}
+
+/// The payload hash: per entry in plan order its offset, then its packed
+/// bytes, read back from `fd` a piece at a time.
+llvm::Expected<uint64_t> hashPayload(int fd, off_t base, const std::string &path,
+                                     const std::vector<PackedWeight> &entries) {
+  PayloadHash hash;
+  std::vector<uint8_t> piece(kHashReadBytes);
+  for (const PackedWeight &e : entries) {
+    hash.add(static_cast<uint64_t>(e.offset));
+    const uint64_t bytes = static_cast<uint64_t>(e.bytes);
+    uint64_t done = 0;
+    do {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(bytes - done, kHashReadBytes));
+      if (!readAll(fd, piece.data(), n, base + e.offset + static_cast<off_t>(done)))
+        return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                       "%s: cannot read back weight '%s' to hash it: %s",
+                                       path.c_str(), e.tensor.c_str(),
+                                       errno ? std::strerror(errno) : "file too short");
+      done += n;
+      hash.addPiece(piece.data(), n, done == bytes, bytes);
+    } while (done < bytes);
+  }
+  return hash.value();
+}
+
 } // namespace
 
 llvm::Expected<uint64_t> hybridc::writeWeightsFile(const std::string &path,
@@ -71,7 +204,7 @@ llvm::Expected<uint64_t> hybridc::writeWeightsFile(const std::string &path,
                                                    int64_t payloadBytes,
                                                    codegen::WeightType type, int lanes,
                                                    const std::string &modelName) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return ioError(path, "cannot create");
   const off_t base = HYBRIDC_WEIGHTS_HEADER_BYTES;
@@ -79,49 +212,21 @@ llvm::Expected<uint64_t> hybridc::writeWeightsFile(const std::string &path,
     ::close(fd);
     return ioError(path, "cannot size");
   }
-  PayloadHash hash;
-  std::vector<uint8_t> bytes;
-  for (const PackedWeight &e : entries) {
-    const TensorView &t = checkpoint.get(e.tensor);
-    std::vector<float> data = t.toFloat();
-    bytes.clear();
-    if (e.layout == "f32") {
-      codegen::packPlain(data.data(), t.numElements(), codegen::WeightType::F32, bytes);
-    } else if (e.layout == "plain") {
-      codegen::packPlain(data.data(), t.numElements(), type, bytes);
-    } else if (e.layout == "linear") {
-      codegen::packLinear(data.data(), t.shape[0], t.shape[1], lanes, type, bytes);
-    } else if (e.layout == "experts") {
-      int64_t perExpert = t.shape[1] * t.shape[2];
-      for (int64_t x = 0; x < t.shape[0]; ++x)
-        codegen::packLinear(data.data() + x * perExpert, t.shape[1], t.shape[2], lanes, type,
-                            bytes);
-    } else {
-      ::close(fd);
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "weight '%s': unknown layout '%s'", e.tensor.c_str(),
-                                     e.layout.c_str());
-    }
-    if (static_cast<int64_t>(bytes.size()) != e.bytes) {
-      ::close(fd);
-      return llvm::createStringError(
-          llvm::inconvertibleErrorCode(),
-          "weight '%s' (%s): packed %zu bytes but the lowering planned %lld", e.tensor.c_str(),
-          e.layout.c_str(), bytes.size(), static_cast<long long>(e.bytes));
-    }
-    hash.add(static_cast<uint64_t>(e.offset));
-    hash.add(bytes.data(), bytes.size());
-    if (!writeAll(fd, bytes.data(), bytes.size(), base + e.offset)) {
-      ::close(fd);
-      return ioError(path, "write failed");
-    }
+  if (llvm::Error e = packAndWrite(fd, base, path, checkpoint, entries, type, lanes)) {
+    ::close(fd);
+    return std::move(e);
+  }
+  llvm::Expected<uint64_t> hash = hashPayload(fd, base, path, entries);
+  if (!hash) {
+    ::close(fd);
+    return hash.takeError();
   }
   hybridc_weights_header header;
   std::memset(&header, 0, sizeof(header));
   std::memcpy(header.magic, HYBRIDC_WEIGHTS_MAGIC, 8);
   header.format_version = HYBRIDC_WEIGHTS_FORMAT_VERSION;
   header.header_bytes = HYBRIDC_WEIGHTS_HEADER_BYTES;
-  header.model_hash = hash.value();
+  header.model_hash = *hash;
   header.payload_bytes = static_cast<uint64_t>(payloadBytes);
   std::strncpy(header.model_name, modelName.c_str(), sizeof(header.model_name) - 1);
   if (!writeAll(fd, &header, sizeof(header), 0)) {

@@ -105,6 +105,18 @@ std::vector<float> TensorView::toFloat() const {
   return out;
 }
 
+void TensorView::releasePages() const {
+  if (!mapped || numBytes == 0)
+    return;
+  // Whole pages only, rounded outwards: a page shared with a neighbouring
+  // tensor is simply read from the file again if that tensor is still used.
+  // MADV_DONTNEED on a read-only private file mapping drops no data.
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  uintptr_t begin = reinterpret_cast<uintptr_t>(data) & ~(page - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(data) + numBytes + page - 1) & ~(page - 1);
+  ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+}
+
 namespace {
 
 llvm::Error headerError(llvm::StringRef path, const llvm::Twine &what) {
@@ -245,6 +257,7 @@ SafetensorsFile::open(llvm::StringRef path) {
     if (llvm::Error e = parseEntry(path, name, kv.second, dataBytes, view, begin, end))
       return std::move(e);
     view.data = bytes + dataStart + begin;
+    view.mapped = true;
     ranges.push_back({begin, end, file->tensors_.size()});
     file->tensors_.push_back(std::move(view));
   }
