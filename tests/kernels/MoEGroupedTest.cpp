@@ -5,7 +5,7 @@
 // gate-0 rows), against the per-token mixture computed in double.
 //
 //===----------------------------------------------------------------------===//
-#include "TestUtil.h"
+#include "MoEReference.h"
 
 #include <numeric>
 
@@ -14,11 +14,7 @@ using namespace hybridc::test;
 
 namespace {
 
-double silu(double g) { return g / (1.0 + std::exp(-g)); }
-
-struct Case {
-  int H, I, E, K;
-};
+using Case = ExpertShape;
 
 /// How the router's picks are drawn.
 enum class Routing { Random, OneExpertForAll, SkipOddExperts };
@@ -80,7 +76,6 @@ void run(const std::string &targetName, WeightType type, const Case &c, Routing 
                " E=" + std::to_string(c.E) + " K=" + std::to_string(c.K) +
                " routing=" + std::to_string(int(how)));
   TargetSpec target = testTarget(targetName);
-  const int L = target.lanes;
   KernelSpec tiles;
   tiles.kind = "moe_expert_tiles";
   tiles.symbol = "test_moe_expert_tiles";
@@ -95,17 +90,7 @@ void run(const std::string &targetName, WeightType type, const Case &c, Routing 
   BuiltKernel kc = buildJit(combine, target);
   ASSERT_EQ(kc.buffers.size(), 2u);
 
-  std::vector<float> wIn = randomVector(size_t(c.E) * 2 * c.I * c.H, 81 + c.H);
-  std::vector<float> wOut = randomVector(size_t(c.E) * c.H * c.I, 82 + c.I);
-  std::vector<uint8_t> inBytes, outBytes;
-  for (int e = 0; e < c.E; ++e) {
-    packLinear(&wIn[size_t(e) * 2 * c.I * c.H], 2 * c.I, c.H, L, type, inBytes);
-    packLinear(&wOut[size_t(e) * c.H * c.I], c.H, c.I, L, type, outBytes);
-  }
-  const int NB1 = (2 * c.I + L - 1) / L, NB2 = (c.H + L - 1) / L;
-  Halide::Buffer<> inBuf = bufferFromBytes(inBytes, halideType(type), {c.E, NB1, c.H, L});
-  Halide::Buffer<> outBuf = bufferFromBytes(outBytes, halideType(type), {c.E, NB2, c.I, L});
-  std::vector<float> wInSeen = roundedTo(wIn, type), wOutSeen = roundedTo(wOut, type);
+  ExpertWeights w(c, target.lanes, type, 81 + c.H);
 
   for (int T : testTokenCounts()) {
     SCOPED_TRACE("T=" + std::to_string(T));
@@ -123,8 +108,8 @@ void run(const std::string &targetName, WeightType type, const Case &c, Routing 
     kt.buffers[1].set(tokBuf);
     kt.buffers[2].set(gateBuf);
     kt.buffers[3].set(expBuf);
-    kt.buffers[4].set(inBuf);
-    kt.buffers[5].set(outBuf);
+    kt.buffers[4].set(w.wIn);
+    kt.buffers[5].set(w.wOut);
     Halide::Buffer<float> y = makeBuffer<float>({R, c.H});
     kt.pipeline.realize(y);
 
@@ -134,29 +119,7 @@ void run(const std::string &targetName, WeightType type, const Case &c, Routing 
     Halide::Buffer<float> out = makeBuffer<float>({T, c.H});
     kc.pipeline.realize(out);
 
-    std::vector<double> want(size_t(T) * c.H, 0.0);
-    std::vector<double> u(2 * c.I), hv(c.I);
-    for (int t = 0; t < T; ++t)
-      for (int j = 0; j < c.K; ++j) {
-        int e = idx[size_t(t) * c.K + j];
-        const float *wi = &wInSeen[size_t(e) * 2 * c.I * c.H];
-        const float *wo = &wOutSeen[size_t(e) * c.H * c.I];
-        for (int r = 0; r < 2 * c.I; ++r) {
-          double s = 0;
-          for (int q = 0; q < c.H; ++q)
-            s += double(wi[size_t(r) * c.H + q]) * f[size_t(t) * c.H + q];
-          u[r] = s;
-        }
-        for (int q = 0; q < c.I; ++q)
-          hv[q] = silu(u[q]) * u[c.I + q];
-        for (int o = 0; o < c.H; ++o) {
-          double s = 0;
-          for (int q = 0; q < c.I; ++q)
-            s += double(wo[size_t(o) * c.I + q]) * hv[q];
-          want[size_t(t) * c.H + o] += double(gates[size_t(t) * c.K + j]) * s;
-        }
-      }
-    EXPECT_TRUE(closeRel(toVector(out), want, kTolF32));
+    EXPECT_TRUE(closeRel(toVector(out), moeReference(c, w, T, f, idx, gates), kTolF32));
   }
 }
 

@@ -1,5 +1,5 @@
 //===- MoETest.cpp - moe_router and moe_experts -----------------------------===//
-#include "TestUtil.h"
+#include "MoEReference.h"
 
 #include <numeric>
 
@@ -65,18 +65,11 @@ INSTANTIATE_TEST_SUITE_P(Targets, MoERouterTest, ::testing::ValuesIn(testTargetN
 
 //===--- experts ---===//
 
-struct ExpertsCase {
-  int H, I, E, K;
-};
-
-double silu(double g) { return g / (1.0 + std::exp(-g)); }
-
-void runExperts(const std::string &targetName, WeightType type, const ExpertsCase &c) {
-  SCOPED_TRACE(targetName + (type == WeightType::BF16 ? " bf16" : " f32") + " H=" + std::to_string(c.H) +
-               " I=" + std::to_string(c.I) + " E=" + std::to_string(c.E) +
-               " K=" + std::to_string(c.K));
+void runExperts(const std::string &targetName, WeightType type, const ExpertShape &c) {
+  SCOPED_TRACE(targetName + (type == WeightType::BF16 ? " bf16" : " f32") +
+               " H=" + std::to_string(c.H) + " I=" + std::to_string(c.I) +
+               " E=" + std::to_string(c.E) + " K=" + std::to_string(c.K));
   TargetSpec target = testTarget(targetName);
-  const int L = target.lanes;
   KernelSpec spec;
   spec.kind = "moe_experts";
   spec.symbol = "test_moe_experts";
@@ -84,20 +77,7 @@ void runExperts(const std::string &targetName, WeightType type, const ExpertsCas
   spec.weightType = type;
   BuiltKernel k = buildJit(spec, target);
   ASSERT_EQ(k.buffers.size(), 5u);
-
-  // Row-major per expert: w_in[e][2I][H], w_out[e][H][I]; packed per expert,
-  // experts contiguous.
-  std::vector<float> wIn = randomVector(size_t(c.E) * 2 * c.I * c.H, 71 + c.H);
-  std::vector<float> wOut = randomVector(size_t(c.E) * c.H * c.I, 72 + c.I);
-  std::vector<uint8_t> inBytes, outBytes;
-  for (int e = 0; e < c.E; ++e) {
-    packLinear(&wIn[size_t(e) * 2 * c.I * c.H], 2 * c.I, c.H, L, type, inBytes);
-    packLinear(&wOut[size_t(e) * c.H * c.I], c.H, c.I, L, type, outBytes);
-  }
-  const int NB1 = (2 * c.I + L - 1) / L, NB2 = (c.H + L - 1) / L;
-  Halide::Buffer<> inBuf = bufferFromBytes(inBytes, halideType(type), {c.E, NB1, c.H, L});
-  Halide::Buffer<> outBuf = bufferFromBytes(outBytes, halideType(type), {c.E, NB2, c.I, L});
-  std::vector<float> wInSeen = roundedTo(wIn, type), wOutSeen = roundedTo(wOut, type);
+  ExpertWeights w(c, target.lanes, type, 71 + c.H);
 
   for (int T : testTokenCounts()) {
     SCOPED_TRACE("T=" + std::to_string(T));
@@ -117,38 +97,15 @@ void runExperts(const std::string &targetName, WeightType type, const ExpertsCas
     k.buffers[0].set(fBuf);
     k.buffers[1].set(iBuf);
     k.buffers[2].set(gBuf);
-    k.buffers[3].set(inBuf);
-    k.buffers[4].set(outBuf);
+    k.buffers[3].set(w.wIn);
+    k.buffers[4].set(w.wOut);
     Halide::Buffer<float> out = makeBuffer<float>({T, c.H});
     k.pipeline.realize(out);
-
-    std::vector<double> want(size_t(T) * c.H, 0.0);
-    std::vector<double> u(2 * c.I), h(c.I);
-    for (int t = 0; t < T; ++t)
-      for (int j = 0; j < c.K; ++j) {
-        int e = idx[size_t(t) * c.K + j];
-        const float *wi = &wInSeen[size_t(e) * 2 * c.I * c.H];
-        const float *wo = &wOutSeen[size_t(e) * c.H * c.I];
-        for (int r = 0; r < 2 * c.I; ++r) {
-          double s = 0;
-          for (int q = 0; q < c.H; ++q)
-            s += double(wi[size_t(r) * c.H + q]) * f[size_t(t) * c.H + q];
-          u[r] = s;
-        }
-        for (int q = 0; q < c.I; ++q)
-          h[q] = silu(u[q]) * u[c.I + q];
-        for (int o = 0; o < c.H; ++o) {
-          double s = 0;
-          for (int q = 0; q < c.I; ++q)
-            s += double(wo[size_t(o) * c.I + q]) * h[q];
-          want[size_t(t) * c.H + o] += double(gates[size_t(t) * c.K + j]) * s;
-        }
-      }
-    EXPECT_TRUE(closeRel(toVector(out), want, kTolF32));
+    EXPECT_TRUE(closeRel(toVector(out), moeReference(c, w, T, f, idx, gates), kTolF32));
   }
 }
 
-const std::vector<ExpertsCase> kExperts = {
+const std::vector<ExpertShape> kExperts = {
     {7, 3, 5, 3},   // odd everything, all smaller than a vector
     {40, 21, 6, 2}, // partial blocks in both matmuls, I not a multiple of L
 };
@@ -156,11 +113,11 @@ const std::vector<ExpertsCase> kExperts = {
 class MoEExpertsTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(MoEExpertsTest, F32) {
-  for (const ExpertsCase &c : kExperts)
+  for (const ExpertShape &c : kExperts)
     runExperts(GetParam(), WeightType::F32, c);
 }
 TEST_P(MoEExpertsTest, BF16) {
-  for (const ExpertsCase &c : kExperts)
+  for (const ExpertShape &c : kExperts)
     runExperts(GetParam(), WeightType::BF16, c);
 }
 

@@ -10,16 +10,6 @@ namespace hybridc::codegen {
 
 using namespace Halide;
 
-namespace {
-
-// silu(g) = g * sigmoid(g). Halide's exp on x86 is a scalar libm call per
-// lane; fast_exp is a polynomial that vectorizes (about 2^-18 relative
-// error). Its argument is clamped because it is undefined near overflow and
-// underflow; at +-80 the sigmoid is already 0 or 1 to f32 precision.
-Expr silu(const Expr &g) { return g / (1.0f + fast_exp(clamp(-g, -80.0f, 80.0f))); }
-
-} // namespace
-
 BuiltKernel buildSwiglu(const KernelSpec &spec, const TargetSpec &target) {
   const int S = int(spec.size("S"));
   if (S <= 0)

@@ -179,15 +179,7 @@ BuiltKernel buildLinear(const KernelSpec &spec, const TargetSpec &target) {
     xt.compute_root().bound_extent(tt, TT).vectorize(tt).parallel(tb);
     // A fixed-size tile: always TT x VB x L (partial tiles compute the full
     // tile), so the accumulators are constant-indexed and stay in registers.
-    acc4.compute_at(out, tile)
-        .bound_extent(l, L)
-        .bound_extent(b, VB)
-        .bound_extent(tt, TT)
-        .reorder(l, b, tt, tb)
-        .vectorize(l)
-        .unroll(b)
-        .unroll(tt);
-    acc4.update().reorder(l, b, tt, r, tb).vectorize(l).unroll(b).unroll(tt);
+    scheduleRegisterTile(acc4, LoopLevel(out, tile), L, VB, TT, r);
   }
 
   BuiltKernel k{Pipeline(out), {x, w}, {}};

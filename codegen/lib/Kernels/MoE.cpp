@@ -8,17 +8,6 @@ namespace hybridc::codegen {
 
 using namespace Halide;
 
-namespace {
-
-[[noreturn]] void fail(const KernelSpec &spec, const std::string &what) {
-  throw CompileError("kernel " + spec.symbol + " (" + spec.kind + "): " + what);
-}
-
-// See Elementwise.cpp: vectorizable exp with its argument kept in range.
-Expr silu(const Expr &g) { return g / (1.0f + fast_exp(clamp(-g, -80.0f, 80.0f))); }
-
-} // namespace
-
 //===----------------------------------------------------------------------===//
 // moe_router: K rounds of masked argmax over E logits, then a softmax over
 // the K picked logits. Work is O(T*K*E) with K, E small; it is vectorized
@@ -29,7 +18,7 @@ BuiltKernel buildMoeRouter(const KernelSpec &spec, const TargetSpec &target) {
   const int E = int(spec.size("E"));
   const int K = int(spec.size("K"));
   if (E <= 0 || K <= 0 || K > E)
-    fail(spec, "need 0 < K <= E (K=" + std::to_string(K) + ", E=" + std::to_string(E) + ")");
+    failKernel(spec, "need 0 < K <= E (K=" + std::to_string(K) + ", E=" + std::to_string(E) + ")");
   const int L = target.lanes;
 
   ImageParam logits = tokenRows("logits", E);
@@ -105,27 +94,18 @@ BuiltKernel buildMoeExperts(const KernelSpec &spec, const TargetSpec &target) {
   const int E = int(spec.size("E"));
   const int K = int(spec.size("K"));
   if (H <= 0 || I <= 0 || E <= 0 || K <= 0 || K > E)
-    fail(spec, "need positive H, I, E and 0 < K <= E");
+    failKernel(spec, "need positive H, I, E and 0 < K <= E");
   const int L = target.lanes;
   const int NB1 = (2 * I + L - 1) / L; // W_in blocks (2I outputs)
   const int NB2 = (H + L - 1) / L;     // W_out blocks (H outputs)
-  const Type wt = halideType(spec.weightType);
 
   ImageParam f = tokenRows("f", H);
   ImageParam idx(Int(32), 2, "idx");
   ImageParam gates = tokenRows("gates", K);
-  ImageParam wIn(wt, 4, "w_in");
-  ImageParam wOut(wt, 4, "w_out");
+  ImageParam wIn = expertWeights("w_in", spec.weightType, E, 2 * I, H, L);
+  ImageParam wOut = expertWeights("w_out", spec.weightType, E, H, I, L);
   idx.dim(0).set_bounds(0, K);
   idx.dim(1).set_min(0);
-  wIn.dim(0).set_bounds(0, L).set_stride(1);
-  wIn.dim(1).set_bounds(0, H).set_stride(L);
-  wIn.dim(2).set_bounds(0, NB1).set_stride(L * H);
-  wIn.dim(3).set_bounds(0, E).set_stride(L * H * NB1);
-  wOut.dim(0).set_bounds(0, L).set_stride(1);
-  wOut.dim(1).set_bounds(0, I).set_stride(L);
-  wOut.dim(2).set_bounds(0, NB2).set_stride(L * I);
-  wOut.dim(3).set_bounds(0, E).set_stride(L * I * NB2);
 
   Var j("j"), i("i"), k("k"), t("t"), l("l"), b("b"), o("o");
   // The runtime's router produced the ids; the clamp only guarantees that a

@@ -25,43 +25,23 @@ namespace hybridc::codegen {
 
 using namespace Halide;
 
-namespace {
-
-[[noreturn]] void fail(const KernelSpec &spec, const std::string &what) {
-  throw CompileError("kernel " + spec.symbol + " (" + spec.kind + "): " + what);
-}
-
-// See Elementwise.cpp: vectorizable exp with its argument kept in range.
-Expr silu(const Expr &g) { return g / (1.0f + fast_exp(clamp(-g, -80.0f, 80.0f))); }
-
-} // namespace
-
 BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target) {
   const int H = int(spec.size("H"));
   const int I = int(spec.size("I"));
   const int E = int(spec.size("E"));
   const int TT = int(spec.size("TILE"));
   if (H <= 0 || I <= 0 || E <= 0 || TT != kMoeTileRows)
-    fail(spec, "need positive H, I, E and TILE = " + std::to_string(kMoeTileRows));
+    failKernel(spec, "need positive H, I, E and TILE = " + std::to_string(kMoeTileRows));
   const int L = target.lanes;
   const int NB1 = (2 * I + L - 1) / L; // W_in blocks (2I outputs)
   const int NB2 = (H + L - 1) / L;     // W_out blocks (H outputs)
-  const Type wt = halideType(spec.weightType);
 
   ImageParam f = tokenRows("f", H);
   ImageParam rowToken(Int(32), 1, "row_token");
   ImageParam rowGate(Float(32), 1, "row_gate");
   ImageParam tileExpert(Int(32), 1, "tile_expert");
-  ImageParam wIn(wt, 4, "w_in");
-  ImageParam wOut(wt, 4, "w_out");
-  wIn.dim(0).set_bounds(0, L).set_stride(1);
-  wIn.dim(1).set_bounds(0, H).set_stride(L);
-  wIn.dim(2).set_bounds(0, NB1).set_stride(L * H);
-  wIn.dim(3).set_bounds(0, E).set_stride(L * H * NB1);
-  wOut.dim(0).set_bounds(0, L).set_stride(1);
-  wOut.dim(1).set_bounds(0, I).set_stride(L);
-  wOut.dim(2).set_bounds(0, NB2).set_stride(L * I);
-  wOut.dim(3).set_bounds(0, E).set_stride(L * I * NB2);
+  ImageParam wIn = expertWeights("w_in", spec.weightType, E, 2 * I, H, L);
+  ImageParam wOut = expertWeights("w_out", spec.weightType, E, H, I, L);
   rowToken.dim(0).set_min(0);
   rowGate.dim(0).set_min(0);
   tileExpert.dim(0).set_min(0);
@@ -136,26 +116,10 @@ BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target
       .parallel(jo);
   // A fixed-size tile, constant-indexed after unrolling: it lives in
   // registers (as in linear's GEMM).
-  uacc.compute_at(u, tl)
-      .bound_extent(l, L)
-      .bound_extent(b, VB)
-      .bound_extent(r, TT)
-      .reorder(l, b, r, tl)
-      .vectorize(l)
-      .unroll(b)
-      .unroll(r);
-  uacc.update().reorder(l, b, r, rh, tl).vectorize(l).unroll(b).unroll(r);
+  scheduleRegisterTile(uacc, LoopLevel(u, tl), L, VB, TT, rh);
 
   hh.compute_root().bound_extent(r, TT).bound_extent(i, I).vectorize(r).parallel(tl);
-  acc.compute_at(y, to)
-      .bound_extent(l, L)
-      .bound_extent(b, VB2)
-      .bound_extent(r, TT)
-      .reorder(l, b, r, tl)
-      .vectorize(l)
-      .unroll(b)
-      .unroll(r);
-  acc.update().reorder(l, b, r, ri, tl).vectorize(l).unroll(b).unroll(r);
+  scheduleRegisterTile(acc, LoopLevel(y, to), L, VB2, TT, ri);
 
   return BuiltKernel{Pipeline(y), {f, rowToken, rowGate, tileExpert, wIn, wOut}, {}};
 }
@@ -164,7 +128,7 @@ BuiltKernel buildMoeCombine(const KernelSpec &spec, const TargetSpec &target) {
   const int H = int(spec.size("H"));
   const int K = int(spec.size("K"));
   if (H <= 0 || K <= 0)
-    fail(spec, "need positive H and K");
+    failKernel(spec, "need positive H and K");
   ImageParam y(Float(32), 2, "y");
   ImageParam rowOf(Int(32), 2, "row_of");
   y.dim(0).set_bounds(0, H);
