@@ -5,11 +5,12 @@
 // codegen/lib/Lowering/MoEGrouping.cpp) into tiles of TILE rows that all
 // belong to one expert, and
 //
-//  * moe_expert_tiles runs, per tile, the expert's two matmuls as register-
-//    tiled GEMMs over the tile's TILE gathered token rows: each weight
-//    vector loaded is used for TILE multiply-adds, so an expert's weights are
-//    streamed once per tile instead of once per token that picked it, and an
-//    expert no token picked costs nothing;
+//  * moe_expert_tiles runs each tile's two expert matmuls as register-tiled
+//    GEMMs over its TILE gathered token rows (each weight vector loaded is
+//    used for TILE multiply-adds), output blocks outside and tiles inside,
+//    so an expert's weights are read from memory once per call instead of
+//    once per token that picked it, and an expert no token picked costs
+//    nothing;
 //  * moe_combine sums, for every token, its K rows (already scaled by their
 //    gates) in slot order, so the result does not depend on the grouping.
 //
