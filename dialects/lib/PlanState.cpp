@@ -28,7 +28,7 @@ constexpr StringLiteral kBytesPerTokenAttr = "hybrid.bytes_per_token";
 constexpr StringLiteral kFixedBytesAttr = "hybrid.fixed_state_bytes";
 constexpr StringLiteral kKvBytesAttr = "hybrid.kv_bytes_per_token";
 
-// All state is kept in f32 (spec section 5).
+// All state is kept in f32 (docs/model.md).
 constexpr int64_t kElementBytes = 4;
 
 struct PlanStatePass : hybrid::impl::HybridPlanStateBase<PlanStatePass> {

@@ -2,7 +2,7 @@
 // (GraniteMoeHybrid) model in Hugging Face layout: config.json plus
 // model.safetensors, or N shards with model.safetensors.index.json.
 //
-// Tensor names and shapes follow shared/spec/granite-hybrid.md section 3.1 and the
+// Tensor names and shapes follow docs/model.md (checkpoint tensors) and the
 // config fields section 2. The weights are random but scaled so that
 // activations stay O(1) through the whole stack, which makes the models useful
 // for comparing the compiler against a reference implementation.
@@ -61,7 +61,7 @@ ModelConfig makePreset(const std::string &name) {
   ModelConfig c;
   c.preset = name;
   if (name == "tiny") {
-    // Same shape as shared/golden/tiny-seed1.
+    // Same shape as tests/data/golden/tiny-seed1 (docs/testing.md).
     c.hidden = 64;
     c.layerTypes = {"mamba", "mamba", "attention", "mamba"};
     c.heads = 4;
@@ -395,7 +395,7 @@ std::string configJson(const ModelConfig &c, const Options &o) {
       .add("seed", std::to_string(o.seed))
       .add("dtype", jsonString(o.dtype));
 
-  // Every field of spec section 2 is written explicitly, so that no consumer
+  // Every field of docs/model.md is written explicitly, so that no consumer
   // depends on HF's defaults. time_step_limit is omitted on purpose (its
   // default (0, inf) means no clamp).
   JsonValue j;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks a Hugging Face-layout Granite 4.0 H model folder for structural
 consistency: config.json fields, the safetensors header format, tensor names
-and shapes against shared/spec/granite-hybrid.md section 3.1, contiguous data
+and shapes against docs/model.md (checkpoint tensors), contiguous data
 offsets, shard index, and plausible value ranges.
 
 Standard library only, so that it runs wherever ctest runs.
@@ -24,7 +24,7 @@ def fail(msg):
 
 
 def expected_tensors(cfg):
-    """name -> shape, following spec section 3.1."""
+    """name -> shape, following docs/model.md."""
     H = cfg["hidden_size"]
     V = cfg["vocab_size"]
     d_in = cfg["mamba_expand"] * H

@@ -1,6 +1,6 @@
 //===- SsmScanTest.cpp - ssm_chunk and ssm_step against the recurrence ----===//
 //
-// The definition (spec 4.3 steps 4-7) is the token-by-token recurrence; it is
+// The definition (docs/model.md) is the token-by-token recurrence; it is
 // evaluated here in double. ssm_chunk (the SSD form) and ssm_step must both
 // match it, and ssm_chunk must equal ssm_step applied token by token.
 //

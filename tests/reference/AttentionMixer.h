@@ -1,4 +1,4 @@
-//===- AttentionMixer.h - reference NoPE GQA attention (spec 4.4) -*- C++ -*-===//
+//===- AttentionMixer.h - reference NoPE GQA attention (docs/model.md) -*- C++ -*-===//
 //
 // One attention layer's mixer with its K/V cache, [kv][t][hd] each, growing
 // without bound (NoPE: no position tables, so no limit). Query head h reads

@@ -1,4 +1,4 @@
-//===- FeedForward.h - reference MoE + shared MLP (spec 4.5, 4.6) -*- C++ -*-===//
+//===- FeedForward.h - reference MoE + shared MLP (docs/model.md) -*- C++ -*-===//
 //
 // The FFN part of every decoder layer: a top-k mixture of SwiGLU experts
 // plus the always-present shared SwiGLU MLP; the shared MLP alone when the
@@ -25,7 +25,7 @@ struct ExpertChoice {
 };
 
 /// Top-k by raw router logits; equal logits keep the lower expert id first.
-/// Gates are the softmax over the selected logits only (spec 4.5).
+/// Gates are the softmax over the selected logits only (docs/model.md).
 ExpertChoice routeTopK(const std::vector<float> &routerLogits, int64_t k);
 
 class FeedForward {

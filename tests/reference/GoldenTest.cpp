@@ -2,7 +2,7 @@
 //
 // tests/data/golden/tiny-seed1 is a tiny random Granite-4.0-H-shaped model
 // with logits from an independent implementation (llama.cpp, all F32) for 32
-// tokens from an empty state (shared/golden/README.md). The reference must
+// tokens from an empty state (docs/testing.md). The reference must
 // reproduce them to max abs error < 1e-4 with the same argmax in every row,
 // whether the tokens come in one call, one at a time, or in any split, and
 // with the SSD chunk length overridden so prefill spans several chunks.

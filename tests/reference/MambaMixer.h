@@ -1,9 +1,9 @@
-//===- MambaMixer.h - reference Mamba2 mixer (spec 4.3) ---------*- C++ -*-===//
+//===- MambaMixer.h - reference Mamba2 mixer (docs/model.md) ---------*- C++ -*-===//
 //
 // One Mamba2 layer's mixer with its streaming state: the conv state (the last
 // K-1 raw, pre-conv xBC vectors, time-major [K-1][conv_dim]) and the fp32 SSM
 // state [nh][P][N]. Both start at zero and carry over between forward calls,
-// so any split of a sequence into calls gives the same outputs (spec 5).
+// so any split of a sequence into calls gives the same outputs (docs/model.md).
 //
 //===----------------------------------------------------------------------===//
 #ifndef HYBRIDC_TESTS_REFERENCE_MAMBAMIXER_H

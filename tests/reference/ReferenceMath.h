@@ -26,10 +26,10 @@ void linear(const float *weight, const float *bias, const float *x,
 float silu(float v);
 
 /// softplus(v) = log(1 + e^v), returning v itself above 20 (the threshold
-/// PyTorch and ggml use, spec 4.3 step 4).
+/// PyTorch and ggml use, docs/model.md).
 float softplus(float v);
 
-/// out = weight ⊙ x / sqrt(mean(x²) + eps) over n values (spec 4.2).
+/// out = weight ⊙ x / sqrt(mean(x²) + eps) over n values (docs/model.md).
 /// `out` may alias `x`.
 void rmsNorm(const float *x, const float *weight, int64_t n, double eps,
              float *out);

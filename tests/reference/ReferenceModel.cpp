@@ -11,7 +11,7 @@
 
 namespace hybridc::reference {
 
-/// One decoder block (spec 4.2): pre-norm mixer and pre-norm FFN, each branch
+/// One decoder block (docs/model.md): pre-norm mixer and pre-norm FFN, each branch
 /// scaled by residual_multiplier before its residual add.
 struct ReferenceModel::Layer {
   LayerKind kind;

@@ -1,6 +1,6 @@
 //===- ReferenceModel.h - plain C++ reference forward pass ------*- C++ -*-===//
 //
-// The Granite 4.0 hybrid forward pass of shared/spec/granite-hybrid.md,
+// The Granite 4.0 hybrid forward pass of docs/model.md,
 // written for clarity, used only by tests to judge the compiler's output.
 // Streaming: the model holds every layer's recurrent state (Mamba conv + SSM
 // state, attention K/V cache); each forward() call continues the sequence, so
@@ -29,7 +29,7 @@ class MambaMixer;
 
 class ReferenceModel {
 public:
-  /// Loads every tensor the config implies (names of spec 3.1) once, through
+  /// Loads every tensor the config implies (names of docs/model.md) once, through
   /// `loadTensor`, as float. The lm_head reads hybridc::lmHeadTensorName(
   /// config); when that is the embedding (tied), it is not loaded twice.
   /// Missing or mis-sized tensors end the process with a message.

@@ -2,7 +2,7 @@
 //
 // Spec 4.3 steps 4-7 (state update and output, after dt has been softplus'ed
 // and clamped) computed token by token, and the same result computed with the
-// chunked state-space-duality (SSD) algorithm of spec section 6. The first is
+// chunked state-space-duality (SSD) algorithm of docs/model.md. The first is
 // the definition; the second is what prefill uses, and the tests check that
 // the two agree.
 //
@@ -14,7 +14,7 @@
 //   D     [nh]         skip coefficients
 //   state [nh][P][N]   in: the state before token 0; out: after token T-1
 //   y     [T][nh][P]   the returned output
-// Head h reads group h / (nh / G) of B and C (contiguous blocks, spec 7.6).
+// Head h reads group h / (nh / G) of B and C (contiguous blocks, docs/model.md).
 //
 //===----------------------------------------------------------------------===//
 #ifndef HYBRIDC_TESTS_REFERENCE_SSMSCAN_H
@@ -36,7 +36,7 @@ struct SsmShape {
   int64_t groupOfHead(int64_t h) const { return h / headsPerGroup(); }
 };
 
-/// Token-by-token recurrence (spec 4.3 steps 5-7):
+/// Token-by-token recurrence (docs/model.md):
 ///   S_h ← exp(dt_h·A_h)·S_h + dt_h·x_h ⊗ B_g
 ///   y_h = S_h·C_g + D_h·x_h
 /// Returns y; updates `state` in place.
@@ -49,7 +49,7 @@ std::vector<float> sequentialScan(const SsmShape &shape,
                                   const std::vector<float> &D,
                                   std::vector<float> &state);
 
-/// The same result by the chunked SSD algorithm (spec section 6) with chunks
+/// The same result by the chunked SSD algorithm (docs/model.md) with chunks
 /// of `chunkSize` tokens: within-chunk cumulative log-decay, segsum mask,
 /// diagonal blocks (C·Bᵀ ∘ L)·X̄, chunk-end states, the inter-chunk state
 /// recurrence starting from `state`, the off-diagonal term and the D skip.

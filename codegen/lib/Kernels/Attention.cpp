@@ -1,4 +1,4 @@
-//===- Attention.cpp - causal NoPE GQA attention (spec 4.4) ---------------===//
+//===- Attention.cpp - causal NoPE GQA attention (docs/model.md) ---------------===//
 //
 // out[t][h] = sum_j softmax_j(scale * q[t][h] . k[j][kv]) v[j][kv] over the
 // keys j = 0 .. past + t, with kv = h / (HEADS / KV). k and v hold L >= past+T

@@ -1,8 +1,8 @@
 //===- Conv.cpp - Mamba2 causal depthwise conv1d and its carried state ----===//
 //
 // conv1d:     out[t][c] = silu(bias[c] + sum_k w[c][k] * xs[t+k][c]),
-//             xs = concat(state[K-1][C], x[T][C]) along time (spec 4.3 step 2).
-// conv_state: the last K-1 rows of the same concatenation (spec 5).
+//             xs = concat(state[K-1][C], x[T][C]) along time (docs/model.md).
+// conv_state: the last K-1 rows of the same concatenation (docs/model.md).
 //
 // Both are streaming, memory-bound ops: vectors run over channels (the
 // contiguous dimension of every operand), conv1d's token blocks run in

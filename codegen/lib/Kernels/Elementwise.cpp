@@ -18,7 +18,7 @@ BuiltKernel buildSwiglu(const KernelSpec &spec, const TargetSpec &target) {
 
   Var s("s"), t("t");
   Func out("out");
-  // First half is the gate, second half the up projection (spec 4.6).
+  // First half is the gate, second half the up projection (docs/model.md).
   out(s, t) = silu(u(s, t)) * u(s + S, t);
   out.output_buffer().dim(0).set_bounds(0, S);
   out.output_buffer().dim(1).set_min(0);

@@ -1,4 +1,4 @@
-//===- GatedRmsNorm.cpp - Mamba2 gated RMSNorm (spec 4.3 step 8) ----------===//
+//===- GatedRmsNorm.cpp - Mamba2 gated RMSNorm (docs/model.md) ----------===//
 //
 // q = y * silu(z); out = w * q / sqrt(mean over each block of GS contiguous
 // channels of q^2 + eps). The gate is applied before the norm and the mean

@@ -1,14 +1,14 @@
 //===- SsmScan.cpp - Mamba2 selective scan: chunked SSD and one-token step ===//
 //
 // ssm_chunk: T <= Q tokens of one chunk in the state-space-duality form of
-// spec section 6, per head h (group g = h / (NH/G)):
+// docs/model.md, per head h (group g = h / (NH/G)):
 //   dt = clamp(softplus(dt_raw + dt_bias)), A = -exp(A_log), a_t = dt_t*A,
 //   S_l = sum_{i<=l} a_i                         (serial scan, in f64)
 //   y[l]  = sum_{s<=l} (C_l.B_s) exp(S_l - S_s) dt_s x_s      (diagonal block)
 //         + exp(S_l) (state_in . C_l)                          (off-diagonal)
 //         + D x_l
 //   state_out = exp(S_{T-1}) state_in + sum_s exp(S_{T-1} - S_s) dt_s x_s (x) B_s
-// ssm_step: the T == 1 recurrence of spec 4.3 steps 4-7, for decode.
+// ssm_step: the T == 1 recurrence of docs/model.md, for decode.
 //
 // Accuracy: the cumulative log-decay is accumulated in f64, so S_l - S_s is
 // exact to f32 rounding even when both are large and close (the cancellation

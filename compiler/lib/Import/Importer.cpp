@@ -1,7 +1,7 @@
 //===- Importer.cpp - Granite 4.0 H checkpoint -> `hybrid` IR -------------===//
 //
 // Emits one function, @forward(tokens, state...) -> (logits, new state...),
-// following spec section 4 op by op. Each op's location names the checkpoint
+// following docs/model.md op by op. Each op's location names the checkpoint
 // module it comes from ("model.layers.3.mamba.in_proj"), so verifier and
 // later pass errors point at a layer.
 //
@@ -77,7 +77,7 @@ private:
 };
 
 void ModelImporter::declareWeights() {
-  // In model order (spec 3.1), so the printed IR reads like the checkpoint.
+  // In model order (docs/model.md), so the printed IR reads like the checkpoint.
   for (const TensorSpec &spec : expectedTensors(cfg)) {
     const TensorView &t = ckpt.get(spec.name);
     Type elem = t.dtype == DType::F32    ? Type(b.getF32Type())
@@ -108,7 +108,7 @@ Value ModelImporter::mambaMixer(Value a, int64_t layer, State &conv, State &ssm)
   const int64_t nh = cfg.mambaHeads;
 
   Value proj = linear(a, p + ".in_proj", cfg.inProjRows(), cfg.mambaProjBias);
-  // in_proj rows are ordered z, xBC, dt (spec 4.3 step 1).
+  // in_proj rows are ordered z, xBC, dt (docs/model.md).
   auto split1 = b.create<hybrid::SplitOp>(
       loc(p + ".in_proj"), TypeRange{activation(dIn), activation(cfg.convDim()), activation(nh)},
       proj, b.getDenseI64ArrayAttr({dIn, cfg.convDim(), nh}));
@@ -125,7 +125,7 @@ Value ModelImporter::mambaMixer(Value a, int64_t layer, State &conv, State &ssm)
       convB, b.getUnitAttr());
   conv.current = convOp->getResult(1);
 
-  // xBC splits into x, B, C (spec 4.3 step 3).
+  // xBC splits into x, B, C (docs/model.md).
   auto split2 = b.create<hybrid::SplitOp>(
       convLoc, TypeRange{activation(dIn), activation(gn), activation(gn)},
       convOp->getResult(0), b.getDenseI64ArrayAttr({dIn, gn, gn}));
@@ -192,7 +192,7 @@ OwningOpRef<ModuleOp> ModelImporter::run() {
   declareWeights();
 
   // Streaming state, in layer order: conv + ssm per Mamba layer, K + V cache
-  // per attention layer (spec section 5).
+  // per attention layer (docs/model.md).
   std::vector<State> states;
   Type f32Type = b.getF32Type();
   for (int64_t i = 0; i < cfg.numLayers; ++i) {

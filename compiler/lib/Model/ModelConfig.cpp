@@ -1,7 +1,7 @@
 //===- ModelConfig.cpp - parse and validate a Granite config.json ---------===//
 //
 // Fields absent from config.json take GraniteMoeHybridConfig's defaults
-// (spec section 2). Every error names the file and the field.
+// (docs/model.md). Every error names the file and the field.
 //
 //===----------------------------------------------------------------------===//
 #include "hybridc/Model/ModelConfig.h"
@@ -105,7 +105,7 @@ private:
 };
 
 llvm::Error readLayerTypes(FieldReader &r, ModelConfig &c) {
-  // `layers_block_type` is an alias of `layer_types` (spec section 2).
+  // `layers_block_type` is an alias of `layer_types` (docs/model.md).
   llvm::StringRef field = "layer_types";
   const Value *v = r.obj.get(field);
   if (!v || v->kind() == Value::Null) {

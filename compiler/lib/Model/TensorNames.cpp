@@ -1,6 +1,6 @@
 //===- TensorNames.cpp - the tensors a Granite 4.0 H config implies -------===//
 //
-// Names and PyTorch-order shapes of spec section 3.1. The importer, the
+// Names and PyTorch-order shapes of docs/model.md. The importer, the
 // checkpoint validator and the reference model all derive from this one list.
 //
 //===----------------------------------------------------------------------===//

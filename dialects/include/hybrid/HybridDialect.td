@@ -2,7 +2,7 @@
 //
 // Tensor-level ops of hybrid state-space language models (Granite 4.0 H:
 // Mamba2 + NoPE attention + MoE). The op semantics are specified in
-// shared/spec/granite-hybrid.md sections 4 and 5.
+// docs/model.md (forward pass, streaming state).
 //
 //===----------------------------------------------------------------------===//
 

@@ -2,7 +2,7 @@
 //
 // The narrow interface between the MLIR side of hybridc and its Halide side:
 // plain C++, no Halide.h and no MLIR headers (they must stay in separate
-// translation units, see shared/notes/toolchain.md).
+// translation units, see docs/toolchain.md).
 //
 // A kernel is a Halide pipeline specialised for one model's static sizes
 // (the token count T stays dynamic) and one target, compiled ahead of time
@@ -53,9 +53,9 @@
 //                 A_log[NH], D[NH], dt_bias[NH], state_in[NH][P][N]
 //                 -> y[T][NH*P], state_out[NH][P][N]
 //                 T <= Q tokens of one chunk, state-space-duality form
-//                 (spec section 6); the driver loops over chunks.
+//                 (docs/model.md); the driver loops over chunks.
 //  ssm_step       NH P N G; dt_min dt_max  same arguments with T == 1: the
-//                 single-token recurrence (spec 4.3 steps 4-7) for decode.
+//                 single-token recurrence (docs/model.md) for decode.
 //  gated_rms_norm D GS; eps   y[T][D], z[T][D], w[D] -> out[T][D]
 //                 q = y * silu(z), normalised over groups of GS channels
 //  attention      HEADS KV HD; scale

@@ -25,7 +25,7 @@ struct TensorSpec {
   std::vector<int64_t> shape;
 };
 
-/// Every tensor a checkpoint with this config must hold (spec section 3.1),
+/// Every tensor a checkpoint with this config must hold (docs/model.md),
 /// in model order. A tied lm_head is not listed (it may still be present).
 std::vector<TensorSpec> expectedTensors(const ModelConfig &config);
 

@@ -1,6 +1,6 @@
 //===- ModelConfig.h - Granite 4.0 hybrid model configuration ---*- C++ -*-===//
 //
-// The hyper-parameters of a GraniteMoeHybrid checkpoint (spec section 2), read
+// The hyper-parameters of a GraniteMoeHybrid checkpoint (docs/model.md), read
 // from a Hugging Face `config.json` with Hugging Face's defaults for absent
 // fields, plus the quantities derived from them.
 //
@@ -65,7 +65,7 @@ struct ModelConfig {
   int64_t maxPositionEmbeddings = 2048; // nominal only: NoPE has no limit
   std::string hiddenAct = "silu";
 
-  // Derived sizes (spec section 2, "Derived quantities").
+  // Derived sizes (docs/model.md, notation).
   int64_t mambaInner() const { return mambaExpand * hiddenSize; }
   int64_t convDim() const { return mambaInner() + 2 * mambaGroups * mambaStateSize; }
   int64_t inProjRows() const { return mambaInner() + convDim() + mambaHeads; }
