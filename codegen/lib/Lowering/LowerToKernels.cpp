@@ -234,6 +234,8 @@ private:
   /// A view of `slot` of the MoE scratch past the planned workspace:
   /// [rows] when width is 0, else [rows][width].
   Value scratchView(MoEScratch::Slot slot, Value rows, int64_t width, Type elem);
+  /// The byte offset of `slot` past the planned workspace (T * perToken + fixed).
+  Value scratchOffset(MoEScratch::Slot slot);
   Value weightView(StringRef tensor, StringRef layout, ArrayRef<int64_t> shape, Type elem);
   /// A weight used as the matrix of a `linear` kernel: [OUT, IN] packed.
   Value linearWeight(Value weightRef, int64_t &out, int64_t &in);
@@ -355,10 +357,14 @@ Value DriverBuilder::workspaceView(int id, int64_t width, Type elem) {
   return b->create<memref::ViewOp>(loc, type, arg(kWorkspace), offset, ValueRange{tokenCount});
 }
 
-Value DriverBuilder::scratchView(MoEScratch::Slot slot, Value rows, int64_t width, Type elem) {
+Value DriverBuilder::scratchOffset(MoEScratch::Slot slot) {
   Value perToken = idx((planner.rowElements() + slot.perToken) * 4);
-  Value offset = b->create<arith::AddIOp>(
-      loc, b->create<arith::MulIOp>(loc, tokenCount, perToken), idx(slot.fixed * 4));
+  return b->create<arith::AddIOp>(loc, b->create<arith::MulIOp>(loc, tokenCount, perToken),
+                                  idx(slot.fixed * 4));
+}
+
+Value DriverBuilder::scratchView(MoEScratch::Slot slot, Value rows, int64_t width, Type elem) {
+  Value offset = scratchOffset(slot);
   auto type = width ? MemRefType::get({kDyn, width}, elem) : MemRefType::get({kDyn}, elem);
   return b->create<memref::ViewOp>(loc, type, arg(kWorkspace), offset, ValueRange{rows});
 }
@@ -594,11 +600,8 @@ void DriverBuilder::lowerSSMScan(hybrid::SSMScanOp op) {
   // it) takes rows [cQ, min(T, (c+1)Q)) and continues from the state the
   // previous chunk left in `carry` (a copy of state_out: the kernel must not
   // read and write one buffer).
-  Value carryOffset = b->create<arith::AddIOp>(
-      loc,
-      b->create<arith::MulIOp>(loc, tokenCount,
-                               idx((planner.rowElements() + scratchPerToken) * 4)),
-      idx(scratchFixed * 4));
+  // The carry lies past the MoE scratch (offsets in elements).
+  Value carryOffset = scratchOffset({scratchPerToken, scratchFixed});
   Value carry = b->create<memref::ViewOp>(
       loc, MemRefType::get(stateShape, b->getF32Type()), arg(kWorkspace), carryOffset,
       ValueRange{});

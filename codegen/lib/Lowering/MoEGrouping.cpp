@@ -43,6 +43,13 @@ Value emitMoEGrouping(OpBuilder &b, Location loc, Value tokenCount, int64_t E, i
     e = nb.create<arith::MaxSIOp>(loc, e, cIdx(nb, 0));
     return nb.create<arith::MinSIOp>(loc, e, cIdx(nb, E - 1));
   };
+  // cursor[e] += 1; returns the value before (i32).
+  auto bumpCursor = [&](OpBuilder &nb, Value e) -> Value {
+    Value n = nb.create<memref::LoadOp>(loc, bufs.cursor, ValueRange{e});
+    Value n1 = nb.create<arith::AddIOp>(loc, n, nb.create<arith::ConstantIntOp>(loc, 1, 32));
+    nb.create<memref::StoreOp>(loc, n1, bufs.cursor, ValueRange{e});
+    return n;
+  };
   Value zero = cIdx(b, 0), numE = cIdx(b, E);
 
   // 1. Pairs per expert.
@@ -52,10 +59,7 @@ Value emitMoEGrouping(OpBuilder &b, Location loc, Value tokenCount, int64_t E, i
   });
   forRange(b, loc, zero, tokenCount, [&](OpBuilder &nb, Value t) {
     forRange(nb, loc, cIdx(nb, 0), cIdx(nb, K), [&](OpBuilder &kb, Value k) {
-      Value e = expertOf(kb, t, k);
-      Value n = kb.create<memref::LoadOp>(loc, bufs.cursor, ValueRange{e});
-      Value n1 = kb.create<arith::AddIOp>(loc, n, kb.create<arith::ConstantIntOp>(loc, 1, 32));
-      kb.create<memref::StoreOp>(loc, n1, bufs.cursor, ValueRange{e});
+      bumpCursor(kb, expertOf(kb, t, k));
     });
   });
 
@@ -92,10 +96,7 @@ Value emitMoEGrouping(OpBuilder &b, Location loc, Value tokenCount, int64_t E, i
   // 3. Place the pairs, in token order within each expert.
   forRange(b, loc, zero, tokenCount, [&](OpBuilder &nb, Value t) {
     forRange(nb, loc, cIdx(nb, 0), cIdx(nb, K), [&](OpBuilder &kb, Value k) {
-      Value e = expertOf(kb, t, k);
-      Value r = kb.create<memref::LoadOp>(loc, bufs.cursor, ValueRange{e});
-      Value r1 = kb.create<arith::AddIOp>(loc, r, kb.create<arith::ConstantIntOp>(loc, 1, 32));
-      kb.create<memref::StoreOp>(loc, r1, bufs.cursor, ValueRange{e});
+      Value r = bumpCursor(kb, expertOf(kb, t, k));
       Value rIdx = toIndex(kb, r);
       kb.create<memref::StoreOp>(loc, toI32(kb, t), bufs.rowToken, ValueRange{rIdx});
       Value g = kb.create<memref::LoadOp>(loc, bufs.gates, ValueRange{t, k});
