@@ -89,15 +89,13 @@ BuiltKernel buildLinear(const KernelSpec &spec, const TargetSpec &target) {
     int S = 1;
     // Fewer than 16 blocks cannot keep the cores streaming; slice IN, but
     // keep slices of at least 512 elements so the extra pass stays cheap.
-    if (NB < 16)
-      S = std::max(1, std::min(8, IN / 512));
     // A matrix of a few hundred KB (a router) runs on the calling thread:
     // it streams in less time than waking a worker takes.
     const int64_t weightBytes =
         int64_t(NB) * IN * L * (spec.weightType == WeightType::BF16 ? 2 : 4);
     const bool small = weightBytes < 256 * 1024;
-    if (small)
-      S = 1;
+    if (NB < 16 && !small)
+      S = std::max(1, std::min(8, IN / 512));
     const int M = IN / (S * U); // full unrolled steps per slice
     const int mainEnd = S * M * U;
 
