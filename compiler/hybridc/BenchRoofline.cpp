@@ -13,12 +13,15 @@ struct Peak {
   std::string note;
 };
 
-/// The compute peak the kernels can reach: f32 weights and bf16 weights on a
-/// target without native bf16 dot products both run fp32 FMAs (bf16 is
-/// widened on load); only a bf16 target with bf16 weights runs vdpbf16ps.
+/// The compute peak the kernels can reach: matmuls on bf16 activations
+/// (bf16 weights on a bf16-dot target) run vdpbf16ps; everything else runs
+/// fp32 FMAs (bf16 weights widened on load). Folders from before
+/// matmul_inputs was recorded: bf16 weights on a target named for bf16.
 Peak choosePeak(const Manifest &m, const MachineLimits &limits) {
-  const bool bf16Kernels =
-      m.weightsDtype == "bf16" && llvm::StringRef(m.target).contains("bf16");
+  const bool bf16Kernels = !m.matmulInputs.empty()
+                               ? m.matmulInputs == "bf16"
+                               : m.weightsDtype == "bf16" &&
+                                     llvm::StringRef(m.target).contains("bf16");
   if (!bf16Kernels)
     return {"fp32", limits.fp32Gflops, ""};
   if (limits.bf16Gflops)

@@ -17,7 +17,8 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
   cmd->add_option("-o,--output", opts->outDir, "Output folder (created)")->required();
   cmd->add_option("--name", opts->name,
                   "C prefix of every exported symbol (default: the model folder's name)");
-  cmd->add_option("--target", opts->target, "CPU to compile for")
+  cmd->add_option("--target", opts->target,
+                  "CPU to compile for (host: the best of the named targets this CPU runs)")
       ->check(CLI::IsMember(codegen::knownTargets()))
       ->capture_default_str();
   cmd->add_option("--weights-dtype", opts->weightsDtype,
@@ -25,6 +26,10 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
                   "always)")
       ->check(CLI::IsMember({"f32", "bf16"}))
       ->capture_default_str();
+  cmd->add_flag("--f32-activations", opts->f32Activations,
+                "bf16 weights on x86-64-avx512-bf16: widen the weights and keep the "
+                "matmuls' activations f32 (exact products) instead of rounding the "
+                "activations to bf16 for vdpbf16ps (about twice the matmul speed)");
   cmd->add_option("--prefill-chunk", opts->prefillTokens,
                   "Tokens per prefill call: longer prompts run in calls of this many; "
                   "more tokens per call reuse each weight more (memory grows with it)")

@@ -74,7 +74,7 @@ TEST(WeightsFile, EveryTensorAtItsOffsetAndTheSerialHash) {
   TempDir dir;
   llvm::Expected<uint64_t> hash =
       writeWeightsFile(dir.file("m.weights"), *ckpt, plan, payload, codegen::WeightType::F32,
-                       16, "golden");
+                       codegen::LinearPacking{16, 1}, "golden");
   ASSERT_TRUE(static_cast<bool>(hash)) << errorMessage(hash.takeError());
 
   std::string file = readFile(dir.file("m.weights"));
@@ -109,14 +109,14 @@ TEST(WeightsFile, TheFirstBadEntryInPlanOrderIsReported) {
   TempDir dir;
   llvm::Expected<uint64_t> hash =
       writeWeightsFile(dir.file("m.weights"), *ckpt, plan, payload, codegen::WeightType::F32,
-                       16, "golden");
+                       codegen::LinearPacking{16, 1}, "golden");
   ASSERT_FALSE(static_cast<bool>(hash));
   EXPECT_EQ(errorMessage(hash.takeError()),
             "weight '" + plan[5].tensor + "': unknown layout 'zigzag'");
 
   plan[5].layout = "f32";
   hash = writeWeightsFile(dir.file("m.weights"), *ckpt, plan, payload, codegen::WeightType::F32,
-                          16, "golden");
+                          codegen::LinearPacking{16, 1}, "golden");
   ASSERT_FALSE(static_cast<bool>(hash));
   std::string msg = errorMessage(hash.takeError());
   EXPECT_NE(msg.find("weight '" + plan[11].tensor + "' (f32): packed"), std::string::npos) << msg;
@@ -130,7 +130,7 @@ TEST(WeightsFile, AnUnwritablePathIsNamed) {
   int64_t payload = planAll(*ckpt, plan);
   llvm::Expected<uint64_t> hash =
       writeWeightsFile("/nonexistent-dir/m.weights", *ckpt, plan, payload,
-                       codegen::WeightType::F32, 16, "golden");
+                       codegen::WeightType::F32, codegen::LinearPacking{16, 1}, "golden");
   ASSERT_FALSE(static_cast<bool>(hash));
   EXPECT_NE(errorMessage(hash.takeError()).find("/nonexistent-dir/m.weights: cannot create"),
             std::string::npos);

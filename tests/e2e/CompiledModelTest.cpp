@@ -49,10 +49,42 @@ const Variant kBf16{"tiny_bf16", 1e-4,
 const Variant kF32AsBf16{"tiny_f32_as_bf16", 1e-4,
                          "reference weights rounded to bf16 like the packer rounds them",
                          /*roundWeightsToBf16=*/true};
+// bf16 weights times bf16-rounded activations (vdpbf16ps), against a
+// reference that rounds the same matmul inputs. What is left: summation
+// order, and inputs that the two compute a hair apart on either side of a
+// bf16 rounding boundary, which then round one bf16 step (2^-8 relative)
+// apart; a few such elements per token move the tiny model's logits by up
+// to ~6e-3 (measured), hence 1e-2. They also move router logits, so a
+// top-K choice between experts closer than 2^-10 can come out the other way
+// (seen: a flip in token-by-token decode, 0.11 on the rows after it): from
+// such a token on, rows are held to the argmax (Variant::routingTieMargin).
+constexpr double kBf16DotTol = 1e-2, kBf16DotTie = 1.0 / 1024;
+constexpr const char *kBf16DotWhy =
+    "bf16 weights x bf16-rounded inputs, the reference rounds them too: rounding-boundary "
+    "crossings";
+Variant bf16Dot(const char *name, bool roundWeights) {
+  Variant v{name, kBf16DotTol, kBf16DotWhy, roundWeights, /*bf16MatmulInputs=*/true};
+  v.routingTieMargin = kBf16DotTie;
+  return v;
+}
+const Variant kBf16Dot = bf16Dot("tiny_bf16dot", false);
+// Without experts there is no expert choice to tip: every row is checked.
+const Variant kBf16DotDense{"tiny_dense_bf16dot", kBf16DotTol, kBf16DotWhy, false,
+                            /*bf16MatmulInputs=*/true};
+const Variant kGoldenBf16Dot = bf16Dot("golden_bf16dot", /*roundWeights=*/true);
+// The same target with --f32-activations: bf16 weights widened to f32.
+const Variant kGoldenBf16Exact{"golden_bf16exact", 1e-4,
+                               "reference weights rounded to bf16, f32 inputs: summation order",
+                               /*roundWeightsToBf16=*/true};
 const Variant kSmallF32{"small_f32", 1e-3,
                         "f32, 12 layers of hidden 768 and a 32000 vocab: longer sums"};
 const Variant kSmallBf16{"small_bf16", 1e-3,
                          "bf16 checkpoint, bf16 weights: identical values, longer sums"};
+// The small shape without experts (its 32-expert routing meets a near tie
+// every few tokens): 12 layers of hidden 768, more crossings per row
+// (measured 9.8e-3), every row checked.
+const Variant kSmallBf16Dot{"small_bf16dot", 2e-2, kBf16DotWhy, false,
+                            /*bf16MatmulInputs=*/true};
 
 /// Loads the variant's library and reference; the tests' shared setup.
 class Compiled : public ::testing::TestWithParam<const Variant *> {
@@ -71,12 +103,24 @@ protected:
     ASSERT_EQ(config->vocabSize, vocab) << "library and checkpoint disagree on the vocab";
   }
 
-  /// Reference logits [n][V] of `tokens` fed from an empty state.
+  /// Reference logits [n][V] of `tokens` fed from an empty state; also
+  /// remembers, for expectRows, how many leading rows precede a near-tie
+  /// expert choice.
   std::vector<float> referenceLogits(const std::vector<int32_t> &tokens) {
-    auto ref = makeVariantReference(GetParam()->name, GetParam()->roundWeightsToBf16);
+    auto ref = makeVariantReference(*GetParam());
     if (!ref)
       return {};
-    return ref->forward(tokens);
+    std::vector<float> logits = ref->forward(tokens);
+    certainRows = rowsBeforeRoutingTie(ref->routingMargins(), GetParam()->routingTieMargin);
+    return logits;
+  }
+
+  /// `got` ([rows][V]) against the reference rows [first, first + rows)
+  /// of the last referenceLogits() call.
+  void expectRows(const std::string &what, const std::vector<float> &got,
+                  const std::vector<float> &want, int64_t first, int64_t rows) {
+    expectClose(label(what), got, want.data() + first * vocab, rows, vocab, tol,
+                std::clamp<int64_t>(certainRows - first, 0, rows));
   }
 
   std::string label(const std::string &what) const {
@@ -99,13 +143,14 @@ protected:
       got.insert(got.end(), rows.begin(), rows.end());
     }
     EXPECT_EQ(lib->sessionPosition(run.session()), static_cast<int64_t>(tokens.size()));
-    expectClose(label(what), got, want.data(), tokens.size(), vocab, tol);
+    expectRows(what, got, want, 0, tokens.size());
   }
 
   std::unique_ptr<Library> lib;
   int32_t vocab = 0;
   double tol = 0;
   int64_t scanChunk = 0;
+  int64_t certainRows = 0;
 };
 
 // Test names must be stable across processes (CTest runs each test alone),
@@ -149,7 +194,7 @@ TEST_P(Compiled, TokenByTokenDecode) {
     ASSERT_FALSE(row.empty());
     got.insert(got.end(), row.begin(), row.end());
   }
-  expectClose(label("decode token by token"), got, want.data(), tokens.size(), vocab, tol);
+  expectRows("decode token by token", got, want, 0, tokens.size());
 }
 
 TEST_P(Compiled, PrefillThenDecode) {
@@ -167,8 +212,8 @@ TEST_P(Compiled, PrefillThenDecode) {
     ASSERT_FALSE(row.empty());
     got.insert(got.end(), row.begin(), row.end());
   }
-  expectClose(label("prefill 37 (last row) then decode 27"), got,
-              want.data() + (prompt - 1) * vocab, tokens.size() - prompt + 1, vocab, tol);
+  expectRows("prefill 37 (last row) then decode 27", got, want, prompt - 1,
+             tokens.size() - prompt + 1);
 }
 
 // Prefill calls of assorted sizes in a row, mixing LOGITS_LAST, LOGITS_ALL
@@ -193,11 +238,10 @@ TEST_P(Compiled, SeveralPrefillsInARow) {
           << what << ": " << lib->lastError();
     } else if (modes[i] == All) {
       auto got = run.prefillAll(tokens.data() + pos, n);
-      expectClose(label(what + ", all rows"), got, want.data() + pos * vocab, n, vocab, tol);
+      expectRows(what + ", all rows", got, want, pos, n);
     } else {
       auto got = run.prefillLast(tokens.data() + pos, n);
-      expectClose(label(what + ", last row"), got, want.data() + (pos + n - 1) * vocab, 1,
-                  vocab, tol);
+      expectRows(what + ", last row", got, want, pos + n - 1, 1);
     }
     pos += n;
     EXPECT_EQ(lib->sessionPosition(run.session()), pos);
@@ -233,6 +277,12 @@ INSTANTIATE_TEST_SUITE_P(tiny_embedded, Compiled, ::testing::Values(&kEmbedded),
 INSTANTIATE_TEST_SUITE_P(tiny_biases, Compiled, ::testing::Values(&kBiases), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_order, Compiled, ::testing::Values(&kOrder), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_mamba_only, Compiled, ::testing::Values(&kMambaOnly), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_bf16dot, Compiled, ::testing::Values(&kBf16Dot), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_dense_bf16dot, Compiled, ::testing::Values(&kBf16DotDense),
+                         byModel);
+INSTANTIATE_TEST_SUITE_P(golden_bf16dot, Compiled, ::testing::Values(&kGoldenBf16Dot), byModel);
+INSTANTIATE_TEST_SUITE_P(golden_bf16exact, Compiled, ::testing::Values(&kGoldenBf16Exact),
+                         byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_attention_only, Compiled, ::testing::Values(&kAttentionOnly),
                          byModel);
 
@@ -255,12 +305,12 @@ TEST_P(CompiledSmall, PrefillAllThenDecode) {
     ASSERT_FALSE(row.empty());
     got.insert(got.end(), row.begin(), row.end());
   }
-  expectClose(label("prefill 48 (all rows) then decode 16"), got, want.data(),
-              tokens.size(), vocab, tol);
+  expectRows("prefill 48 (all rows) then decode 16", got, want, 0, tokens.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(small_f32, CompiledSmall, ::testing::Values(&kSmallF32), byModel);
 INSTANTIATE_TEST_SUITE_P(small_bf16, CompiledSmall, ::testing::Values(&kSmallBf16), byModel);
+INSTANTIATE_TEST_SUITE_P(small_bf16dot, CompiledSmall, ::testing::Values(&kSmallBf16Dot), byModel);
 
 // How far rounding the matrices to bf16 moves the logits from the f32 model:
 // the compiled bf16 library vs the unrounded reference. Rounding perturbs
@@ -287,54 +337,86 @@ TEST(tiny_f32_as_bf16_Rounding, StaysCloseToTheF32Model) {
 
 // The golden logits (computed independently of this project's reference) go
 // through the compiled library: prefill in one call and token by token.
-TEST(golden_avx512_Golden, CompiledLibraryMatchesGoldenLogits) {
+struct GoldenData {
+  std::vector<int32_t> tokens;
+  std::vector<float> logits; // [tokens][512]
+};
+
+GoldenData readGolden() {
+  GoldenData g;
   const std::string golden = std::string(HYBRIDC_TEST_DATA_DIR) + "/golden/tiny-seed1";
   // tokens.json: read the "token_ids" array without a JSON library.
   std::ifstream tj(golden + "/tokens.json");
-  ASSERT_TRUE(tj) << golden << "/tokens.json";
+  EXPECT_TRUE(tj) << golden << "/tokens.json";
   std::string text((std::istreambuf_iterator<char>(tj)), {});
   auto at = text.find("\"token_ids\"");
-  ASSERT_NE(at, std::string::npos);
+  if (at == std::string::npos) {
+    ADD_FAILURE() << "no token_ids in " << golden << "/tokens.json";
+    return g;
+  }
   auto open = text.find('[', at), close = text.find(']', at);
-  std::vector<int32_t> tokens;
   for (size_t i = open + 1; i < close;) {
     size_t used = 0;
-    tokens.push_back(std::stoi(text.substr(i, close - i), &used));
+    g.tokens.push_back(std::stoi(text.substr(i, close - i), &used));
     i = text.find_first_of("0123456789", i + used);
     if (i == std::string::npos || i > close)
       break;
   }
-  ASSERT_EQ(tokens.size(), 32u);
+  g.logits.resize(g.tokens.size() * 512);
+  std::ifstream lf(golden + "/logits.f32", std::ios::binary);
+  EXPECT_TRUE(lf.read(reinterpret_cast<char *>(g.logits.data()), g.logits.size() * sizeof(float)))
+      << golden << "/logits.f32";
+  return g;
+}
 
-  auto lib = loadLibrary(outDir(kGolden.name));
+/// The compiled golden variant against the golden logits within `tol`, in
+/// one prefill and token by token, with the golden argmax on every row (no
+/// exemption for near ties: these are the published results).
+void checkGolden(const Variant &v, double tol, const std::string &why) {
+  GoldenData g = readGolden();
+  ASSERT_EQ(g.tokens.size(), 32u);
+  auto lib = loadLibrary(outDir(v.name));
   ASSERT_TRUE(lib);
   if (!cpuRuns(lib->manifest().target))
     GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
   const int64_t V = lib->vocab();
   ASSERT_EQ(V, 512);
-  std::vector<float> want(tokens.size() * V);
-  std::ifstream lf(golden + "/logits.f32", std::ios::binary);
-  ASSERT_TRUE(lf.read(reinterpret_cast<char *>(want.data()), want.size() * sizeof(float)));
+  const std::string tag = std::string(v.name) + " vs golden (tol " + std::to_string(tol) + ": " +
+                          why + ")";
 
   Runner run(*lib);
   ASSERT_TRUE(run.ok());
-  auto got = run.prefillAll(tokens.data(), tokens.size());
-  expectClose("golden vs compiled, one prefill (tol 1e-4)", got, want.data(), tokens.size(), V,
-              1e-4);
-  // Same argmax on every row, with no exemption for near ties: these are the
-  // published golden results.
-  for (size_t r = 0; r < tokens.size() && !got.empty(); ++r)
-    EXPECT_EQ(argmax(&got[r * V], V), argmax(&want[r * V], V)) << "row " << r;
+  auto got = run.prefillAll(g.tokens.data(), g.tokens.size());
+  expectClose(tag + ", one prefill", got, g.logits.data(), g.tokens.size(), V, tol);
+  for (size_t r = 0; r < g.tokens.size() && !got.empty(); ++r)
+    EXPECT_EQ(argmax(&got[r * V], V), argmax(&g.logits[r * V], V)) << "row " << r;
 
   ASSERT_EQ(lib->sessionReset(run.session()), kOk);
   std::vector<float> stepwise;
-  for (int32_t t : tokens) {
+  for (int32_t t : g.tokens) {
     auto row = run.decode(t);
     ASSERT_FALSE(row.empty());
     stepwise.insert(stepwise.end(), row.begin(), row.end());
   }
-  expectClose("golden vs compiled, token by token (tol 1e-4)", stepwise, want.data(),
-              tokens.size(), V, 1e-4);
+  expectClose(tag + ", token by token", stepwise, g.logits.data(), g.tokens.size(), V, tol);
+}
+
+TEST(golden_avx512_Golden, CompiledLibraryMatchesGoldenLogits) {
+  checkGolden(kGolden, 1e-4, "f32 throughout");
+}
+
+// bf16 weights against the f32 golden logits, within llama.cpp's own bf16
+// error on this model and these tokens (0.0090 max abs: llama.cpp with bf16
+// weights, which rounds its matmul inputs to bf16 too, vs the same logits),
+// with exact f32 inputs (--f32-activations: measured 0.0065) and with
+// bf16-rounded ones (measured 0.0080). That the router stays f32 matters
+// here: rounding its operands too tips a near-tie expert choice at token
+// 28 (router logits 6.7e-4 apart), which moves that row by 0.14.
+TEST(golden_bf16exact_Golden, CompiledLibraryIsWithinLlamaCppBf16Error) {
+  checkGolden(kGoldenBf16Exact, 0.0090, "llama.cpp's bf16 error here");
+}
+TEST(golden_bf16dot_Golden, CompiledLibraryIsWithinLlamaCppBf16Error) {
+  checkGolden(kGoldenBf16Dot, 0.0090, "llama.cpp's bf16 error here");
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 #include "E2eSupport.h"
 
 #include "ReferenceFromCheckpoint.h"
+#include "hybridc/Codegen/KernelSpec.h"
 #include "hybridc/Model/Checkpoint.h"
 #include "hybridc/runtime_abi.h"
 
@@ -150,7 +151,9 @@ static float roundToBf16(float f) {
 /// expert / embedding matrices. The conv weight is rank 3 but stays f32 (its
 /// kernel reads a plain f32 [C][K] view), as do all rank-1 parameters.
 static bool storedInWeightsDtype(const TensorView &t) {
-  return t.shape.size() >= 2 && t.name.find("conv1d") == std::string::npos;
+  // Matrices, but not the conv weight nor the router (always f32).
+  return t.shape.size() >= 2 && t.name.find("conv1d") == std::string::npos &&
+         t.name.find("block_sparse_moe.router") == std::string::npos;
 }
 
 std::unique_ptr<reference::ReferenceModel> makeVariantReference(const std::string &variant,
@@ -173,6 +176,13 @@ std::unique_ptr<reference::ReferenceModel> makeVariantReference(const std::strin
             x = roundToBf16(x);
         return v;
       });
+}
+
+std::unique_ptr<reference::ReferenceModel> makeVariantReference(const Variant &variant) {
+  auto ref = makeVariantReference(variant.name, variant.roundWeightsToBf16);
+  if (ref)
+    ref->setBf16MatmulInputs(variant.bf16MatmulInputs);
+  return ref;
 }
 
 //===----------------------------------------------------------------------===//
@@ -229,28 +239,46 @@ Diff compareRows(const float *got, const float *want, int64_t rows, int64_t voca
 }
 
 void expectClose(const std::string &label, const std::vector<float> &got, const float *want,
-                 int64_t rows, int64_t vocab, double tolerance) {
+                 int64_t rows, int64_t vocab, double tolerance, int64_t exactRows) {
   ASSERT_EQ(got.size(), static_cast<size_t>(rows * vocab)) << label << ": no logits";
-  Diff d = compareRows(got.data(), want, rows, vocab, tolerance);
+  if (exactRows < 0 || exactRows > rows)
+    exactRows = rows;
+  Diff d = compareRows(got.data(), want, exactRows, vocab, tolerance);
+  Diff after = compareRows(got.data() + exactRows * vocab, want + exactRows * vocab,
+                           rows - exactRows, vocab, tolerance);
   std::printf("[e2e] %s: max abs %.3g (row %lld col %lld), %lld argmax mismatches, %lld "
-              "ambiguous rows, %lld rows\n",
+              "ambiguous rows, %lld rows",
               label.c_str(), d.maxAbs, static_cast<long long>(d.worstRow),
-              static_cast<long long>(d.worstCol), static_cast<long long>(d.argmaxMismatches),
-              static_cast<long long>(d.ambiguousRows), static_cast<long long>(rows));
+              static_cast<long long>(d.worstCol),
+              static_cast<long long>(d.argmaxMismatches + after.argmaxMismatches),
+              static_cast<long long>(d.ambiguousRows + after.ambiguousRows),
+              static_cast<long long>(rows));
+  if (exactRows < rows)
+    std::printf("; the last %lld (from a near-tie expert choice on) by argmax only, max abs "
+                "%.3g there",
+                static_cast<long long>(rows - exactRows), after.maxAbs);
+  std::printf("\n");
   EXPECT_LE(d.maxAbs, tolerance)
       << label << ": worst logit at row " << d.worstRow << " col " << d.worstCol << ": got "
       << (d.worstRow >= 0 ? got[d.worstRow * vocab + d.worstCol] : 0.f) << ", reference "
       << (d.worstRow >= 0 ? want[d.worstRow * vocab + d.worstCol] : 0.f);
   EXPECT_EQ(d.argmaxMismatches, 0) << label << ": first at " << d.firstMismatch;
+  EXPECT_EQ(after.argmaxMismatches, 0)
+      << label << ": past the near tie, first at row +" << exactRows << ": "
+      << after.firstMismatch;
+}
+
+int64_t rowsBeforeRoutingTie(const std::vector<double> &margins, double tieMargin) {
+  for (size_t i = 0; i < margins.size(); ++i)
+    if (margins[i] < tieMargin)
+      return static_cast<int64_t>(i);
+  return static_cast<int64_t>(margins.size());
 }
 
 bool cpuRuns(const std::string &target) {
-  if (target == "x86-64-avx512")
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-  if (target == "x86-64-avx2")
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return true; // "host": built for this machine
+  std::string error;
+  std::optional<hybridc::codegen::TargetSpec> spec = hybridc::codegen::resolveTarget(target, error);
+  return spec && hybridc::codegen::cpuSupports(*spec);
 }
 
 void copyFile(const std::string &from, const std::string &to) {

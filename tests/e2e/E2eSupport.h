@@ -36,6 +36,13 @@ struct Variant {
   double tolerance;       // max |compiled - reference| over every logit
   const char *rationale;  // why that tolerance (printed with failures)
   bool roundWeightsToBf16 = false; // compiled with --weights-dtype bf16 from f32
+  bool bf16MatmulInputs = false;   // kernels round matmul inputs to bf16 (vdpbf16ps)
+  // Router logit gap below which the reference's top-K choice is a coin toss
+  // at this variant's precision (0: none is). From the first token with such
+  // a near tie on, an expert choice may flip and the logits of that token and
+  // its successors (through the recurrent state) legitimately move by O(0.1):
+  // those rows are held to the argmax only. See rowsBeforeRoutingTie.
+  double routingTieMargin = 0;
 };
 
 /// The models root: $HYBRIDC_E2E_MODELS if set, else the build's folder.
@@ -86,10 +93,13 @@ std::vector<int32_t> randomTokens(int64_t n, int32_t vocab, uint32_t seed);
 /// The reference model on <variant>/checkpoint with the checkpoint's own
 /// config (mamba_chunk_size included). With roundToBf16, every weight the
 /// compiler stores as bf16 (matrices and expert tensors; not the conv,
-/// norms, A_log, D, dt_bias or biases, which stay f32) is first rounded to
+/// norms, A_log, D, dt_bias, biases or the router, which stay f32) is first rounded to
 /// bf16 the way the compiler's packer rounds (to nearest, ties to even).
 std::unique_ptr<reference::ReferenceModel> makeVariantReference(const std::string &variant,
                                                                 bool roundToBf16 = false);
+/// The reference a variant is judged against: its weights rounded and its
+/// matmul inputs rounded (setBf16MatmulInputs) as the variant says.
+std::unique_ptr<reference::ReferenceModel> makeVariantReference(const Variant &variant);
 
 /// Result of comparing rows of logits.
 struct Diff {
@@ -111,8 +121,16 @@ Diff compareRows(const float *got, const float *want, int64_t rows, int64_t voca
 /// prints the measured error as "[e2e] <label>: max abs ..." for the report.
 /// The max-abs bound is the real check: with tied embeddings the sample
 /// models' argmax is the input token on every row, whatever the weights.
+/// With `exactRows` < rows, only the first exactRows rows are held to the
+/// tolerance; the rest to the argmax alone (rows past a near-tie routing
+/// choice, see Variant::routingTieMargin), and the report says how many.
 void expectClose(const std::string &label, const std::vector<float> &got, const float *want,
-                 int64_t rows, int64_t vocab, double tolerance);
+                 int64_t rows, int64_t vocab, double tolerance, int64_t exactRows = -1);
+
+/// How many leading tokens come before the first whose routing margin (the
+/// reference's routingMargins()) is below `tieMargin`: all of them when
+/// tieMargin is 0.
+int64_t rowsBeforeRoutingTie(const std::vector<double> &margins, double tieMargin);
 
 int32_t argmax(const float *row, int64_t n);
 

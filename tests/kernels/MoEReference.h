@@ -23,28 +23,27 @@ struct ExpertWeights {
   Halide::Buffer<> wIn, wOut;
   std::vector<float> wInSeen, wOutSeen;
 
-  ExpertWeights(const ExpertShape &c, int lanes, WeightType type, uint32_t seed) {
+  ExpertWeights(const ExpertShape &c, const codegen::LinearPacking &packing, WeightType type,
+                uint32_t seed) {
     std::vector<float> in = randomVector(size_t(c.E) * 2 * c.I * c.H, seed);
     std::vector<float> out = randomVector(size_t(c.E) * c.H * c.I, seed + 1);
-    std::vector<uint8_t> inBytes, outBytes;
-    for (int e = 0; e < c.E; ++e) {
-      codegen::packLinear(&in[size_t(e) * 2 * c.I * c.H], 2 * c.I, c.H, lanes, type, inBytes);
-      codegen::packLinear(&out[size_t(e) * c.H * c.I], c.H, c.I, lanes, type, outBytes);
-    }
-    const int NB1 = (2 * c.I + lanes - 1) / lanes, NB2 = (c.H + lanes - 1) / lanes;
-    wIn = bufferFromBytes(inBytes, codegen::halideType(type), {c.E, NB1, c.H, lanes});
-    wOut = bufferFromBytes(outBytes, codegen::halideType(type), {c.E, NB2, c.I, lanes});
+    wIn = packedWeightBuffer(in.data(), 2 * c.I, c.H, packing, type, c.E);
+    wOut = packedWeightBuffer(out.data(), c.H, c.I, packing, type, c.E);
     wInSeen = roundedTo(in, type);
     wOutSeen = roundedTo(out, type);
   }
 };
 
 /// out[t] = sum_k gates[t][k] * W_out[e] (silu(g) * u), g, u = the halves of
-/// W_in[e] f[t], e = idx[t][k]; in double.
+/// W_in[e] f[t], e = idx[t][k]; in double. With `bf16Inputs` both matmuls'
+/// inputs are rounded to bf16 first, f and the gated hidden row
+/// gates * silu(g) * u, as the kernels round them for vdpbf16ps.
 inline std::vector<double> moeReference(const ExpertShape &c, const ExpertWeights &w, int T,
-                                        const std::vector<float> &f,
+                                        const std::vector<float> &fIn,
                                         const std::vector<int32_t> &idx,
-                                        const std::vector<float> &gates) {
+                                        const std::vector<float> &gates,
+                                        bool bf16Inputs = false) {
+  const std::vector<float> f = bf16Inputs ? roundedTo(fIn, WeightType::BF16) : fIn;
   auto silu = [](double g) { return g / (1.0 + std::exp(-g)); };
   std::vector<double> want(size_t(T) * c.H, 0.0);
   std::vector<double> u(2 * c.I), h(c.I);
@@ -59,16 +58,30 @@ inline std::vector<double> moeReference(const ExpertShape &c, const ExpertWeight
           s += double(wi[size_t(r) * c.H + q]) * f[size_t(t) * c.H + q];
         u[r] = s;
       }
-      for (int q = 0; q < c.I; ++q)
-        h[q] = silu(u[q]) * u[c.I + q];
+      const double gate = gates[size_t(t) * c.K + j];
+      for (int q = 0; q < c.I; ++q) {
+        h[q] = gate * silu(u[q]) * u[c.I + q];
+        if (bf16Inputs)
+          h[q] = roundBF16(float(h[q]));
+      }
       for (int o = 0; o < c.H; ++o) {
         double s = 0;
         for (int q = 0; q < c.I; ++q)
           s += double(wo[size_t(o) * c.I + q]) * h[q];
-        want[size_t(t) * c.H + o] += double(gates[size_t(t) * c.K + j]) * s;
+        want[size_t(t) * c.H + o] += s;
       }
     }
   return want;
+}
+
+/// The tolerance of the mixture kernels against moeReference. With bf16
+/// inputs the hidden row is rounded from the kernel's f32 u, which differs
+/// from the double reference's in its last bits: a value that close to a
+/// bf16 rounding boundary rounds the other way, moving the output by one
+/// bf16 step (2^-8 relative) of that value times a weight. Seen: 4.4e-5 of
+/// the output's maximum; allowed: 2^-12 (a wrong kernel is off by > 1e-2).
+inline double moeTolerance(const codegen::LinearPacking &packing) {
+  return packing.group > 1 ? 1.0 / 4096 : kTolF32;
 }
 
 } // namespace hybridc::test

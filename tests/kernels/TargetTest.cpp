@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 using namespace hybridc::codegen;
 
 TEST(Targets, ExplicitTargetsHaveFixedFeatures) {
@@ -24,4 +26,49 @@ TEST(Targets, UnknownTargetIsAnErrorListingTheKnownOnes) {
   EXPECT_FALSE(resolveTarget("arm64", error).has_value());
   EXPECT_NE(error.find("unknown target 'arm64'"), std::string::npos) << error;
   EXPECT_NE(error.find("x86-64-avx512"), std::string::npos) << error;
+}
+
+TEST(Targets, Bf16TargetUsesSapphireRapidsFeaturesOnlyForBf16) {
+  std::string error;
+  auto t = resolveTarget("x86-64-avx512-bf16", error);
+  ASSERT_TRUE(t.has_value()) << error;
+  EXPECT_EQ(t->lanes, 16);
+  EXPECT_TRUE(t->bf16Dot);
+  EXPECT_NE(t->halideTarget.find("avx512_sapphirerapids"), std::string::npos);
+  // The driver is control code: it must not be compiled for a CPU with
+  // AVX512-FP16 / AMX either.
+  EXPECT_EQ(t->llvmCpu, "skylake-avx512");
+}
+
+TEST(Targets, HostIsTheBestNamedTargetThisCpuRuns) {
+  std::string error;
+  auto host = resolveTarget("host", error);
+  ASSERT_TRUE(host.has_value()) << error;
+  EXPECT_NE(host->name, "host");
+  EXPECT_TRUE(cpuSupports(*host)) << host->name;
+  // No named target after it in the table (best last) runs here too.
+  std::vector<std::string> names = knownTargets();
+  auto at = std::find(names.begin(), names.end(), host->name);
+  ASSERT_NE(at, names.end());
+  for (auto it = at + 1; it != names.end() && *it != "host"; ++it)
+    EXPECT_FALSE(cpuSupports(*resolveTarget(*it, error))) << *it;
+}
+
+TEST(Targets, EveryTargetRunsHere) {
+  // Not a failure: the kernel and e2e tests of a target this CPU cannot run
+  // are skipped; this names them in the test report.
+  std::string skipped;
+  std::string error;
+  for (const std::string &name : knownTargets())
+    if (name != "host" && !cpuSupports(*resolveTarget(name, error)))
+      skipped += " " + name;
+  if (!skipped.empty())
+    GTEST_SKIP() << "this CPU cannot run code for:" << skipped
+                 << " (their kernel tests run only where it can)";
+}
+
+TEST(Targets, WeightTypeNamesRoundTrip) {
+  for (WeightType w : {WeightType::F32, WeightType::BF16})
+    EXPECT_EQ(parseWeightType(weightTypeName(w)), w);
+  EXPECT_FALSE(parseWeightType("f16").has_value());
 }

@@ -28,9 +28,19 @@ using hybridc::codegen::KernelSpec;
 using hybridc::codegen::TargetSpec;
 using hybridc::codegen::WeightType;
 
-/// The explicit targets every kernel test runs on (both execute on the test
-/// machines, which have AVX-512).
-inline std::vector<std::string> testTargetNames() { return {"x86-64-avx2", "x86-64-avx512"}; }
+/// The explicit targets every kernel test runs on: each named target this
+/// CPU can execute (x86-64-avx512-bf16 needs AVX512-BF16; TargetTest's
+/// EveryTargetRunsHere reports, as a skip, any target left out).
+inline std::vector<std::string> testTargetNames() {
+  std::vector<std::string> names;
+  for (const std::string &name : hybridc::codegen::knownTargets()) {
+    std::string error;
+    auto t = hybridc::codegen::resolveTarget(name, error);
+    if (name != "host" && t && hybridc::codegen::cpuSupports(*t))
+      names.push_back(name);
+  }
+  return names;
+}
 
 inline TargetSpec testTarget(const std::string &name) {
   std::string error;
@@ -95,6 +105,13 @@ inline std::vector<float> roundedTo(const std::vector<float> &v, WeightType type
   return r;
 }
 
+/// The activations a packed matmul really multiplies: rounded to bf16 where
+/// the packing pairs bf16 inputs (the kernels round them the same way).
+inline std::vector<float> inputsSeen(const std::vector<float> &x,
+                                     const hybridc::codegen::LinearPacking &p) {
+  return p.group > 1 ? roundedTo(x, WeightType::BF16) : x;
+}
+
 /// Row-major shape (outermost first) to a Halide buffer of `T` with dim 0 the
 /// last (innermost) extent. Halide::Buffer takes sizes innermost first.
 template <typename T>
@@ -126,6 +143,22 @@ inline Halide::Buffer<> bufferFromBytes(const std::vector<uint8_t> &bytes, Halid
   EXPECT_EQ(n, bytes.size());
   std::memcpy(b.data(), bytes.data(), std::min(n, bytes.size()));
   return b;
+}
+
+/// w[out][in] packed by packLinear as the kernels read it, W[NB][KG][L][G];
+/// with `experts` > 0, w[E][out][in] packed by packExperts, W[NB][E][KG][L][G].
+inline Halide::Buffer<> packedWeightBuffer(const float *w, int out, int in,
+                                           const hybridc::codegen::LinearPacking &p,
+                                           WeightType type, int experts = 0) {
+  std::vector<uint8_t> bytes;
+  std::vector<int> shape{int(p.blocks(out)), int(p.groups(in)), p.lanes, p.group};
+  if (experts > 0) {
+    hybridc::codegen::packExperts(w, experts, out, in, p, type, bytes);
+    shape.insert(shape.begin() + 1, experts);
+  } else {
+    hybridc::codegen::packLinear(w, out, in, p, type, bytes);
+  }
+  return bufferFromBytes(bytes, hybridc::codegen::halideType(type), shape);
 }
 
 /// Copies a dense Halide buffer (any dims, stride-1 innermost) out as a flat

@@ -9,7 +9,7 @@
 
 // State blob: conv [3][160] f32 (1920 B) then SSM [8][16][16] f32; one KV
 // row is kv * hd * 4 = 128 B; the workspace holds the widest live set.
-// CHECK: module attributes {hybrid.kv_row_bytes = 128 : i64, hybrid.kv_segments = 2 : i64, hybrid.lanes = 16 : i64, hybrid.max_chunk_tokens = 64 : i64, hybrid.state_bytes = 10112 : i64,
+// CHECK: module attributes {hybrid.input_group = 1 : i64, hybrid.kv_row_bytes = 128 : i64, hybrid.kv_segments = 2 : i64, hybrid.lanes = 16 : i64, hybrid.max_chunk_tokens = 64 : i64, hybrid.state_bytes = 10112 : i64,
 // CHECK-SAME: {bytes = 65536 : i64, layout = "plain", offset = 0 : i64, tensor = "model.embed_tokens.weight"}
 // CHECK-SAME: {bytes = 38912 : i64, layout = "linear", offset = 65792 : i64, tensor = "model.layers.0.mamba.in_proj.weight"}
 // CHECK-SAME: hybrid.weight_type = "bf16"

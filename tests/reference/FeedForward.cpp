@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 
 namespace hybridc::reference {
@@ -68,12 +69,20 @@ void FeedForward::swiglu(const float *inWeight, const float *outWeight,
   for (int64_t i = 0; i < width; ++i)
     hiddenAct[i] =
         static_cast<float>(static_cast<double>(silu(u[i])) * u[width + i]);
+  // The down projection's input is the gated hidden row; where products
+  // with weights take rounded inputs, the compiled kernels fold the gate in
+  // first and round gate * h, so the reference does the same.
+  if (matmulInputsRounded()) {
+    for (float &h : hiddenAct)
+      h = matmulInput(static_cast<float>(scale * h));
+    scale = 1.0;
+  }
   for (int64_t o = 0; o < hidden_; ++o)
     out[o] += scale * dot(outWeight + o * width, hiddenAct.data(), width);
 }
 
-std::vector<float> FeedForward::forward(const std::vector<float> &f,
-                                        int64_t T) const {
+std::vector<float> FeedForward::forward(const std::vector<float> &f, int64_t T,
+                                        std::vector<double> *routingMargin) const {
   const int64_t H = hidden_, I = expertWidth_;
   std::vector<float> out(T * H);
   std::vector<double> acc(H);
@@ -82,9 +91,21 @@ std::vector<float> FeedForward::forward(const std::vector<float> &f,
     const float *row = &f[t * H];
     std::fill(acc.begin(), acc.end(), 0.0);
     if (numExperts_ > 0) {
-      // Router logits are fp32 (HF `.float()`), rounded before the top-k.
-      linear(router_.data(), nullptr, row, numExperts_, H, logits.data());
+      // Router logits are fp32 (HF `.float()`), rounded before the top-k;
+      // the compiled router multiplies unrounded inputs in any mode.
+      {
+        Bf16MatmulInputs exact(false);
+        linear(router_.data(), nullptr, row, numExperts_, H, logits.data());
+      }
       ExpertChoice choice = routeTopK(logits, topK_);
+      if (routingMargin && topK_ < numExperts_) {
+        std::vector<float> sorted = logits;
+        std::nth_element(sorted.begin(), sorted.begin() + topK_, sorted.end(),
+                         std::greater<float>());
+        const float kth = *std::min_element(sorted.begin(), sorted.begin() + topK_);
+        double &m = (*routingMargin)[t];
+        m = std::min(m, double(kth) - double(sorted[topK_]));
+      }
       for (int64_t i = 0; i < topK_; ++i) {
         const int64_t e = choice.experts[i];
         swiglu(&expertIn_[e * 2 * I * H], &expertOut_[e * H * I], I, row,

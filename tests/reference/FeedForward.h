@@ -33,9 +33,12 @@ public:
   FeedForward(const ModelConfig &config, const TensorLoader &loader,
               const std::string &prefix);
 
-  /// f [numTokens][H] -> MoE(f) + SharedMLP(f), [numTokens][H].
-  std::vector<float> forward(const std::vector<float> &f,
-                             int64_t numTokens) const;
+  /// f [numTokens][H] -> MoE(f) + SharedMLP(f), [numTokens][H]. With
+  /// `routingMargin` ([numTokens]), each token's entry is lowered to the gap
+  /// between its k-th and (k+1)-th router logit when that is smaller (how
+  /// close the top-k choice came to picking another expert).
+  std::vector<float> forward(const std::vector<float> &f, int64_t numTokens,
+                             std::vector<double> *routingMargin = nullptr) const;
 
 private:
   // W_out · (SiLU(gate) ⊙ up) with u = W_in·x, gate = u[0:width],

@@ -3,6 +3,8 @@
 #include "ReferenceMath.h"
 
 #include <cmath>
+#include <cstring>
+#include <vector>
 
 namespace hybridc::reference {
 
@@ -13,10 +15,36 @@ double dot(const float *a, const float *b, int64_t n) {
   return sum;
 }
 
+namespace {
+thread_local bool roundMatmulInputs = false;
+
+float roundToBf16(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  if ((bits & 0x7F800000u) == 0x7F800000u)
+    return v; // inf and NaN stay
+  bits += 0x7FFFu + ((bits >> 16) & 1u);
+  bits &= 0xFFFF0000u;
+  std::memcpy(&v, &bits, 4);
+  return v;
+}
+} // namespace
+
+Bf16MatmulInputs::Bf16MatmulInputs(bool on) : previous_(roundMatmulInputs) {
+  roundMatmulInputs = on;
+}
+Bf16MatmulInputs::~Bf16MatmulInputs() { roundMatmulInputs = previous_; }
+
+float matmulInput(float v) { return roundMatmulInputs ? roundToBf16(v) : v; }
+bool matmulInputsRounded() { return roundMatmulInputs; }
+
 void linear(const float *weight, const float *bias, const float *x,
             int64_t outDim, int64_t inDim, float *y) {
+  std::vector<float> in(x, x + inDim);
+  for (float &v : in)
+    v = matmulInput(v);
   for (int64_t o = 0; o < outDim; ++o) {
-    double sum = dot(weight + o * inDim, x, inDim);
+    double sum = dot(weight + o * inDim, in.data(), inDim);
     if (bias)
       sum += bias[o];
     y[o] = static_cast<float>(sum);

@@ -18,9 +18,32 @@ namespace hybridc::reference {
 /// Σ a[i]·b[i], accumulated in double.
 double dot(const float *a, const float *b, int64_t n);
 
-/// y = W·x (+ bias), W row-major [outDim][inDim]; `bias` may be null.
+/// y = W·x (+ bias), W row-major [outDim][inDim]; `bias` may be null. The
+/// inputs pass through matmulInput() first.
 void linear(const float *weight, const float *bias, const float *x,
             int64_t outDim, int64_t inDim, float *y);
+
+/// While one of these lives on a thread, matmulInput() rounds to bf16 (to
+/// nearest, ties to even) on that thread: the reference of a library whose
+/// kernels multiply bf16 weights by bf16-rounded activations (vdpbf16ps).
+/// Only the inputs of products with a weight matrix are rounded; attention,
+/// the scan and every reduction stay as they are.
+class Bf16MatmulInputs {
+public:
+  explicit Bf16MatmulInputs(bool on);
+  ~Bf16MatmulInputs();
+  Bf16MatmulInputs(const Bf16MatmulInputs &) = delete;
+  Bf16MatmulInputs &operator=(const Bf16MatmulInputs &) = delete;
+
+private:
+  bool previous_;
+};
+
+/// An activation as a product with a weight matrix sees it: unchanged, or
+/// rounded to bf16 inside a Bf16MatmulInputs scope.
+float matmulInput(float v);
+/// Whether matmulInput() rounds on this thread now.
+bool matmulInputsRounded();
 
 /// SiLU(v) = v·sigmoid(v).
 float silu(float v);

@@ -9,6 +9,8 @@
 
 #include "hybridc/Model/Checkpoint.h"
 
+#include <limits>
+
 namespace hybridc::reference {
 
 /// One decoder block (docs/model.md): pre-norm mixer and pre-norm FFN, each branch
@@ -80,6 +82,8 @@ std::vector<float> ReferenceModel::forward(const std::vector<int32_t> &tokens) {
     fatal("forward() needs at least one token");
   const float eps = static_cast<float>(config_.rmsNormEps);
   const double residualScale = config_.residualMultiplier;
+  Bf16MatmulInputs rounding(bf16MatmulInputs_);
+  routingMargins_.assign(T, std::numeric_limits<double>::infinity());
 
   // Spec 4.1: embedding rows × embedding_multiplier.
   std::vector<float> x(T * H);
@@ -111,12 +115,14 @@ std::vector<float> ReferenceModel::forward(const std::vector<int32_t> &tokens) {
     addScaled(layer->mamba ? layer->mamba->forward(a, T)
                            : layer->attention->forward(a, T));
     std::vector<float> f = normRows(x, layer->ffnNorm);
-    addScaled(layer->ffn->forward(f, T));
+    addScaled(layer->ffn->forward(f, T, &routingMargins_));
   }
   position_ += T;
 
   // Spec 4.7: final norm, lm_head, ÷ logits_scaling.
   std::vector<float> normed = normRows(x, finalNorm_);
+  for (float &v : normed)
+    v = matmulInput(v);
   std::vector<float> logits(T * V);
   const double inverseScale = 1.0 / config_.logitsScaling;
   for (int64_t t = 0; t < T; ++t)

@@ -50,6 +50,16 @@ public:
   /// Forgets the sequence: zero conv/SSM states, empty K/V caches.
   void reset();
 
+  /// From now on round the inputs of every product with a weight matrix to
+  /// bf16 (see Bf16MatmulInputs), as a library whose kernels multiply bf16
+  /// pairs does.
+  void setBf16MatmulInputs(bool on) { bf16MatmulInputs_ = on; }
+
+  /// Per token of the last forward() call, the smallest gap over the layers
+  /// between the k-th and (k+1)-th router logit (+inf without experts):
+  /// where it is tiny, the expert choice is a coin toss for any rounding.
+  const std::vector<double> &routingMargins() const { return routingMargins_; }
+
   /// Tokens consumed since construction or the last reset().
   int64_t position() const { return position_; }
 
@@ -65,6 +75,8 @@ private:
   const std::vector<float> *lmHead_ = nullptr;
   std::vector<std::unique_ptr<Layer>> layers_;
   int64_t position_ = 0;
+  bool bf16MatmulInputs_ = false;
+  std::vector<double> routingMargins_;
 };
 
 } // namespace hybridc::reference

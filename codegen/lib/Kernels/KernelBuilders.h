@@ -76,42 +76,83 @@ inline Halide::Var scheduleRows(Halide::Func &out, int lanes, int rowsPerTask) {
   return ti;
 }
 
-/// The expert weights of a mixture, each expert packed like `linear`
-/// (W[E][blocks][in][L]), experts contiguous: w_in maps `in` -> 2I, w_out
-/// I -> H. Static sizes let Halide drop bounds arithmetic.
-inline Halide::ImageParam expertWeights(const char *name, WeightType type, int E, int out,
-                                        int in, int lanes) {
-  const int blocks = (out + lanes - 1) / lanes;
-  Halide::ImageParam w(halideType(type), 4, name);
-  w.dim(0).set_bounds(0, lanes).set_stride(1);
-  w.dim(1).set_bounds(0, in).set_stride(lanes);
-  w.dim(2).set_bounds(0, blocks).set_stride(lanes * in);
-  w.dim(3).set_bounds(0, E).set_stride(lanes * in * blocks);
+/// A weight packed by packLinear, W[NB][KG][L][G], as the ImageParam
+/// w(g, l, k, b); with `experts` > 0 the experts' matrices packed by
+/// packExperts, W[NB][E][KG][L][G], as w(g, l, k, e, b). Static sizes let
+/// Halide drop bounds arithmetic and know the layout is dense.
+inline Halide::ImageParam packedWeight(const char *name, WeightType type,
+                                       const LinearPacking &p, int64_t out, int64_t in,
+                                       int experts = 0) {
+  const int L = p.lanes, G = p.group;
+  const int KG = int(p.groups(in)), NB = int(p.blocks(out));
+  const int block = G * L * KG; // one block of L outputs
+  Halide::ImageParam w(halideType(type), experts > 0 ? 5 : 4, name);
+  w.dim(0).set_bounds(0, G).set_stride(1);
+  w.dim(1).set_bounds(0, L).set_stride(G);
+  w.dim(2).set_bounds(0, KG).set_stride(G * L);
+  if (experts > 0) {
+    w.dim(3).set_bounds(0, experts).set_stride(block);
+    w.dim(4).set_bounds(0, NB).set_stride(block * experts);
+  } else {
+    w.dim(3).set_bounds(0, NB).set_stride(block);
+  }
   return w;
 }
 
+/// Element k*G + g of an activation row `x(i)` (i < in) as the packed
+/// matmul multiplies it: rounded to bf16 where the packing pairs bf16 inputs
+/// (the operands of vdpbf16ps), else f32 as it is; 0 past `in`, where the
+/// packed weight is 0 too (a clamped read could be inf, and inf * 0 is NaN).
+template <typename Row>
+Halide::Expr groupedInput(const Row &x, const Halide::Expr &g, const Halide::Expr &k,
+                          int64_t in, const LinearPacking &p) {
+  if (p.group == 1)
+    return x(k);
+  Halide::Expr i = k * p.group + g;
+  Halide::Expr v = Halide::select(i < int(in), x(Halide::min(i, int(in) - 1)), 0.0f);
+  return Halide::cast(Halide::BFloat(16), v);
+}
+
+/// One multiply-add term of a packed matmul, in f32 (bf16 widens exactly).
+inline Halide::Expr dotTerm(const Halide::Expr &w, const Halide::Expr &x) {
+  return Halide::cast<float>(w) * Halide::cast<float>(x);
+}
+
+/// Vectorizes the update of a packed dot product whose reduction has the
+/// group RVar `g` innermost and the output lanes `l` next: with G = 2 each
+/// lane also sums its pair (atomic() plus a vectorized g make the 2-to-1
+/// vector reduction that Halide maps to vdpbf16ps, accumulating into the
+/// lane). Such a stage must never get a parallel RVar: atomic() would turn
+/// its stores into compare-and-swap loops.
+inline Halide::Stage vectorizeDot(Halide::Stage stage, const Halide::RVar &g,
+                                  const Halide::Var &l, const LinearPacking &p) {
+  if (p.group > 1)
+    stage.atomic().vectorize(g);
+  stage.vectorize(l);
+  return stage;
+}
+
 /// The register tile of a GEMM: `acc(l, b, r, tile) = 0; acc(...) += ...`
-/// reduced over `k`, computed at `at` with a constant extent of L lanes x
-/// `vectors` vectors x `rows` rows (a partial tile computes the whole tile),
-/// every loop but the reduction vectorized or unrolled. Constant-indexed
-/// after unrolling, the accumulators stay in registers while the reduction
-/// runs innermost.
-inline void scheduleRegisterTile(Halide::Func acc, const Halide::LoopLevel &at, int lanes,
-                                 int vectors, int rows, const Halide::RVar &k) {
+/// reduced over (g, k) (the packing's group, then its groups), computed at
+/// `at` with a constant extent of L lanes x `vectors` vectors x `rows` rows
+/// (a partial tile computes the whole tile), every loop but the reduction
+/// over k vectorized or unrolled. Constant-indexed after unrolling, the
+/// accumulators stay in registers while the reduction runs innermost.
+inline void scheduleRegisterTile(Halide::Func acc, const Halide::LoopLevel &at,
+                                 const LinearPacking &p, int vectors, int rows,
+                                 const Halide::RVar &g, const Halide::RVar &k) {
   std::vector<Halide::Var> v = acc.args(); // l, b, r, tile
   acc.compute_at(at)
-      .bound_extent(v[0], lanes)
+      .bound_extent(v[0], p.lanes)
       .bound_extent(v[1], vectors)
       .bound_extent(v[2], rows)
       .reorder(v[0], v[1], v[2], v[3])
       .vectorize(v[0])
       .unroll(v[1])
       .unroll(v[2]);
-  acc.update()
-      .reorder(v[0], v[1], v[2], k, v[3])
-      .vectorize(v[0])
-      .unroll(v[1])
-      .unroll(v[2]);
+  Halide::Stage update = acc.update();
+  update.reorder(g, v[0], v[1], v[2], k, v[3]);
+  vectorizeDot(update, g, v[0], p).unroll(v[1]).unroll(v[2]);
 }
 
 // Per-kind builders (dispatched by buildKernel).

@@ -30,6 +30,18 @@ const std::map<std::string, Builder> &builders() {
 }
 } // namespace
 
+int64_t KernelSpec::size(const std::string &key) const {
+  auto it = sizes.find(key);
+  if (it == sizes.end())
+    throw Halide::CompileError("kernel " + symbol + " (" + kind + "): missing size '" + key + "'");
+  return it->second;
+}
+
+double KernelSpec::constant(const std::string &key, double dflt) const {
+  auto it = constants.find(key);
+  return it == constants.end() ? dflt : it->second;
+}
+
 BuiltKernel buildKernel(const KernelSpec &spec, const TargetSpec &target) {
   auto it = builders().find(spec.kind);
   if (it == builders().end())

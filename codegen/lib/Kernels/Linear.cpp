@@ -1,9 +1,12 @@
 //===- Linear.cpp - y = scale * (x . W^T + bias) on pre-packed weights ----===//
 //
-// The weight arrives packed as W[NB][IN][L] (NB = ceil(OUT/L), L = the
-// target's f32 lanes, rows past OUT zero), so for one input element the L
-// outputs of a block are one contiguous vector load and the reduction over IN
-// for a block streams one contiguous IN*L run of memory.
+// The weight arrives packed as W[NB][KG][L][G] (NB = ceil(OUT/L), L = the
+// target's f32 lanes, G inputs per lane, KG = ceil(IN/G), zero past OUT and
+// IN; KernelSpec.h), so for one input group the L outputs of a block are one
+// contiguous vector load and the reduction over IN for a block streams one
+// contiguous run of memory. With G = 2 (bf16 weights on a target with
+// vdpbf16ps) the activations are rounded to bf16 and each vdpbf16ps
+// multiplies a vector of weight pairs by one broadcast activation pair.
 //
 // Two schedules, chosen by the spec's `decode` size:
 //  * decode=1 (T == 1, GEMV): memory-bound. Each output block is reduced by
@@ -42,32 +45,28 @@ BuiltKernel buildLinear(const KernelSpec &spec, const TargetSpec &target) {
   const bool hasBias = spec.size("has_bias") != 0;
   const bool decode = spec.size("decode") != 0;
   const float scale = float(spec.constant("scale", 1.0));
-  const int L = target.lanes;
+  const LinearPacking pk = linearPacking(target, spec.weightType);
+  const int L = pk.lanes, G = pk.group;
   check(IN > 0 && OUT > 0, spec, "IN and OUT must be positive");
   check(L > 0, spec, "target lanes must be positive");
-  const int NB = (OUT + L - 1) / L;
+  const int NB = int(pk.blocks(OUT));
+  const int KG = int(pk.groups(IN));
 
   ImageParam x = tokenRows("x", IN);
-  ImageParam w(halideType(spec.weightType), 3, "w");
+  ImageParam w = packedWeight("w", spec.weightType, pk, OUT, IN);
   ImageParam bias(Float(32), 1, "bias");
-
-  // Static sizes let Halide drop bounds arithmetic and know the packed
-  // weight is dense; only T (x's dim 1) stays dynamic.
-  w.dim(0).set_bounds(0, L).set_stride(1);
-  w.dim(1).set_bounds(0, IN).set_stride(L);
-  w.dim(2).set_bounds(0, NB).set_stride(L * IN);
   if (hasBias)
     bias.dim(0).set_bounds(0, OUT);
 
-  Var o("o"), t("t"), l("l"), b("b");
+  Var o("o"), t("t"), l("l"), b("b"), g("g"), k("k");
   Var oo("oo"), oi("oi"), ol("ol"), ov("ov"), og("og"), to("to"), ti("ti"), tile("tile");
   const Expr T = x.dim(1).extent();
 
-  // Weight as f32 (bf16 widens exactly). The block index is clamped so that
-  // register tiles rounded up past the last block read valid memory; those
-  // lanes are never stored.
-  auto wf = [&](const Expr &lane, const Expr &i, const Expr &blk) {
-    return cast<float>(w(lane, i, min(blk, NB - 1)));
+  // The packed weight; the block index is clamped so that register tiles
+  // rounded up past the last block read valid memory (those lanes are never
+  // stored).
+  auto wAt = [&](const Expr &gg, const Expr &lane, const Expr &kk, const Expr &blk) {
+    return w(gg, lane, kk, min(blk, NB - 1));
   };
 
   Func acc("acc");
@@ -92,29 +91,34 @@ BuiltKernel buildLinear(const KernelSpec &spec, const TargetSpec &target) {
     // A matrix of a few hundred KB (a router) runs on the calling thread:
     // it streams in less time than waking a worker takes.
     const int64_t weightBytes =
-        int64_t(NB) * IN * L * (spec.weightType == WeightType::BF16 ? 2 : 4);
+        int64_t(NB) * KG * L * G * (spec.weightType == WeightType::BF16 ? 2 : 4);
     const bool small = weightBytes < 256 * 1024;
     if (NB < 16 && !small)
       S = std::max(1, std::min(8, IN / 512));
-    const int M = IN / (S * U); // full unrolled steps per slice
+    const int M = KG / (S * U); // full unrolled steps per slice
     const int mainEnd = S * M * U;
+
+    // The activation groups as the weights pair them: with G = 2 rounded to
+    // bf16 once per call (T * IN values), not once per use.
+    Func xg("xg");
+    xg(g, k, t) = groupedInput([&](const Expr &i) { return x(i, t); }, g, k, IN, pk);
 
     Var u("u"), s("s"), sb("sb");
     Func part("part");
-    RDom rm(0, std::max(M, 1), "rm");
+    RDom rm(0, G, 0, std::max(M, 1), "rm");
     RDom rp(0, U, 0, S, "rp");
-    RDom rt(mainEnd, std::max(IN - mainEnd, 1), "rt");
+    RDom rt(0, G, mainEnd, std::max(KG - mainEnd, 1), "rt");
     acc(l, b, t) = 0.0f;
     if (M > 0) {
-      // Element i = (s*M + m)*U + u: the U accumulators of one step read U
-      // adjacent weight rows, so each slice still streams contiguously.
-      Expr i = (s * M + rm) * U + u;
+      // Group j = (s*M + m)*U + u: the U accumulators of one step read U
+      // adjacent weight groups, so each slice still streams contiguously.
+      Expr j = (s * M + rm.y) * U + u;
       part(l, u, s, b, t) = 0.0f;
-      part(l, u, s, b, t) += x(i, t) * wf(l, i, b);
+      part(l, u, s, b, t) += dotTerm(wAt(rm.x, l, j, b), xg(rm.x, j, t));
       acc(l, b, t) += part(l, rp.x, rp.y, b, t);
     }
-    if (mainEnd < IN)
-      acc(l, b, t) += x(rt, t) * wf(l, rt, b);
+    if (mainEnd < KG)
+      acc(l, b, t) += dotTerm(wAt(rt.x, l, rt.y, b), xg(rt.x, rt.y, t));
     defineOut();
 
     out.split(o, oo, ol, L, TailStrategy::GuardWithIf).vectorize(ol).reorder(ol, oo, t);
@@ -126,18 +130,38 @@ BuiltKernel buildLinear(const KernelSpec &spec, const TargetSpec &target) {
     else if (S == 1 && !small)
       out.parallel(oo);
 
+    if (G > 1)
+      xg.compute_root().bound_extent(g, G).vectorize(g);
     acc.compute_at(out, oo).bound_extent(l, L).vectorize(l);
-    for (int k = 0; k < acc.num_update_definitions(); ++k)
-      acc.update(k).vectorize(l);
+    if (M > 0)
+      acc.update(0).vectorize(l);
+    if (mainEnd < KG) {
+      Stage tail = acc.update(acc.num_update_definitions() - 1);
+      tail.reorder(rt.x, l, rt.y, b, t);
+      vectorizeDot(tail, rt.x, l, pk);
+    }
     if (M > 0) {
-      part.bound_extent(l, L).bound_extent(u, U).bound_extent(s, S);
+      part.bound_extent(l, L).bound_extent(u, U); // one slice where it is computed
       part.vectorize(l).unroll(u);
-      part.update().reorder(l, u, rm, s, b, t).vectorize(l).unroll(u);
+      Stage step = part.update();
+      step.reorder(rm.x, l, u, rm.y, s, b, t);
+      vectorizeDot(step, rm.x, l, pk).unroll(u);
       if (S > 1) {
         // The slices of all blocks of a token in parallel, then the blocks'
-        // sums (out's parallel loop) read them back.
-        part.compute_at(out, t);
-        part.update().fuse(s, b, sb).parallel(sb);
+        // sums (out's parallel loop) read them back. The parallel loop is a
+        // wrapper's, part computed inside each task: a parallel loop of
+        // part's own (atomic, with G = 2) update would make every store a
+        // CAS loop.
+        Func slices = part.in();
+        slices.compute_at(out, t)
+            .bound_extent(l, L)
+            .bound_extent(u, U)
+            .bound_extent(s, S)
+            .reorder(l, u, s, b)
+            .fuse(s, b, sb)
+            .parallel(sb)
+            .vectorize(l);
+        part.compute_at(slices, sb);
       } else {
         part.compute_at(out, oo);
       }
@@ -148,21 +172,24 @@ BuiltKernel buildLinear(const KernelSpec &spec, const TargetSpec &target) {
     // broadcast. AVX-512 has 32: 8x3 + 3 + 1 (8x3 measured ~5% faster on
     // prefill than 8x2: 24 FMAs per 11 loads instead of 16 per 10). Either
     // way at least 12 FMA chains are in flight, more than FMA latency x
-    // issue width (4 x 2).
+    // issue width (4 x 2). The same tile serves vdpbf16ps (G = 2): each
+    // broadcast is then one activation pair.
     const int TT = L >= 16 ? 8 : 6;
     const int VB = std::min(L >= 16 ? 3 : 2, NB);
-    // x is first re-laid out as xt[T/TT][IN][TT]: the TT rows of a tile are
-    // adjacent for each input element, so the inner loop's TT broadcasts are
-    // constant offsets from one pointer (instead of TT clamped row
-    // addresses). Rows past T (the last tile's padding) repeat the last row:
-    // in bounds, and never stored. The copy costs T*IN, the GEMM T*IN*OUT.
-    Var tt("tt"), tb("tb"), i("i");
+    // x is first re-laid out as xt[T/TT][KG][TT][G]: the TT rows of a tile
+    // are adjacent for each input group, so the inner loop's TT broadcasts
+    // are constant offsets from one pointer (instead of TT clamped row
+    // addresses), and with G = 2 each is one 32-bit bf16 pair. Rows past T
+    // (the last tile's padding) repeat the last row: in bounds, and never
+    // stored. The copy costs T*IN, the GEMM T*IN*OUT.
+    Var tt("tt"), tb("tb");
     Func xt("xt");
-    xt(tt, i, tb) = x(i, clamp(tb * TT + tt, 0, T - 1));
-    RDom r(0, IN, "r");
+    Expr row = clamp(tb * TT + tt, 0, T - 1);
+    xt(g, tt, k, tb) = groupedInput([&](const Expr &i) { return x(i, row); }, g, k, IN, pk);
+    RDom r(0, G, 0, KG, "r");
     Func acc4("acc4");
     acc4(l, b, tt, tb) = 0.0f;
-    acc4(l, b, tt, tb) += xt(tt, r, tb) * wf(l, r, b);
+    acc4(l, b, tt, tb) += dotTerm(wAt(r.x, l, r.y, b), xt(r.x, tt, r.y, tb));
     acc(l, b, t) = acc4(l, b, t % TT, t / TT);
     defineOut();
 
@@ -174,16 +201,19 @@ BuiltKernel buildLinear(const KernelSpec &spec, const TargetSpec &target) {
         .unroll(ov)
         .fuse(to, oo, tile)
         .parallel(tile);
-    xt.compute_root().bound_extent(tt, TT).vectorize(tt).parallel(tb);
+    xt.compute_root().bound_extent(g, G).bound_extent(tt, TT);
+    if (G > 1)
+      xt.vectorize(g); // with tt: one dense vector of TT pairs per group
+    xt.vectorize(tt).parallel(tb);
     // A fixed-size tile: always TT x VB x L (partial tiles compute the full
     // tile), so the accumulators are constant-indexed and stay in registers.
-    scheduleRegisterTile(acc4, LoopLevel(out, tile), L, VB, TT, r);
+    scheduleRegisterTile(acc4, LoopLevel(out, tile), pk, VB, TT, r.x, r.y);
   }
 
-  BuiltKernel k{Pipeline(out), {x, w}, {}};
+  BuiltKernel built{Pipeline(out), {x, w}, {}};
   if (hasBias)
-    k.buffers.push_back(bias);
-  return k;
+    built.buffers.push_back(bias);
+  return built;
 }
 
 } // namespace hybridc::codegen

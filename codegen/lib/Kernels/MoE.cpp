@@ -95,55 +95,69 @@ BuiltKernel buildMoeExperts(const KernelSpec &spec, const TargetSpec &target) {
   const int K = int(spec.size("K"));
   if (H <= 0 || I <= 0 || E <= 0 || K <= 0 || K > E)
     failKernel(spec, "need positive H, I, E and 0 < K <= E");
-  const int L = target.lanes;
-  const int NB1 = (2 * I + L - 1) / L; // W_in blocks (2I outputs)
-  const int NB2 = (H + L - 1) / L;     // W_out blocks (H outputs)
+  const LinearPacking pk = linearPacking(target, spec.weightType);
+  const int L = pk.lanes, G = pk.group;
+  const int NB1 = int(pk.blocks(2 * I)); // W_in blocks (2I outputs)
+  const int NB2 = int(pk.blocks(H));     // W_out blocks (H outputs)
+  const int KG1 = int(pk.groups(H)), KG2 = int(pk.groups(I));
 
   ImageParam f = tokenRows("f", H);
   ImageParam idx(Int(32), 2, "idx");
   ImageParam gates = tokenRows("gates", K);
-  ImageParam wIn = expertWeights("w_in", spec.weightType, E, 2 * I, H, L);
-  ImageParam wOut = expertWeights("w_out", spec.weightType, E, H, I, L);
+  ImageParam wIn = packedWeight("w_in", spec.weightType, pk, 2 * I, H, E);
+  ImageParam wOut = packedWeight("w_out", spec.weightType, pk, H, I, E);
   idx.dim(0).set_bounds(0, K);
   idx.dim(1).set_min(0);
 
-  Var j("j"), i("i"), k("k"), t("t"), l("l"), b("b"), o("o");
+  Var j("j"), i("i"), k("k"), t("t"), l("l"), b("b"), o("o"), g("g"), q("q");
   // The runtime's router produced the ids; the clamp only guarantees that a
   // corrupt id cannot address outside the weights.
   auto expert = [&](const Expr &kk) { return clamp(idx(kk, t), 0, E - 1); };
 
-  // u over 2I rows: h reads rows [0, IR) and [I, I + IR) (IR = I rounded up
-  // to whole vectors), and u is computed in whole groups of VB blocks, so
-  // its rows are rounded up past 2I; the clamped block index keeps those
-  // loads inside W_in[e] (their values are never used).
-  const int IR = (I + L - 1) / L * L;
+  // The token's input groups as the weights pair them (bf16 pairs rounded
+  // once per call with G = 2; f itself with G = 1).
+  Func fg("fg");
+  fg(g, q, t) = groupedInput([&](const Expr &h) { return f(h, t); }, g, q, H, pk);
+
+  // u over 2I rows: the hidden groups read rows [0, IR) and [I, I + IR)
+  // (IR = I rounded up to whole vectors of groups), and u is computed in
+  // whole groups of VB blocks, so its rows are rounded up past 2I; the
+  // clamped block index keeps those loads inside W_in[e] (their values are
+  // never used).
+  const int GL = L / G;                          // groups per hidden vector
+  const int KGR = (KG2 + GL - 1) / GL * GL;      // hidden groups, whole vectors
+  const int IR = std::min(KGR * G, (I + L - 1) / L * L);
   const int VB = std::min(4, (I + IR + L - 1) / L);
   const int JU = (I + IR + L * VB - 1) / (L * VB) * (L * VB);
-  RDom rh(0, H, "rh");
+  RDom rh(0, G, 0, KG1, "rh");
   Func u("u");
   u(j, k, t) = 0.0f;
-  u(j, k, t) += f(rh, t) * cast<float>(wIn(j % L, rh, min(j / L, NB1 - 1), expert(k)));
+  u(j, k, t) += dotTerm(wIn(rh.x, j % L, rh.y, expert(k), min(j / L, NB1 - 1)), fg(rh.x, rh.y, t));
 
-  // The gate weight folds into h, so W_out's reduction sums all K experts.
-  Func h("h");
-  h(i, k, t) = gates(k, t) * silu(u(i, k, t)) * u(i + I, k, t);
+  // The gate weight folds into the hidden rows, so W_out's reduction sums
+  // all K experts.
+  Func hg("hg");
+  auto hidden = [&](const Expr &r) {
+    return gates(k, t) * silu(u(r, k, t)) * u(r + I, k, t);
+  };
+  hg(g, q, k, t) = groupedInput(hidden, g, q, I, pk);
 
-  // W_out: VB2 output blocks per tile, reduced over (i, expert): for one
+  // W_out: VB2 output blocks per tile, reduced over (group, expert): for one
   // expert the VB2 blocks are VB2 independent FMA chains streaming from one
-  // base address (the expert loop is outside the i loop).
+  // base address (the expert loop is outside the group loop).
   const int VB2 = std::min(4, NB2);
-  RDom ro(0, I, 0, K, "ro");
+  RDom ro(0, G, 0, KG2, 0, K, "ro");
   Func acc("acc");
   acc(l, b, t) = 0.0f;
-  acc(l, b, t) += h(ro.x, ro.y, t) * cast<float>(wOut(l, ro.x, min(b, NB2 - 1), expert(ro.y)));
+  acc(l, b, t) += dotTerm(wOut(ro.x, l, ro.y, expert(ro.z), min(b, NB2 - 1)),
+                          hg(ro.x, ro.y, ro.z, t));
 
   Func out("out");
   out(o, t) = acc(o % L, o / L, t);
   out.output_buffer().dim(0).set_bounds(0, H);
   out.output_buffer().dim(1).set_min(0);
 
-  Var oo("oo"), oi("oi"), ov("ov"), ol("ol"), jb("jb"), jl("jl"), jbo("jbo"), jbi("jbi"),
-      kj("kj");
+  Var oo("oo"), oi("oi"), ov("ov"), ol("ol"), jl("jl"), jbo("jbo"), jbi("jbi"), kj("kj");
   out.split(o, oo, oi, L * VB2, TailStrategy::GuardWithIf)
       .split(oi, ov, ol, L)
       .reorder(ol, ov, oo, t)
@@ -151,19 +165,33 @@ BuiltKernel buildMoeExperts(const KernelSpec &spec, const TargetSpec &target) {
       .unroll(ov)
       .parallel(oo);
 
-  h.compute_at(out, t).bound_extent(i, IR).bound_extent(k, K).vectorize(i, L);
-  u.compute_at(out, t).bound_extent(j, JU).bound_extent(k, K).vectorize(j, L);
-  u.update()
-      .split(j, jb, jl, L)
-      .split(jb, jbo, jbi, VB)
-      .reorder(jl, jbi, rh, jbo, k, t)
-      .vectorize(jl)
-      .unroll(jbi)
-      .fuse(jbo, k, kj) // W_in's block groups of all K experts at once
-      .parallel(kj);
+  hg.compute_at(out, t).bound_extent(g, G).bound_extent(q, KGR).bound_extent(k, K);
+  if (G > 1)
+    hg.vectorize(g);
+  hg.vectorize(q, GL);
+  if (G > 1)
+    fg.compute_at(out, t).bound_extent(g, G).vectorize(g);
+  // W_in's block groups of all K experts in parallel. The parallel loop is
+  // a wrapper's, with u computed inside each task: a parallel loop of u's
+  // own (atomic, with G = 2) update would make every store a CAS loop.
+  Func uTasks = u.in();
+  uTasks.compute_at(out, t)
+      .bound_extent(j, JU)
+      .bound_extent(k, K)
+      .split(j, jbo, jl, L * VB)
+      .reorder(jl, jbo, k)
+      .fuse(jbo, k, kj)
+      .parallel(kj)
+      .vectorize(jl, L);
+  u.compute_at(uTasks, kj).bound_extent(j, L * VB).vectorize(j, L);
+  Stage uStep = u.update();
+  uStep.split(j, jbi, jl, L).reorder(rh.x, jl, jbi, rh.y, k, t);
+  vectorizeDot(uStep, rh.x, jl, pk).unroll(jbi);
 
   acc.compute_at(out, oo).bound_extent(l, L).bound_extent(b, VB2).vectorize(l).unroll(b);
-  acc.update().reorder(l, b, ro.x, ro.y, t).vectorize(l).unroll(b);
+  Stage accStep = acc.update();
+  accStep.reorder(ro.x, l, b, ro.y, ro.z, t);
+  vectorizeDot(accStep, ro.x, l, pk).unroll(b);
 
   return BuiltKernel{Pipeline(out), {f, idx, gates, wIn, wOut}, {}};
 }

@@ -33,32 +33,36 @@ BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target
   const int TT = int(spec.size("TILE"));
   if (H <= 0 || I <= 0 || E <= 0 || TT != kMoeTileRows)
     failKernel(spec, "need positive H, I, E and TILE = " + std::to_string(kMoeTileRows));
-  const int L = target.lanes;
-  const int NB1 = (2 * I + L - 1) / L; // W_in blocks (2I outputs)
-  const int NB2 = (H + L - 1) / L;     // W_out blocks (H outputs)
+  const LinearPacking pk = linearPacking(target, spec.weightType);
+  const int L = pk.lanes, G = pk.group;
+  const int NB1 = int(pk.blocks(2 * I)); // W_in blocks (2I outputs)
+  const int NB2 = int(pk.blocks(H));     // W_out blocks (H outputs)
+  const int KG1 = int(pk.groups(H)), KG2 = int(pk.groups(I));
 
   ImageParam f = tokenRows("f", H);
   ImageParam rowToken(Int(32), 1, "row_token");
   ImageParam rowGate(Float(32), 1, "row_gate");
   ImageParam tileExpert(Int(32), 1, "tile_expert");
-  ImageParam wIn = expertWeights("w_in", spec.weightType, E, 2 * I, H, L);
-  ImageParam wOut = expertWeights("w_out", spec.weightType, E, H, I, L);
+  ImageParam wIn = packedWeight("w_in", spec.weightType, pk, 2 * I, H, E);
+  ImageParam wOut = packedWeight("w_out", spec.weightType, pk, H, I, E);
   rowToken.dim(0).set_min(0);
   rowGate.dim(0).set_min(0);
   tileExpert.dim(0).set_min(0);
 
   const Expr T = f.dim(1).extent();
-  const Expr R = rowToken.dim(0).extent();
-  Var r("r"), tl("tl"), h("h"), jj("jj"), i("i"), l("l"), b("b"), o("o"), row("row");
+  Var r("r"), tl("tl"), g("g"), k("k"), jj("jj"), i("i"), l("l"), b("b"), o("o"), row("row");
   // The driver wrote the ids; the clamps only guarantee that a corrupt one
   // cannot address outside the buffers.
   Expr e = clamp(tileExpert(tl), 0, E - 1);
+  const Expr R = rowToken.dim(0).extent();
   Expr rowOf = clamp(tl * TT + r, 0, R - 1);
 
-  // The token rows of each tile, stored [H][TILE]: for one input element
-  // the TILE values the register tile broadcasts are adjacent.
+  // The token rows of each tile, stored [KG][TILE][G]: for one input group
+  // the TILE values (pairs, with G = 2) the register tile broadcasts are
+  // adjacent.
   Func xg("xg");
-  xg(r, h, tl) = f(h, clamp(rowToken(rowOf), 0, T - 1));
+  Expr token = clamp(rowToken(rowOf), 0, T - 1);
+  xg(g, r, k, tl) = groupedInput([&](const Expr &h) { return f(h, token); }, g, k, H, pk);
 
   // u = W_in[e] x for the tile: TILE rows x VB vectors of outputs held in
   // registers (uacc) while the reduction over H runs innermost.
@@ -66,21 +70,25 @@ BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target
   // way at least 8 FMA chains are in flight (latency 4 x 2 ports).
   const int vectors = L >= 16 ? 2 : 1;
   const int VB = std::min(vectors, NB1);
-  RDom rh(0, H, "rh");
+  RDom rh(0, G, 0, KG1, "rh");
   Func uacc("uacc"), u("u");
   uacc(l, b, r, tl) = 0.0f;
-  uacc(l, b, r, tl) += xg(r, rh, tl) * cast<float>(wIn(l, rh, min(b, NB1 - 1), e));
+  uacc(l, b, r, tl) += dotTerm(wIn(rh.x, l, rh.y, e, min(b, NB1 - 1)), xg(rh.x, r, rh.y, tl));
   u(jj, r, tl) = uacc(jj % L, jj / L, r, tl);
 
-  // The gate folds into hh, so the rows the combine sums are final.
-  Func hh("hh");
-  hh(r, i, tl) = rowGate(rowOf) * silu(u(i, r, tl)) * u(i + I, r, tl);
+  // The gate folds into the hidden rows, so the rows the combine sums are
+  // final; stored [KG][TILE][G] like xg, the second matmul's input.
+  Func hg("hg");
+  auto hidden = [&](const Expr &q) {
+    return rowGate(rowOf) * silu(u(q, r, tl)) * u(q + I, r, tl);
+  };
+  hg(g, r, k, tl) = groupedInput(hidden, g, k, I, pk);
 
   const int VB2 = std::min(vectors, NB2);
-  RDom ri(0, I, "ri");
+  RDom ri(0, G, 0, KG2, "ri");
   Func acc("acc");
   acc(l, b, r, tl) = 0.0f;
-  acc(l, b, r, tl) += hh(r, ri, tl) * cast<float>(wOut(l, ri, min(b, NB2 - 1), e));
+  acc(l, b, r, tl) += dotTerm(wOut(ri.x, l, ri.y, e, min(b, NB2 - 1)), hg(ri.x, r, ri.y, tl));
 
   Func y("y");
   y(o, row) = acc(o % L, o / L, row % TT, row / TT);
@@ -104,8 +112,15 @@ BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target
 
   const int JU = (2 * I + L * VB - 1) / (L * VB) * (L * VB);
   Var jo("jo"), ji("ji"), jv("jv"), jl("jl");
-  // Gathered rows, each tile's stored [H][TILE] (see xg), once per call.
-  xg.compute_root().bound_extent(r, TT).vectorize(r).parallel(tl);
+  // Gathered rows and hidden rows, once per call each: [KG][TILE][G] per
+  // tile, a dense vector of TILE groups per input group.
+  for (Func *rows : {&xg, &hg}) {
+    rows->compute_root().bound_extent(g, G).bound_extent(r, TT);
+    if (G > 1)
+      rows->vectorize(g);
+    rows->vectorize(r).parallel(tl);
+  }
+  hg.bound_extent(k, KG2);
   u.compute_root()
       .bound_extent(jj, JU)
       .bound_extent(r, TT)
@@ -117,10 +132,8 @@ BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target
       .parallel(jo);
   // A fixed-size tile, constant-indexed after unrolling: it lives in
   // registers (as in linear's GEMM).
-  scheduleRegisterTile(uacc, LoopLevel(u, tl), L, VB, TT, rh);
-
-  hh.compute_root().bound_extent(r, TT).bound_extent(i, I).vectorize(r).parallel(tl);
-  scheduleRegisterTile(acc, LoopLevel(y, to), L, VB2, TT, ri);
+  scheduleRegisterTile(uacc, LoopLevel(u, tl), pk, VB, TT, rh.x, rh.y);
+  scheduleRegisterTile(acc, LoopLevel(y, to), pk, VB2, TT, ri.x, ri.y);
 
   return BuiltKernel{Pipeline(y), {f, rowToken, rowGate, tileExpert, wIn, wOut}, {}};
 }

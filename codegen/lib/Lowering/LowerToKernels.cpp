@@ -120,7 +120,7 @@ struct LoweringContext {
   func::FuncOp forward;
   Type weightElem;
   std::string weightTypeName;
-  int64_t lanes;
+  codegen::LinearPacking packing; // of every linear and expert weight
   int64_t chunkTokens;   // the scan kernel's chunk
   int64_t prefillTokens; // the largest prefill call, a multiple of neither
   WeightPlan weights;
@@ -238,7 +238,7 @@ private:
   Value scratchOffset(MoEScratch::Slot slot);
   Value weightView(StringRef tensor, StringRef layout, ArrayRef<int64_t> shape, Type elem);
   /// A weight used as the matrix of a `linear` kernel: [OUT, IN] packed.
-  Value linearWeight(Value weightRef, int64_t &out, int64_t &in);
+  Value linearWeight(Value weightRef, int64_t &out, int64_t &in, bool alwaysF32 = false);
   Value plainF32(Value weightRef);
   Value stateView(Value stateArg, bool output);
   Value kvSegment(Value cacheArg);
@@ -393,12 +393,20 @@ Value DriverBuilder::plainF32(Value weightRef) {
   return weightView(weightName(weightRef), "f32", view, b->getF32Type());
 }
 
-Value DriverBuilder::linearWeight(Value weightRef, int64_t &out, int64_t &in) {
+Value DriverBuilder::linearWeight(Value weightRef, int64_t &out, int64_t &in, bool alwaysF32) {
   auto shape = cast<ShapedType>(weightRef.getType()).getShape();
   out = shape[0];
   in = shape[1];
-  int64_t blocks = (out + lc.lanes - 1) / lc.lanes;
-  return weightView(weightName(weightRef), "linear", {blocks, in, lc.lanes}, lc.weightElem);
+  if (alwaysF32) {
+    // Packed like `linear` in f32 whatever the model's weight type: inputs
+    // one per lane (no bf16 pairs).
+    const codegen::LinearPacking p{lc.packing.lanes, 1};
+    return weightView(weightName(weightRef), "linear_f32",
+                      {p.blocks(out), p.groups(in), p.lanes, p.group}, b->getF32Type());
+  }
+  const codegen::LinearPacking &p = lc.packing;
+  return weightView(weightName(weightRef), "linear",
+                    {p.blocks(out), p.groups(in), p.lanes, p.group}, lc.weightElem);
 }
 
 Value DriverBuilder::stateView(Value stateArg, bool output) {
@@ -473,18 +481,22 @@ void DriverBuilder::lowerMoE(hybrid::MoEOp op) {
   auto wIn = cast<ShapedType>(op.getWIn().getType()).getShape();   // [E, 2I, H]
   int64_t E = wIn[0], twoI = wIn[1], H = wIn[2], I = twoI / 2, K = op.getTopK();
   int64_t routerOut, routerIn;
-  Value router = linearWeight(op.getRouter(), routerOut, routerIn);
+  // The router stays f32 (weights and inputs) whatever the weight type: its
+  // top-K is a discontinuous choice, and rounding its operands moves near
+  // ties across it (llama.cpp keeps it f32 for the same reason). It is E x H,
+  // a fraction of a percent of the layer's weights.
+  Value router = linearWeight(op.getRouter(), routerOut, routerIn, /*alwaysF32=*/true);
   Value logits = workspaceView(plannedTemp[{op.getOperation(), 0}], E, b->getF32Type());
-  call({"linear", {{"IN", H}, {"OUT", E}, {"has_bias", 0}, {"decode", decode ? 1 : 0}}, {}, true},
+  call({"linear", {{"IN", H}, {"OUT", E}, {"has_bias", 0}, {"decode", decode ? 1 : 0}}, {}, false},
        {bufferOf(op.getInput()), router, logits});
   Value ids = workspaceView(plannedTemp[{op.getOperation(), 1}], K, b->getI32Type());
   Value gates = workspaceView(plannedTemp[{op.getOperation(), 2}], K, b->getF32Type());
   call({"moe_router", {{"E", E}, {"K", K}}, {}, false}, {logits, ids, gates});
-  auto blocks = [&](int64_t n) { return (n + lc.lanes - 1) / lc.lanes; };
-  Value win = weightView(weightName(op.getWIn()), "experts", {E, blocks(twoI), H, lc.lanes},
-                         lc.weightElem);
-  Value wout = weightView(weightName(op.getWOut()), "experts", {E, blocks(H), I, lc.lanes},
-                          lc.weightElem);
+  const codegen::LinearPacking &p = lc.packing;
+  Value win = weightView(weightName(op.getWIn()), "experts",
+                         {p.blocks(twoI), E, p.groups(H), p.lanes, p.group}, lc.weightElem);
+  Value wout = weightView(weightName(op.getWOut()), "experts",
+                          {p.blocks(H), E, p.groups(I), p.lanes, p.group}, lc.weightElem);
   Value out = resultBuffer(op.getResult());
   if (!decode)
     return lowerGroupedExperts(op, ids, gates, win, wout, out);
@@ -816,6 +828,12 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
                        "prefill-tokens >= 0");
       return signalPassFailure();
     }
+    if (inputGroup != 1 && !(inputGroup == 2 && weightType == "bf16")) {
+      module.emitError("hybrid-lower-to-kernels: input-group must be 1, or 2 with "
+                       "weight-type=bf16 (bf16 pairs), got ")
+          << int64_t(inputGroup);
+      return signalPassFailure();
+    }
 
     // @forward(tokens: tensor<?xi32>, state...): the driver ABI gives the
     // tokens and the state blobs their memory; other arguments have none.
@@ -847,7 +865,8 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     lc.forward = forward;
     lc.weightTypeName = weightType;
     lc.weightElem = weightType == "bf16" ? Type(b.getBF16Type()) : Type(b.getF32Type());
-    lc.lanes = lanes;
+    lc.packing.lanes = int(lanes);
+    lc.packing.group = int(inputGroup);
     lc.chunkTokens = chunkTokens;
     lc.prefillTokens = prefillTokens > 0 ? prefillTokens : chunkTokens;
 
@@ -884,6 +903,7 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     module->setAttr("hybrid.weight_plan", lc.weights.toAttr(b));
     module->setAttr("hybrid.weight_type", b.getStringAttr(weightType));
     module->setAttr("hybrid.lanes", i64(lanes));
+    module->setAttr("hybrid.input_group", i64(inputGroup));
     module->setAttr("hybrid.weights_bytes", i64(lc.weights.totalBytes()));
     module->setAttr("hybrid.state_bytes", i64(lc.stateBytes));
     module->setAttr("hybrid.kv_segments", i64(lc.kvSegments));

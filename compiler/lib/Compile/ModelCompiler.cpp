@@ -161,9 +161,10 @@ std::vector<KernelJob> collectKernels(ModuleOp module) {
     for (NamedAttribute a : cast<DictionaryAttr>(info.get("constants")))
       job.spec.constants[a.getName().str()] =
           cast<FloatAttr>(a.getValue()).getValue().convertToDouble();
-    job.spec.weightType = cast<StringAttr>(info.get("weight_type")).getValue() == "bf16"
-                              ? codegen::WeightType::BF16
-                              : codegen::WeightType::F32;
+    // The lowering writes only names parseWeightType knows.
+    job.spec.weightType =
+        codegen::parseWeightType(cast<StringAttr>(info.get("weight_type")).str())
+            .value_or(codegen::WeightType::F32);
     job.signature.symbol = job.spec.symbol;
     job.signature.kind = job.spec.kind;
     job.signature.label = job.spec.kind;
@@ -209,9 +210,10 @@ namespace {
 class Compilation {
 public:
   Compilation(const CompileOptions &o, std::string name, codegen::TargetSpec target,
-              llvm::StringSet<> emit, std::string build, llvm::raw_ostream &log,
-              llvm::raw_ostream &irOut)
-      : o(o), name(std::move(name)), target(std::move(target)), emit(std::move(emit)),
+              codegen::WeightType weightType, llvm::StringSet<> emit, std::string build,
+              llvm::raw_ostream &log, llvm::raw_ostream &irOut)
+      : o(o), name(std::move(name)), target(std::move(target)), weightType(weightType),
+        packing(codegen::linearPacking(this->target, weightType)), emit(std::move(emit)),
         build(std::move(build)), log(log), irOut(irOut), timer(log) {
     context.disableMultithreading(); // module-scope IR printing needs it
   }
@@ -234,6 +236,8 @@ private:
   const CompileOptions &o;
   const std::string name;
   const codegen::TargetSpec target;
+  const codegen::WeightType weightType;
+  const codegen::LinearPacking packing; // every matrix's layout, from target + type
   const llvm::StringSet<> emit;
   const std::string build; // scratch folder for objects
   llvm::raw_ostream &log, &irOut;
@@ -301,7 +305,8 @@ llvm::Error Compilation::buildPipelines() {
   lowerPM.addPass(hybrid::createPlanStatePass());
   LowerToKernelsOptions lowerOptions;
   lowerOptions.weightType = o.weightsDtype;
-  lowerOptions.lanes = target.lanes;
+  lowerOptions.lanes = packing.lanes;
+  lowerOptions.inputGroup = packing.group;
   lowerOptions.chunkTokens = checkpoint->config().mambaChunkSize;
   lowerOptions.prefillTokens = o.prefillTokens;
   lowerPM.addPass(createLowerToKernels(lowerOptions));
@@ -442,9 +447,7 @@ llvm::Error Compilation::writeWeights() {
   // Embedded weights are assembled into the library from a scratch file.
   weightsFile = join(o.embedWeights ? build : o.outDir, name + ".weights");
   llvm::Expected<uint64_t> hash = writeWeightsFile(
-      weightsFile, *checkpoint, plan, glue.weightsBytes,
-      o.weightsDtype == "bf16" ? codegen::WeightType::BF16 : codegen::WeightType::F32,
-      target.lanes, name);
+      weightsFile, *checkpoint, plan, glue.weightsBytes, weightType, packing, name);
   if (!hash)
     return hash.takeError();
   glue.modelHash = *hash;
@@ -502,6 +505,7 @@ llvm::Error Compilation::finish() {
   manifest.weights = o.embedWeights ? "" : name + ".weights";
   manifest.target = target.name;
   manifest.weightsDtype = o.weightsDtype;
+  manifest.matmulInputs = packing.group == 2 ? "bf16" : "f32";
   manifest.vocabSize = cfg.vocabSize;
   manifest.hiddenSize = cfg.hiddenSize;
   manifest.numLayers = cfg.numLayers;
@@ -538,8 +542,11 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
   std::optional<codegen::TargetSpec> target = codegen::resolveTarget(o.target, targetError);
   if (!target)
     return makeError("--target: " + targetError);
-  if (o.weightsDtype != "f32" && o.weightsDtype != "bf16")
+  std::optional<codegen::WeightType> weightType = codegen::parseWeightType(o.weightsDtype);
+  if (!weightType)
     return makeError("--weights-dtype must be f32 or bf16, got '" + o.weightsDtype + "'");
+  if (o.f32Activations)
+    target->bf16Dot = false; // bf16 weights then widen to f32 and meet f32 activations
   llvm::StringSet<> emit;
   const std::vector<std::string> known = knownEmitKinds();
   for (const std::string &e : o.emit) {
@@ -558,8 +565,12 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
     ~RemoveDir() { llvm::sys::fs::remove_directories(dir); }
   } cleanup{std::string(scratch)};
 
+  const bool bf16Dot = codegen::linearPacking(*target, *weightType).group == 2;
   log << "hybridc compile " << o.modelDir << " -> " << o.outDir << " (name " << name
-      << ", target " << target->name << ", weights " << o.weightsDtype
+      << ", target " << target->name << (o.target == "host" ? " (host)" : "") << ", weights "
+      << o.weightsDtype << (bf16Dot ? ", matmuls bf16 x bf16 (vdpbf16ps)" : "")
       << (o.embedWeights ? ", embedded" : "") << ")\n";
-  return Compilation(o, name, *target, std::move(emit), std::string(scratch), log, irOut).run();
+  return Compilation(o, name, *target, *weightType, std::move(emit), std::string(scratch), log,
+                     irOut)
+      .run();
 }

@@ -92,7 +92,7 @@ const float *sourceFloats(const TensorView &t, std::vector<float> &scratch) {
 
 /// Packs entry `e` (tensor `t`) into buf.bytes; "" or what went wrong.
 std::string packEntry(const PackedWeight &e, const TensorView &t, codegen::WeightType type,
-                      int lanes, PackBuffers &buf) {
+                      const codegen::LinearPacking &packing, PackBuffers &buf) {
   const float *data = sourceFloats(t, buf.floats);
   buf.bytes.clear();
   if (e.layout == "f32") {
@@ -100,11 +100,12 @@ std::string packEntry(const PackedWeight &e, const TensorView &t, codegen::Weigh
   } else if (e.layout == "plain") {
     codegen::packPlain(data, t.numElements(), type, buf.bytes);
   } else if (e.layout == "linear") {
-    codegen::packLinear(data, t.shape[0], t.shape[1], lanes, type, buf.bytes);
+    codegen::packLinear(data, t.shape[0], t.shape[1], packing, type, buf.bytes);
+  } else if (e.layout == "linear_f32") {
+    codegen::packLinear(data, t.shape[0], t.shape[1], codegen::LinearPacking{packing.lanes, 1},
+                        codegen::WeightType::F32, buf.bytes);
   } else if (e.layout == "experts") {
-    int64_t perExpert = t.shape[1] * t.shape[2];
-    for (int64_t x = 0; x < t.shape[0]; ++x)
-      codegen::packLinear(data + x * perExpert, t.shape[1], t.shape[2], lanes, type, buf.bytes);
+    codegen::packExperts(data, t.shape[0], t.shape[1], t.shape[2], packing, type, buf.bytes);
   } else {
     return "weight '" + e.tensor + "': unknown layout '" + e.layout + "'";
   }
@@ -152,7 +153,7 @@ bool readAll(int fd, uint8_t *data, size_t n, off_t at) {
 /// of the first failing entry in plan order, as a serial loop reports it.
 llvm::Error packAndWrite(int fd, off_t base, const std::string &path,
                          const Checkpoint &checkpoint, const std::vector<PackedWeight> &entries,
-                         codegen::WeightType type, int lanes) {
+                         codegen::WeightType type, const codegen::LinearPacking &packing) {
   const unsigned threads = taskThreads(entries.size(), kMaxPackThreads);
   std::vector<PackBuffers> buffers(threads);
   std::vector<std::string> errors(entries.size());
@@ -160,7 +161,7 @@ llvm::Error packAndWrite(int fd, off_t base, const std::string &path,
     const PackedWeight &e = entries[i];
     const TensorView &t = checkpoint.get(e.tensor);
     PackBuffers &buf = buffers[worker];
-    errors[i] = packEntry(e, t, type, lanes, buf);
+    errors[i] = packEntry(e, t, type, packing, buf);
     t.releasePages(); // read once: keep the checkpoint out of memory
     if (errors[i].empty() && !writeAll(fd, buf.bytes.data(), buf.bytes.size(), base + e.offset))
       errors[i] = path + ": write failed (weight '" + e.tensor + "'): " + std::strerror(errno);
@@ -202,7 +203,8 @@ llvm::Expected<uint64_t> hybridc::writeWeightsFile(const std::string &path,
                                                    const Checkpoint &checkpoint,
                                                    const std::vector<PackedWeight> &entries,
                                                    int64_t payloadBytes,
-                                                   codegen::WeightType type, int lanes,
+                                                   codegen::WeightType type,
+                                                   const codegen::LinearPacking &packing,
                                                    const std::string &modelName) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -212,7 +214,7 @@ llvm::Expected<uint64_t> hybridc::writeWeightsFile(const std::string &path,
     ::close(fd);
     return ioError(path, "cannot size");
   }
-  if (llvm::Error e = packAndWrite(fd, base, path, checkpoint, entries, type, lanes)) {
+  if (llvm::Error e = packAndWrite(fd, base, path, checkpoint, entries, type, packing)) {
     ::close(fd);
     return std::move(e);
   }

@@ -13,7 +13,8 @@
 namespace hybridc {
 
 /// One packed weight: checkpoint tensor `tensor` in layout `layout`
-/// ("f32", "plain", "linear", "experts") at `offset` of the payload.
+/// ("f32", "plain", "linear", "linear_f32", "experts") at `offset` of the
+/// payload.
 struct PackedWeight {
   std::string tensor, layout;
   int64_t offset = 0, bytes = 0;
@@ -25,7 +26,8 @@ struct PackedWeight {
 llvm::Expected<uint64_t> writeWeightsFile(const std::string &path, const Checkpoint &checkpoint,
                                           const std::vector<PackedWeight> &entries,
                                           int64_t payloadBytes, codegen::WeightType type,
-                                          int lanes, const std::string &modelName);
+                                          const codegen::LinearPacking &packing,
+                                          const std::string &modelName);
 
 } // namespace hybridc
 

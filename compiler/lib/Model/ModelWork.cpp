@@ -4,7 +4,8 @@
 // layers, attention and the scan for prefill; the matmul weights, the
 // recurrent state and the KV cache for decode. Norms, biases, activations,
 // the conv weights and the embedding row are each well under 1% and are left
-// out so that the numbers stay easy to check by hand.
+// out so that the numbers stay easy to check by hand; so is the router's
+// being stored f32 whatever the weight type (E x H per layer).
 //
 //===----------------------------------------------------------------------===//
 #include "hybridc/Model/ModelWork.h"

@@ -49,6 +49,7 @@ llvm::Error hybridc::writeManifest(const std::string &outDir, const Manifest &m)
   llvm::json::Object obj{{"name", m.name},       {"library", m.library},
                          {"header", m.header},   {"weights", m.weights},
                          {"target", m.target},   {"weights_dtype", m.weightsDtype},
+                         {"matmul_inputs", m.matmulInputs},
                          {"vocab_size", m.vocabSize}, {"hidden_size", m.hiddenSize},
                          {"num_layers", m.numLayers}};
   if (m.work)
@@ -95,6 +96,7 @@ llvm::Expected<Manifest> hybridc::readManifest(const std::string &outDir) {
     return fail("missing name, library, header, weights or vocab_size");
   str("target", m.target);
   str("weights_dtype", m.weightsDtype);
+  str("matmul_inputs", m.matmulInputs);
   num("hidden_size", m.hiddenSize);
   num("num_layers", m.numLayers);
   if (const llvm::json::Value *w = o->get("work")) {

@@ -15,13 +15,25 @@
 // state are f32; "W" marks a weight stored in the model's weight type (f32
 // or bf16) in the packed layout named; everything else is f32.
 //
+// The packed layout of a matrix w[OUT][IN] (packLinear) is
+//     W[ceil(OUT/L)][ceil(IN/G)][L][G],  W[b][k][l][g] = w[b*L + l][k*G + g]
+// (zero past OUT and IN): L = the target's f32 lanes, so one block's L
+// outputs are one vector of accumulators, and G = linearPacking().group
+// consecutive inputs per lane: 1, or 2 on a target that multiplies bf16
+// pairs (vdpbf16ps reads a pair per f32 lane). Written W[NB][KG][L][G] below.
+// The E expert matrices of a mixture (packExperts) interleave by block,
+// W[NB][E][KG][L][G]: the grouped prefill kernel walks block b of every
+// expert in turn, and this way that walk is one sequential stream (9% faster
+// than experts one after another, with the weights cold in cache as each
+// layer finds them).
+//
 // Kernel kinds (sizes / constants they read from the spec):
 //  embed          V H; multiplier
 //                 tokens i32[T], table W[V][H] -> out[T][H]
 //  rms_norm       H; eps, scale (output multiplier, default 1)
 //                 x[T][H], w[H] -> out[T][H]
 //  linear         IN OUT has_bias decode; scale (default 1)
-//                 x[T][IN], w W[OUT_pad/L][IN][L] (packLinear), [bias[OUT]]
+//                 x[T][IN], w W[NB][KG][L][G] (packLinear), [bias[OUT]]
 //                 -> out[T][OUT]      out = scale * (x . w^T + bias)
 //  swiglu         S          u[T][2S] -> out[T][S]; out = silu(u[:, :S]) * u[:, S:]
 //  residual_add   H; multiplier   x[T][H], b[T][H] -> out = x + multiplier * b
@@ -30,8 +42,8 @@
 //                 softmax over the K selected logits
 //  moe_experts    H I E K     (decode; any T, made for T == 1)
 //                 f[T][H], idx i32[T][K], gates[T][K],
-//                 w_in W[E][2I_pad/L][H][L] (packLinear per expert, OUT = 2I),
-//                 w_out W[E][H_pad/L][I][L] (packLinear per expert, OUT = H)
+//                 w_in W[NB][E][KG][L][G] (packExperts, OUT = 2I, IN = H),
+//                 w_out likewise with OUT = H, IN = I
 //                 -> out[T][H] = sum_k gates * W_out[e] (silu(g) * u),
 //                 g, u = the two halves of W_in[e] f
 //  moe_expert_tiles H I E TILE (prefill; TILE = kMoeTileRows)
@@ -81,19 +93,42 @@ enum class WeightType { F32, BF16 };
 /// the granule in which the driver buckets an expert's tokens.
 constexpr int kMoeTileRows = 8;
 
+/// The weight type's name as --weights-dtype spells it ("f32", "bf16").
+const char *weightTypeName(WeightType type);
+/// Parses a --weights-dtype name; nullopt for anything else.
+std::optional<WeightType> parseWeightType(const std::string &name);
+
 /// The CPU a model is compiled for.
 struct TargetSpec {
-  std::string name;         // "x86-64-avx2", "x86-64-avx512", "host"
+  std::string name;         // one of knownTargets() other than "host"
   std::string halideTarget; // Halide target string, with no_runtime-user_context
   int lanes = 8;            // f32 lanes of one vector register: 8 or 16
+  bool bf16Dot = false;     // bf16 weights meet bf16 activations in vdpbf16ps
   std::string llvmCpu;      // for the driver's LLVM TargetMachine
   std::string llvmFeatures;
 };
 
-/// The targets `--target` accepts.
+/// The targets `--target` accepts: the named CPU levels, then "host".
 std::vector<std::string> knownTargets();
-/// Resolves a target name; nullopt (and `error`) for unknown names.
+/// Resolves a target name; nullopt (and `error`) for unknown names. "host"
+/// resolves to the best named target this CPU runs (its `name` says which),
+/// never to Halide's own host target: on AMD CPUs with AVX512-BF16 that
+/// reports Sapphire Rapids, whose AVX512-FP16 and AMX they lack.
 std::optional<TargetSpec> resolveTarget(const std::string &name, std::string &error);
+/// Whether this CPU can run code built for the named target.
+bool cpuSupports(const TargetSpec &target);
+
+/// How packLinear lays out a weight for the kernels of one target (see the
+/// layout at the top of this file).
+struct LinearPacking {
+  int lanes = 8; // L: output rows per block
+  int group = 1; // G: consecutive inputs per lane
+  int64_t blocks(int64_t out) const { return (out + lanes - 1) / lanes; }
+  int64_t groups(int64_t in) const { return (in + group - 1) / group; }
+};
+/// The one place that decides the packing: the lowering's weight views, the
+/// weight packer and the kernels all ask here.
+LinearPacking linearPacking(const TargetSpec &target, WeightType type);
 
 /// One kernel instance.
 struct KernelSpec {
@@ -118,10 +153,15 @@ std::string compileKernel(const KernelSpec &spec, const TargetSpec &target,
 std::string compileHalideRuntime(const TargetSpec &target, const std::string &objectPath);
 
 /// Packs a row-major f32 matrix w[OUT][IN] into the `linear` layout
-/// W[ceil(OUT/L)][IN][L] (rows past OUT are zero), converting to `type`.
-/// Appends to `out` (raw little-endian bytes).
-void packLinear(const float *w, int64_t out, int64_t in, int lanes, WeightType type,
-                std::vector<uint8_t> &bytes);
+/// W[NB][KG][L][G] of `packing` (zero past OUT and IN), converting to `type`.
+/// Appends to `bytes` (raw little-endian bytes).
+void packLinear(const float *w, int64_t out, int64_t in, const LinearPacking &packing,
+                WeightType type, std::vector<uint8_t> &bytes);
+
+/// Packs E row-major matrices w[E][OUT][IN] into the experts layout
+/// W[NB][E][KG][L][G]: block b of every expert, then block b + 1.
+void packExperts(const float *w, int64_t experts, int64_t out, int64_t in,
+                 const LinearPacking &packing, WeightType type, std::vector<uint8_t> &bytes);
 
 /// Appends `n` floats converted to `type` (row-major, unpacked).
 void packPlain(const float *w, int64_t n, WeightType type, std::vector<uint8_t> &bytes);

@@ -28,6 +28,9 @@ def LowerToKernels : Pass<"hybrid-lower-to-kernels", "::mlir::ModuleOp"> {
            "Storage type of matmul and embedding weights: f32 or bf16">,
     Option<"lanes", "lanes", "int64_t", /*default=*/"16",
            "f32 lanes of the target's vectors (the packed weight block width)">,
+    Option<"inputGroup", "input-group", "int64_t", /*default=*/"1",
+           "Consecutive inputs per lane of a packed weight: 1, or 2 (bf16 "
+           "pairs, for targets whose kernels multiply them with vdpbf16ps)">,
     Option<"chunkTokens", "chunk-tokens", "int64_t", /*default=*/"256",
            "The state-space-duality chunk length of the scan kernel">,
     Option<"prefillTokens", "prefill-tokens", "int64_t", /*default=*/"0",

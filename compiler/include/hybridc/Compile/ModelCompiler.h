@@ -19,6 +19,9 @@ struct CompileOptions {
   std::string name;           // C prefix; default: from the model folder's name
   std::string target = "host";
   std::string weightsDtype = "f32";
+  // bf16 weights on a target with bf16 dot products: keep the matmuls'
+  // activations in f32 (widening the weights) instead of rounding them.
+  bool f32Activations = false;
   bool embedWeights = false;
   int64_t prefillTokens = 512; // tokens per prefill driver call
   bool profile = false;       // time each kernel: <name>_profile_report()

@@ -27,6 +27,9 @@ struct Manifest {
   std::string weights;  // "" when the weights are embedded
   std::string target;
   std::string weightsDtype;
+  /// What the matmuls multiply the weights with: "bf16" (activations
+  /// rounded to bf16, vdpbf16ps) or "f32"; "" in older folders.
+  std::string matmulInputs;
   int64_t vocabSize = 0;
   int64_t hiddenSize = 0;
   int64_t numLayers = 0;

@@ -1,0 +1,127 @@
+//===- Targets.cpp - the CPUs hybridc compiles for ------------------------===//
+//
+// One table of named CPU levels with explicit feature lists, so that a
+// library built on one machine is reproducible; `host` picks the best row
+// this CPU runs. Plain C++ (no Halide): the compiler, the kernels and the
+// tools that load a library (is this CPU able to run it?) all read it.
+//
+//===----------------------------------------------------------------------===//
+#include "hybridc/Codegen/KernelSpec.h"
+
+namespace hybridc::codegen {
+
+namespace {
+
+// Kernels carry no Halide runtime (one standalone runtime per library) and
+// take a user_context that routes errors and threads to the calling session.
+constexpr const char *kCommonFeatures = "-no_runtime-user_context";
+
+struct TargetRow {
+  const char *name;
+  const char *halideFeatures; // after "x86-64-linux-"
+  int lanes;
+  bool bf16Dot;
+  const char *llvmCpu; // the driver object's CPU (control code only)
+};
+
+// Best last: `host` takes the last row the CPU supports.
+constexpr TargetRow kTargets[] = {
+    {"x86-64-avx2", "sse41-avx-f16c-fma-avx2", 8, false, "haswell"},
+    // Skylake-server level: AVX-512 F/CD/BW/DQ/VL.
+    {"x86-64-avx512", "sse41-avx-f16c-fma-avx2-avx512-avx512_skylake", 16, false,
+     "skylake-avx512"},
+    // Zen4 / Sapphire Rapids level: AVX-512 with BF16 and VNNI. Halide 14
+    // reaches vdpbf16ps only through its Sapphire Rapids feature, which also
+    // lets LLVM 14 use AVX512-FP16 and AMX; the kernels never use Float(16)
+    // or tiles, and a test disassembles every kernel of this target to prove
+    // that none of those instructions (SIGILL on Zen4) is emitted. The driver
+    // is plain control code: the AVX-512 baseline is enough.
+    {"x86-64-avx512-bf16",
+     "sse41-avx-f16c-fma-avx2-avx512-avx512_skylake-avx512_cannonlake-avx512_sapphirerapids",
+     16, true, "skylake-avx512"},
+};
+
+bool rowSupported(const TargetRow &row) {
+  const std::string name = row.name;
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                    __builtin_cpu_supports("f16c");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
+                      __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  if (name == "x86-64-avx2")
+    return avx2;
+  if (name == "x86-64-avx512")
+    return avx512;
+  // Cannonlake adds IFMA and VBMI; BF16 and VNNI are what the kernels use.
+  return avx512 && __builtin_cpu_supports("avx512ifma") && __builtin_cpu_supports("avx512vbmi") &&
+         __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vnni");
+}
+
+TargetSpec specOf(const TargetRow &row) {
+  TargetSpec t;
+  t.name = row.name;
+  t.halideTarget = std::string("x86-64-linux-") + row.halideFeatures + kCommonFeatures;
+  t.lanes = row.lanes;
+  t.bf16Dot = row.bf16Dot;
+  t.llvmCpu = row.llvmCpu;
+  return t;
+}
+
+} // namespace
+
+std::vector<std::string> knownTargets() {
+  std::vector<std::string> names;
+  for (const TargetRow &row : kTargets)
+    names.push_back(row.name);
+  names.push_back("host");
+  return names;
+}
+
+std::optional<TargetSpec> resolveTarget(const std::string &name, std::string &error) {
+  if (name == "host") {
+    const TargetRow *best = nullptr;
+    for (const TargetRow &row : kTargets)
+      if (rowSupported(row))
+        best = &row;
+    if (!best) {
+      error = "target 'host': this CPU has none of the features of the known targets "
+              "(the least is x86-64-avx2: AVX2, FMA, F16C)";
+      return std::nullopt;
+    }
+    return specOf(*best);
+  }
+  for (const TargetRow &row : kTargets)
+    if (name == row.name)
+      return specOf(row);
+  std::string known;
+  for (const std::string &n : knownTargets())
+    known += (known.empty() ? "" : ", ") + n;
+  error = "unknown target '" + name + "' (known: " + known + ")";
+  return std::nullopt;
+}
+
+bool cpuSupports(const TargetSpec &target) {
+  for (const TargetRow &row : kTargets)
+    if (target.name == row.name)
+      return rowSupported(row);
+  return false;
+}
+
+LinearPacking linearPacking(const TargetSpec &target, WeightType type) {
+  LinearPacking p;
+  p.lanes = target.lanes;
+  p.group = type == WeightType::BF16 && target.bf16Dot ? 2 : 1;
+  return p;
+}
+
+const char *weightTypeName(WeightType type) { return type == WeightType::BF16 ? "bf16" : "f32"; }
+
+std::optional<WeightType> parseWeightType(const std::string &name) {
+  if (name == "f32")
+    return WeightType::F32;
+  if (name == "bf16")
+    return WeightType::BF16;
+  return std::nullopt;
+}
+
+} // namespace hybridc::codegen

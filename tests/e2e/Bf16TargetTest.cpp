@@ -1,0 +1,58 @@
+//===- Bf16TargetTest.cpp - what an x86-64-avx512-bf16 library contains ---===//
+//
+// Every instruction of the whole library (kernels, Halide runtime, driver,
+// glue, runtime) as objdump disassembles it: vdpbf16ps where the matmuls
+// are, and nothing Zen4 cannot run although Halide's Sapphire Rapids feature
+// allows it to LLVM (see tests/support/InstructionCheck.h). Reads the
+// library only, so it runs on any CPU.
+//
+//===----------------------------------------------------------------------===//
+#include "E2eSupport.h"
+#include "InstructionCheck.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+using namespace hybridc::e2e;
+using namespace hybridc::test;
+
+namespace {
+
+std::string disassemble(const std::string &library) {
+  std::string text;
+  std::string cmd = std::string(HYBRIDC_OBJDUMP) + " -d --no-show-raw-insn '" + library + "'";
+  FILE *p = ::popen(cmd.c_str(), "r");
+  if (!p) {
+    ADD_FAILURE() << "cannot run " << cmd;
+    return text;
+  }
+  char buf[1 << 16];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
+    text.append(buf, n);
+  EXPECT_EQ(::pclose(p), 0) << cmd;
+  return text;
+}
+
+void checkLibrary(const std::string &variant, bool expectDot) {
+  auto lib = loadLibrary(outDir(variant));
+  ASSERT_TRUE(lib);
+  EXPECT_EQ(lib->manifest().target, "x86-64-avx512-bf16");
+  const std::vector<std::string> ms =
+      mnemonics(disassemble(outDir(variant) + "/" + lib->manifest().library));
+  ASSERT_GT(ms.size(), 1000u) << "objdump printed next to nothing";
+  EXPECT_EQ(firstZen4Trap(ms), "") << "an instruction Zen4 lacks (AVX512-FP16, AMX, AVX-VNNI)";
+  const auto dots = std::count(ms.begin(), ms.end(), "vdpbf16ps");
+  if (expectDot)
+    EXPECT_GT(dots, 0) << "no vdpbf16ps: the bf16 matmuls fell back to widening";
+  else
+    EXPECT_EQ(dots, 0) << "--f32-activations, yet vdpbf16ps";
+}
+
+TEST(tiny_bf16dot_Instructions, VdpBf16PsAndNothingZen4Lacks) { checkLibrary("tiny_bf16dot", true); }
+
+TEST(golden_bf16exact_Instructions, F32ActivationsUseNoBf16DotAndNothingZen4Lacks) {
+  checkLibrary("golden_bf16exact", false);
+}
+
+} // namespace
