@@ -12,11 +12,11 @@ struct AttnShape {
   int HEADS, KV, HD;
 };
 
-KernelSpec attentionSpec(const AttnShape &s, double scale) {
+KernelSpec attentionSpec(const AttnShape &s, double scale, bool decode) {
   KernelSpec spec;
   spec.kind = "attention";
   spec.symbol = "attention_test";
-  spec.sizes = {{"HEADS", s.HEADS}, {"KV", s.KV}, {"HD", s.HD}};
+  spec.sizes = {{"HEADS", s.HEADS}, {"KV", s.KV}, {"HD", s.HD}, {"decode", decode ? 1 : 0}};
   spec.constants = {{"scale", scale}};
   return spec;
 }
@@ -69,24 +69,28 @@ void runCase(hybridc::codegen::BuiltKernel &kernel, const AttnShape &s, double s
   EXPECT_TRUE(closeRel(toVector(out), want, kTolF32));
 }
 
+// Both schedules (the decode one is made for T = 1 but correct for any T).
 void checkShape(const AttnShape &s, double scale, uint32_t seed) {
-  for (const auto &name : testTargetNames()) {
-    SCOPED_TRACE(name);
-    auto kernel = buildJit(attentionSpec(s, scale), testTarget(name));
-    // (T, past, L): prefill, decode, continuation, a cache longer than used,
-    // and spans of several key blocks (32 or 64 keys per block).
-    const int cases[][3] = {{1, 0, 1},  {5, 0, 5},   {17, 0, 20}, {1, 9, 10},
-                            {3, 7, 12}, {1, 70, 80}, {40, 90, 131}};
-    for (const auto &c : cases)
-      runCase(kernel, s, scale, c[0], c[1], c[2], seed += 7);
-  }
+  for (const auto &name : testTargetNames())
+    for (bool decode : {false, true}) {
+      SCOPED_TRACE(name + (decode ? " decode" : " prefill"));
+      auto kernel = buildJit(attentionSpec(s, scale, decode), testTarget(name));
+      // (T, past, L): prefill, decode, continuation, a cache longer than
+      // used, spans of several key blocks (24 to 64 keys per block) and of
+      // several query tiles (8 or 16 queries), a tile's queries seeing
+      // different numbers of blocks.
+      const int cases[][3] = {{1, 0, 1},  {5, 0, 5},   {17, 0, 20},  {1, 9, 10},
+                              {3, 7, 12}, {1, 70, 80}, {40, 90, 131}, {70, 3, 73}};
+      for (const auto &c : cases)
+        runCase(kernel, s, scale, c[0], c[1], c[2], seed += 7);
+    }
 }
 
 } // namespace
 
 TEST(Attention, RegistryDispatchesToTheBuilder) {
   auto target = testTarget("x86-64-avx2");
-  KernelSpec spec = attentionSpec({4, 2, 8}, 0.5);
+  KernelSpec spec = attentionSpec({4, 2, 8}, 0.5, false);
   auto direct = hybridc::codegen::buildAttention(spec, target);
   EXPECT_EQ(hybridc::codegen::buildKernel(spec, target).arguments().size(),
             direct.arguments().size());

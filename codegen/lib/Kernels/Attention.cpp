@@ -13,9 +13,10 @@
 // the causal limit are skipped), so nothing overflows and nothing divides by
 // zero; scores are only ever held for one block of one (head, query).
 //
-// Schedule: (kv head, block of 8 queries) in parallel, the kv head's HPK
-// query heads and the block's queries processed together block by block so
-// that each block of K and V is read from memory once per query block. Per block: each score is a dot
+// This file holds the decode schedule (`decode` = 1: made for T = 1,
+// correct for any T); prefill uses AttentionTiles.cpp. Tasks are (kv head,
+// block of 8 queries): the kv head's HPK query heads and the block's queries
+// walk the keys together, block by block. Per block: each score is a dot
 // product of HD-contiguous vectors (lane-wise products, one horizontal sum
 // per key); the weighted sum of values runs over the block's keys with the HD
 // accumulators in registers. The running state is one HD vector wide (m and
@@ -42,14 +43,10 @@ int exactVector(int extent, int lanes) {
   return extent <= 4 * lanes ? extent : 1;
 }
 
-// e^x for x <= 0 with tiny results flushed to zero: e^-80 is far below f32
-// resolution next to the block maximum's weight of 1, and it keeps the
-// running sums free of denormals.
-Expr weight(Expr x) { return select(x < -80.0f, 0.0f, exp(x)); }
 
 } // namespace
 
-BuiltKernel buildAttention(const KernelSpec &spec, const TargetSpec &target) {
+BuiltKernel buildAttentionDecode(const KernelSpec &spec, const TargetSpec &target) {
   const int HEADS = int(spec.size("HEADS"));
   const int KV = int(spec.size("KV"));
   const int HD = int(spec.size("HD"));
@@ -105,7 +102,7 @@ BuiltKernel buildAttention(const KernelSpec &spec, const TargetSpec &target) {
   blockMax(b, h, t) = max(blockMax(b, h, t),
                           select(visible(key, t), score(key, h, t) * scale, lowest));
   Func prob("block_weight"); // e^{s_j - bm}, 0 for hidden keys
-  prob(j, h, t) = select(visible(j, t), weight(score(j, h, t) * scale - blockMax(j / KB, h, t)),
+  prob(j, h, t) = select(visible(j, t), softmaxWeight(score(j, h, t) * scale - blockMax(j / KB, h, t)),
                          0.0f);
   Func blockSum("block_sum");
   blockSum(b, h, t) = 0.0f;
@@ -123,7 +120,7 @@ BuiltKernel buildAttention(const KernelSpec &spec, const TargetSpec &target) {
     Expr m = state(d, h, t)[0], l = state(d, h, t)[1], acc = state(d, h, t)[2];
     Expr bm = blockMax(rb, h, t);
     Expr mNew = max(m, bm);
-    Expr keep = weight(m - mNew), add = weight(bm - mNew);
+    Expr keep = softmaxWeight(m - mNew), add = softmaxWeight(bm - mNew);
     state(d, h, t) = Tuple(mNew, l * keep + blockSum(rb, h, t) * add,
                            acc * keep + blockAcc(d, rb, h, t) * add);
   }
@@ -194,6 +191,11 @@ BuiltKernel buildAttention(const KernelSpec &spec, const TargetSpec &target) {
 
   BuiltKernel kernel{Pipeline(out), {q, k, v}, {past}};
   return kernel;
+}
+
+BuiltKernel buildAttention(const KernelSpec &spec, const TargetSpec &target) {
+  return spec.size("decode") != 0 ? buildAttentionDecode(spec, target)
+                                  : buildAttentionTiles(spec, target);
 }
 
 } // namespace hybridc::codegen

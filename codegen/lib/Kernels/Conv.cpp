@@ -70,7 +70,7 @@ BuiltKernel buildConv1d(const KernelSpec &spec, const TargetSpec &target) {
   for (int k = 0; k < K; ++k)
     acc = acc + w(k, c) * window(state, x, K, c, t + k);
   Func out("conv1d_out");
-  out(c, t) = acc / (1.0f + exp(-acc)); // SiLU
+  out(c, t) = acc / (1.0f + vexp(-acc)); // SiLU
 
   out.output_buffer().dim(0).set_bounds(0, C);
   out.output_buffer().dim(1).set_min(0);

@@ -36,7 +36,7 @@ BuiltKernel buildGatedRmsNorm(const KernelSpec &spec, const TargetSpec &target) 
 
   Var c("c"), t("t"), g("g"), u("u");
   Func q("gated");
-  q(c, t) = y(c, t) * (z(c, t) / (1.0f + exp(-z(c, t))));
+  q(c, t) = y(c, t) * (z(c, t) / (1.0f + vexp(-z(c, t))));
 
   RDom r(0, GS, "r");
   Func sumSq("sum_sq");

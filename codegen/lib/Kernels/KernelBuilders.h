@@ -44,10 +44,24 @@ inline Halide::Type halideType(WeightType type) {
   throw Halide::CompileError("kernel " + spec.symbol + " (" + spec.kind + "): " + what);
 }
 
-/// silu(g) = g * sigmoid(g). Halide's exp on x86 is a scalar libm call per
-/// lane; fast_exp is a polynomial that vectorizes (about 2^-18 relative
-/// error). Its argument is clamped because it is undefined near overflow and
-/// underflow; at +-80 the sigmoid is already 0 or 1 to f32 precision.
+/// e^x for f32 that vectorizes: Halide's exp() on x86 is a call to libm's
+/// expf for every lane (scalar code inside vector loops), while
+/// Internal::halide_exp is its own range-reduced degree-7 polynomial in IR
+/// (within an ulp or two of expf; 0 below the smallest normal exponent, inf
+/// above the largest) that becomes vector code.
+inline Halide::Expr vexp(const Halide::Expr &x) { return Halide::Internal::halide_exp(x); }
+
+/// e^x for a softmax exponent x <= 0, tiny results flushed to zero: e^-80
+/// is far below f32 resolution next to the block maximum's weight of 1, and
+/// it keeps the running sums free of denormals.
+inline Halide::Expr softmaxWeight(const Halide::Expr &x) {
+  return Halide::select(x < -80.0f, 0.0f, vexp(x));
+}
+
+/// silu(g) = g * sigmoid(g). fast_exp is a cheaper polynomial (about 2^-18
+/// relative error); its argument is clamped because it is undefined near
+/// overflow and underflow; at +-80 the sigmoid is already 0 or 1 to f32
+/// precision.
 inline Halide::Expr silu(const Halide::Expr &g) {
   return g / (1.0f + Halide::fast_exp(Halide::clamp(-g, -80.0f, 80.0f)));
 }
@@ -171,6 +185,9 @@ BuiltKernel buildSsmChunk(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildSsmStep(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildGatedRmsNorm(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildAttention(const KernelSpec &, const TargetSpec &);
+// The two schedules of `attention` (buildAttention picks by `decode`).
+BuiltKernel buildAttentionTiles(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildAttentionDecode(const KernelSpec &, const TargetSpec &);
 
 } // namespace hybridc::codegen
 

@@ -53,7 +53,7 @@ BuiltKernel buildMoeRouter(const KernelSpec &spec, const TargetSpec &target) {
     vals.push_back(pick[j](t)[1]);
   }
   Func ex("ex"), den("den");
-  ex(k, t) = exp(mux(k, vals) - vals[0]);
+  ex(k, t) = vexp(mux(k, vals) - vals[0]);
   RDom rk(0, K, "rk");
   den(t) = 0.0f;
   den(t) += ex(rk, t);

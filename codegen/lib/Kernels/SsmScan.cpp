@@ -106,7 +106,7 @@ Expr stepSize(const SsmSizes &s, Expr raw, Expr bias) {
 // two orders of magnitude.
 Expr decayFactor(Expr logDecay) {
   Expr e = cast<float>(logDecay);
-  return select(e < -60.0f, 0.0f, exp(e));
+  return select(e < -60.0f, 0.0f, vexp(e));
 }
 
 // A = -exp(A_log), rounded to f32 like the model's A.
@@ -320,7 +320,7 @@ BuiltKernel buildSsmStep(const KernelSpec &spec, const TargetSpec &target) {
   Func dt("dt_value");
   dt(h) = stepSize(s, dtRaw(h, 0), dtBias(h));
   Func dA("decay");
-  dA(h) = exp(dt(h) * decayRate(aLog(h)));
+  dA(h) = vexp(dt(h) * decayRate(aLog(h)));
 
   // The updated state, recomputed where each consumer needs it (the second
   // time from cache: both consumers run inside one head iteration).

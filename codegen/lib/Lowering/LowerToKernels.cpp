@@ -644,7 +644,7 @@ void DriverBuilder::lowerAttention(hybrid::AttentionOp op) {
   Value v = rows(kvSegment(op.getVCache()), idx(0), seen);
   Value past = b->create<arith::IndexCastOp>(loc, b->getI32Type(), arg(kPast));
   Value out = resultBuffer(op.getResult());
-  call({"attention", {{"HEADS", heads}, {"KV", KV}, {"HD", HD}},
+  call({"attention", {{"HEADS", heads}, {"KV", KV}, {"HD", HD}, {"decode", decode ? 1 : 0}},
         {{"scale", op.getScale().convertToDouble()}}, false},
        {bufferOf(op.getQ()), k, v, past, out});
 }

@@ -1,0 +1,195 @@
+//===- AttentionTiles.cpp - prefill attention as register-tiled GEMMs -----===//
+//
+// The same causal NoPE GQA attention as Attention.cpp (KernelSpec.h), laid
+// out for many queries at once. A parallel task is (kv head g, tile of TQ =
+// one vector of consecutive queries); its rows are the HPK query heads of g
+// times the TQ queries, and every vector holds one head's TQ queries. Per
+// block of KB keys (online softmax, Attention.cpp's merge):
+//
+//   S[j][h][t]  = scale * sum_d K[j][d] Q[t][h][d]  a GEMM: JT keys x HPK
+//                 query vectors of accumulators, K[j][d] broadcast, Q
+//                 transposed once per task so that it is the vector operand;
+//   max, e^(S - max), sum over j: lane-wise (one vector per key), no
+//                 horizontal reduction anywhere;
+//   O[d][h][t] += sum_j V[j][d] P[j][h][t]          a GEMM: DT values of d x
+//                 HPK query vectors of accumulators, V[j][d] broadcast.
+//
+// So each K and V element loaded is used by HPK * TQ multiply-adds from
+// registers, the block's scores stay in L1, and the only data reordering is
+// transposing Q in and O out once per task. The kernel is for prefill; with
+// one query (decode) all but one lane would idle, so decode has its own
+// schedule (Attention.cpp).
+//
+//===----------------------------------------------------------------------===//
+#include "KernelBuilders.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace hybridc::codegen {
+
+using namespace Halide;
+
+BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target) {
+  const int HEADS = int(spec.size("HEADS"));
+  const int KV = int(spec.size("KV"));
+  const int HD = int(spec.size("HD"));
+  const float scale = float(spec.constant("scale", 1.0));
+  if (HEADS <= 0 || KV <= 0 || HD <= 0 || HEADS % KV != 0)
+    failKernel(spec, "HEADS, KV, HD must be positive and KV must divide HEADS");
+  const int HPK = HEADS / KV;
+  const int TQ = target.lanes; // queries per task: one vector
+  // Register tiles: JT keys (scores) or DT values of d (output) by the HPK
+  // query vectors, about 24 accumulators (AVX-512 has 32 registers; the
+  // rest hold the HPK vector operands and a broadcast). On AVX2 (16
+  // registers) about 12.
+  const int budget = target.lanes >= 16 ? 24 : 12;
+  const int JT = std::max(1, std::min(8, budget / HPK));
+  const int DT = JT;
+  const int KB = 8 * JT; // keys per block: a multiple of the score tile
+  const int DR = (HD + DT - 1) / DT * DT; // d rounded up to whole tiles
+
+  ImageParam q = tokenRows("q", HEADS * HD);
+  ImageParam k = tokenRows("k", KV * HD);
+  ImageParam v = tokenRows("v", KV * HD);
+  Param<int32_t> past("past");
+  const Expr T = q.dim(1).extent();
+
+  // Queries are (tile, lane): t = tile * TQ + lane. Rows past T (the last
+  // tile's padding) read query T - 1 and are never stored. Keys are read
+  // from rows 0 .. past + T - 1 only (clamped), whatever the causal mask
+  // then keeps.
+  Var lane("lane"), tile("tile"), hq("hq"), g("g"), d("d"), j("j"), b("b");
+  Var jj("jj"), jt("jt"), dd("dd"), dt("dt"), c("c"), t("t");
+  auto query = [&](const Expr &tl, const Expr &ln) { return tl * TQ + ln; };
+  auto keyRow = [&](const Expr &key) { return min(key, past + T - 1); };
+  auto visible = [&](const Expr &key, const Expr &tl, const Expr &ln) {
+    return key <= past + query(tl, ln);
+  };
+
+  // Q transposed per task: qt(lane, d, hq, tile, g), queries innermost.
+  Func qt("q_transposed");
+  qt(lane, d, hq, tile, g) = q((g * HPK + hq) * HD + d, min(query(tile, lane), T - 1));
+
+  // Scores, one JT-key tile at a time.
+  RDom rd(0, HD, "rd");
+  Func sacc("score_tile");
+  sacc(lane, hq, jj, jt, tile, g) = 0.0f;
+  sacc(lane, hq, jj, jt, tile, g) +=
+      qt(lane, rd, hq, tile, g) * k(g * HD + rd, keyRow(jt * JT + jj));
+  Func score("score");
+  score(lane, hq, j, tile, g) = sacc(lane, hq, j % JT, j / JT, tile, g) * scale;
+
+  const float lowest = std::numeric_limits<float>::lowest();
+  RDom rj(0, KB, "rj");
+  Expr key = b * KB + rj;
+  Func blockMax("block_max");
+  blockMax(lane, hq, b, tile, g) = lowest;
+  blockMax(lane, hq, b, tile, g) =
+      max(blockMax(lane, hq, b, tile, g),
+          select(visible(key, tile, lane), score(lane, hq, key, tile, g), lowest));
+  Func prob("block_weight"); // e^{s_j - bm}, 0 for hidden keys
+  prob(lane, hq, j, tile, g) =
+      select(visible(j, tile, lane),
+             softmaxWeight(score(lane, hq, j, tile, g) - blockMax(lane, hq, j / KB, tile, g)),
+             0.0f);
+  Func blockSum("block_sum");
+  blockSum(lane, hq, b, tile, g) = 0.0f;
+  blockSum(lane, hq, b, tile, g) += prob(lane, hq, key, tile, g);
+
+  // The block's weighted values, one DT-wide tile of d at a time (d past HD
+  // reads column HD - 1: computed, never stored).
+  Func pacc("value_tile");
+  pacc(lane, hq, dd, dt, b, tile, g) = 0.0f;
+  pacc(lane, hq, dd, dt, b, tile, g) +=
+      prob(lane, hq, key, tile, g) * v(g * HD + min(dt * DT + dd, HD - 1), keyRow(key));
+  Func blockAcc("block_acc");
+  blockAcc(lane, hq, d, b, tile, g) = pacc(lane, hq, d % DT, d / DT, b, tile, g);
+
+  // Running (m, l, acc) over the blocks the tile's last query can see.
+  Expr tileLastKey = past + min(query(tile, TQ - 1), T - 1);
+  RDom rb(0, (past + T + KB - 1) / KB, "rb");
+  rb.where(rb * KB <= tileLastKey);
+  Func state("online_softmax");
+  state(lane, hq, d, tile, g) = Tuple(lowest, 0.0f, 0.0f);
+  {
+    Expr m = state(lane, hq, d, tile, g)[0], l = state(lane, hq, d, tile, g)[1],
+         acc = state(lane, hq, d, tile, g)[2];
+    Expr bm = blockMax(lane, hq, rb, tile, g);
+    Expr mNew = max(m, bm);
+    Expr keepOld = softmaxWeight(m - mNew), addNew = softmaxWeight(bm - mNew);
+    state(lane, hq, d, tile, g) =
+        Tuple(mNew, l * keepOld + blockSum(lane, hq, rb, tile, g) * addNew,
+              acc * keepOld + blockAcc(lane, hq, d, rb, tile, g) * addNew);
+  }
+
+  Func out("attention_out");
+  {
+    Expr h = c / HD, dc = c % HD;
+    out(c, t) = state(t % TQ, h % HPK, dc, t / TQ, h / HPK)[2] /
+                state(t % TQ, h % HPK, dc, t / TQ, h / HPK)[1];
+  }
+  out.output_buffer().dim(0).set_bounds(0, HEADS * HD);
+  out.output_buffer().dim(1).set_min(0);
+
+  // ---------------- Schedule ----------------
+  // Tasks (kv head, query tile) in parallel; the output is written from the
+  // task's state, transposed back (queries were the lanes).
+  Var ho("ho"), di("di"), gg("gg"), hh("hh"), to("to"), ti("ti"), task("task");
+  const int VD = std::min(HD, target.lanes);
+  out.split(c, ho, di, HD)
+      .split(ho, gg, hh, HPK)
+      .split(t, to, ti, TQ, TailStrategy::GuardWithIf)
+      .reorder(di, hh, ti, to, gg)
+      .fuse(to, gg, task)
+      .parallel(task)
+      .vectorize(di, VD, TailStrategy::GuardWithIf);
+
+  state.compute_at(out, task).bound_extent(lane, TQ).bound_extent(d, DR).vectorize(lane);
+  state.update().reorder(lane, d, hq, rb).vectorize(lane);
+  qt.compute_at(out, task).bound_extent(lane, TQ).vectorize(lane);
+
+  // Per block (at the state's loop over blocks): scores, max, weights, sum
+  // and weighted values, all vectors of TQ queries.
+  LoopLevel perBlock(state, rb);
+  score.compute_at(perBlock)
+      .bound_extent(lane, TQ)
+      .split(j, jt, jj, JT)
+      .reorder(lane, hq, jj, jt)
+      .vectorize(lane)
+      .unroll(hq)
+      .unroll(jj);
+  sacc.compute_at(score, jt)
+      .bound_extent(lane, TQ)
+      .bound_extent(hq, HPK)
+      .bound_extent(jj, JT)
+      .vectorize(lane)
+      .unroll(hq)
+      .unroll(jj);
+  sacc.update().reorder(lane, hq, jj, rd, jt).vectorize(lane).unroll(hq).unroll(jj);
+  for (Func f : {blockMax, blockSum}) {
+    f.compute_at(perBlock).bound_extent(lane, TQ).vectorize(lane);
+    f.update().reorder(lane, hq, rj).vectorize(lane);
+  }
+  prob.compute_at(perBlock).bound_extent(lane, TQ).vectorize(lane);
+  blockAcc.compute_at(perBlock)
+      .bound_extent(lane, TQ)
+      .bound_extent(d, DR)
+      .split(d, dt, dd, DT)
+      .reorder(lane, hq, dd, dt)
+      .vectorize(lane)
+      .unroll(hq)
+      .unroll(dd);
+  pacc.compute_at(blockAcc, dt)
+      .bound_extent(lane, TQ)
+      .bound_extent(hq, HPK)
+      .bound_extent(dd, DT)
+      .vectorize(lane)
+      .unroll(hq)
+      .unroll(dd);
+  pacc.update().reorder(lane, hq, dd, rj, dt).vectorize(lane).unroll(hq).unroll(dd);
+
+  return BuiltKernel{Pipeline(out), {q, k, v}, {past}};
+}
+
+} // namespace hybridc::codegen
