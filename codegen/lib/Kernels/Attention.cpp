@@ -111,59 +111,78 @@ BuiltKernel buildAttentionDecode(const KernelSpec &spec, const TargetSpec &targe
   blockAcc(d, b, h, t) = 0.0f;
   blockAcc(d, b, h, t) += prob(key, h, t) * v(kvCol(h, d), keyRow(key, t));
 
-  // Running state over blocks: (m, l, acc), m and l replicated across d.
-  RDom rb(0, (past + T + KB - 1) / KB, "rb");
-  rb.where(rb * KB <= last(t)); // skip blocks with no visible key
-  Func state("online_softmax");
-  state(d, h, t) = Tuple(lowest, 0.0f, 0.0f);
+  // The keys are cut into chunks of BPC blocks, each reduced on its own by
+  // a parallel task (kv head, chunk) to a running (m, l, acc), m and l
+  // replicated across d; the chunks are merged at the end. One task per kv
+  // head would leave a long context to as many tasks as kv heads, each
+  // streaming its whole K/V prefix alone: too few for the cores and for the
+  // memory system's parallelism (flash-decoding's split).
+  const int BPC = 4;
+  const int CK = BPC * KB; // keys per chunk
+  Var ch("ch");
+  RDom rb(0, BPC, "rb");
+  Expr blk = ch * BPC + rb;
+  rb.where(blk * KB <= last(t)); // skip blocks with no visible key
+  Func partial("chunk_softmax");
+  partial(d, h, ch, t) = Tuple(lowest, 0.0f, 0.0f);
   {
-    Expr m = state(d, h, t)[0], l = state(d, h, t)[1], acc = state(d, h, t)[2];
-    Expr bm = blockMax(rb, h, t);
+    Expr m = partial(d, h, ch, t)[0], l = partial(d, h, ch, t)[1],
+         acc = partial(d, h, ch, t)[2];
+    Expr bm = blockMax(blk, h, t);
     Expr mNew = max(m, bm);
     Expr keep = softmaxWeight(m - mNew), add = softmaxWeight(bm - mNew);
-    state(d, h, t) = Tuple(mNew, l * keep + blockSum(rb, h, t) * add,
-                           acc * keep + blockAcc(d, rb, h, t) * add);
+    partial(d, h, ch, t) = Tuple(mNew, l * keep + blockSum(blk, h, t) * add,
+                                 acc * keep + blockAcc(d, blk, h, t) * add);
+  }
+
+  // Merge the chunks: weights e^{m_c - M} against the largest chunk max M.
+  // Chunk 0 holds key 0, visible to every query, so M is finite; a chunk a
+  // query cannot see keeps m = lowest and weighs 0.
+  RDom rc(0, (past + T + CK - 1) / CK, "rc");
+  Func top("chunk_max");
+  top(h, t) = lowest;
+  top(h, t) = max(top(h, t), partial(0, h, rc, t)[0]);
+  Func merged("merged");
+  merged(d, h, t) = Tuple(0.0f, 0.0f);
+  {
+    Expr w = softmaxWeight(partial(d, h, rc, t)[0] - top(h, t));
+    merged(d, h, t) = Tuple(merged(d, h, t)[0] + partial(d, h, rc, t)[1] * w,
+                            merged(d, h, t)[1] + partial(d, h, rc, t)[2] * w);
   }
 
   Func out("attention_out");
-  out(c, t) = state(c % HD, c / HD, t)[2] / state(c % HD, c / HD, t)[1];
+  out(c, t) = merged(c % HD, c / HD, t)[1] / merged(c % HD, c / HD, t)[0];
   out.output_buffer().dim(0).set_bounds(0, HEADS * HD);
   out.output_buffer().dim(1).set_min(0);
 
   // ---------------- Schedule ----------------
-  // Tasks are (kv head, block of TQ queries): the HPK query heads sharing a
-  // kv head and TQ consecutive queries walk its keys together, block by
-  // block, so each block of K and V rows is loaded once and reused from L1
-  // by HPK * TQ (head, query) rows (GQA and query tiling). One query per
-  // task would stream the whole K/V prefix from L2/L3 for every query,
-  // which at long context bounds attention by cache bandwidth.
-  const int TQ = 8;
-  Var ho("ho"), di("di"), g("g"), hq("hq"), to("to"), ti("ti"), gt("gt");
-  out.split(c, ho, di, HD)
-      .split(ho, g, hq, HPK)
-      .split(t, to, ti, TQ, TailStrategy::GuardWithIf)
-      .reorder(di, hq, ti, g, to)
-      .fuse(g, to, gt)
-      .parallel(gt);
-  if (VD > 1)
-    out.vectorize(di, VD);
-
-  // The merge loops over blocks outermost: a block's scores and weights are
-  // computed once (at rb) for the task's heads and queries and then merged
-  // into every vector of d. A query whose causal limit ends before the
-  // block skips the merge (the RDom's predicate).
-  state.compute_at(out, gt);
-  {
-    Var dd("dd"), dv("dv");
-    state.update().split(d, dd, dv, std::max(VD, 1)).reorder(dv, dd, h, t, rb);
-    if (VD > 1) {
-      state.vectorize(d, VD);
-      state.update().vectorize(dv);
-    }
+  // Tasks are (kv head, chunk): the HPK query heads sharing a kv head walk
+  // the chunk's keys together, block by block, so each block of K and V
+  // rows is loaded once and reused from L1 by all of them (GQA). The merge
+  // is a few vector operations per chunk, done per query on the caller.
+  Var dd("dd"), dv("dv"), g("g"), hq("hq"), task("task");
+  const int V = std::max(VD, 1);
+  partial.compute_root();
+  partial.update()
+      .split(d, dd, dv, V)
+      .reorder(dv, dd, h, rb, ch, t)
+      .parallel(ch);
+  if (VD > 1) {
+    partial.vectorize(d, VD);
+    partial.update().vectorize(dv);
+  }
+  for (Func f : {top, merged}) {
+    f.compute_at(out, t);
+    f.update().reorder(f.args()[0], rc);
+  }
+  if (VD > 1) {
+    merged.vectorize(d, VD);
+    merged.update().vectorize(d, VD);
+    out.vectorize(c, VD, TailStrategy::GuardWithIf);
   }
 
-  // Per block (at the state's loop over blocks).
-  LoopLevel perBlock(state, rb);
+  // Per block (at the chunk's loop over blocks).
+  LoopLevel perBlock(partial, rb);
   score.compute_at(perBlock);
   part.compute_at(score, j);
   if (VD > 1) {
@@ -180,13 +199,22 @@ BuiltKernel buildAttentionDecode(const KernelSpec &spec, const TargetSpec &targe
     lanesOf.compute_at(perBlock).vectorize(w).update().vectorize(w);
   }
   prob.compute_at(perBlock).vectorize(j, lanes, TailStrategy::GuardWithIf);
+  // The weighted values: for each key, the HPK heads x HD/VD vectors of one
+  // kv head are independent accumulators (unrolled), so the FMAs pipeline
+  // instead of waiting on one chain per vector (which bound this kernel to
+  // a fifth of the memory bandwidth at long context); V's vectors are
+  // loaded once per key for all HPK heads.
   blockAcc.compute_at(perBlock);
-  if (VD > 1) {
-    blockAcc.vectorize(d, VD);
-    // Not reorder(d, rj) first: with that order Halide 14's AOT bounds
-    // inference widened the V load to a (2*HD - 1)-wide ramp, asserting
-    // rows wider than the cache (seen for HD == lanes, two heads per kv).
-    blockAcc.update().vectorize(d, VD);
+  {
+    Var gv("gv"), hv("hv"), dd("dd"), dv("dv");
+    Stage step = blockAcc.update();
+    step.split(h, gv, hv, HPK).split(d, dd, dv, V).reorder(dv, dd, hv, rj, gv);
+    if (VD > 1) {
+      blockAcc.vectorize(d, VD);
+      step.vectorize(dv);
+    }
+    if (HPK * (HD / V) <= 24)
+      step.unroll(dd).unroll(hv);
   }
 
   BuiltKernel kernel{Pipeline(out), {q, k, v}, {past}};
