@@ -2,8 +2,9 @@
 //
 // The same causal NoPE GQA attention as Attention.cpp (KernelSpec.h), laid
 // out for many queries at once. A parallel task is (kv head g, tile of TQ =
-// one vector of consecutive queries); its rows are the HPK query heads of g
-// times the TQ queries, and every vector holds one head's TQ queries. Per
+// one or two vectors of consecutive queries); its rows are the HPK query
+// heads of g times the TQ queries, and every vector holds one head's L
+// consecutive queries. Per
 // block of KB keys (online softmax, Attention.cpp's merge):
 //
 //   S[j][h][t]  = scale * sum_d K[j][d] Q[t][h][d]  a GEMM: JT keys x HPK
@@ -38,15 +39,20 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
   if (HEADS <= 0 || KV <= 0 || HD <= 0 || HEADS % KV != 0)
     failKernel(spec, "HEADS, KV, HD must be positive and KV must divide HEADS");
   const int HPK = HEADS / KV;
-  const int TQ = target.lanes; // queries per task: one vector
-  // Register tiles: JT keys (scores) or DT values of d (output) by the HPK
-  // query vectors, about 24 accumulators (AVX-512 has 32 registers; the
-  // rest hold the HPK vector operands and a broadcast). On AVX2 (16
-  // registers) about 12.
-  const int budget = target.lanes >= 16 ? 24 : 12;
-  const int JT = std::max(1, std::min(8, budget / HPK));
+  const int L = target.lanes;
+  // Register tiles: JT keys (scores) or DT values of d (output) by the
+  // HPK x QV query vectors, about 24 accumulators (AVX-512 has 32
+  // registers; the rest hold the vector operands and a broadcast), about 12
+  // on AVX2 (16 registers). Two query vectors per head where the tile still
+  // spans 4 keys: each K and V element is then used by twice the queries,
+  // which halves the K/V traffic of a long context (the whole prefix is
+  // read once per task).
+  const int budget = L >= 16 ? 24 : 12;
+  const int QV = budget / (2 * HPK) >= 4 ? 2 : 1;
+  const int TQ = QV * L; // queries per task
+  const int JT = std::max(1, std::min(8, budget / (HPK * QV)));
   const int DT = JT;
-  const int KB = 8 * JT; // keys per block: a multiple of the score tile
+  const int KB = (64 + JT - 1) / JT * JT; // keys per block: whole score tiles
   const int DR = (HD + DT - 1) / DT * DT; // d rounded up to whole tiles
 
   ImageParam q = tokenRows("q", HEADS * HD);
@@ -145,49 +151,51 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
       .parallel(task)
       .vectorize(di, VD, TailStrategy::GuardWithIf);
 
-  state.compute_at(out, task).bound_extent(lane, TQ).bound_extent(d, DR).vectorize(lane);
-  state.update().reorder(lane, d, hq, rb).vectorize(lane);
-  qt.compute_at(out, task).bound_extent(lane, TQ).vectorize(lane);
+  // Every stage is vectors of L queries; the QV vectors of a head are an
+  // unrolled loop (lanes() below), so the register tiles hold all of them.
+  Var lo("lo"), lv("lv");
+  auto lanes = [&](auto &&stage) -> decltype(auto) {
+    return stage.split(lane, lo, lv, L).vectorize(lv).unroll(lo);
+  };
+  lanes(state.compute_at(out, task).bound_extent(lane, TQ).bound_extent(d, DR));
+  lanes(state.update().reorder(lane, d, hq, rb));
+  lanes(qt.compute_at(out, task).bound_extent(lane, TQ));
 
   // Per block (at the state's loop over blocks): scores, max, weights, sum
-  // and weighted values, all vectors of TQ queries.
+  // and weighted values.
   LoopLevel perBlock(state, rb);
-  score.compute_at(perBlock)
-      .bound_extent(lane, TQ)
-      .split(j, jt, jj, JT)
-      .reorder(lane, hq, jj, jt)
-      .vectorize(lane)
+  lanes(score.compute_at(perBlock)
+            .bound_extent(lane, TQ)
+            .split(j, jt, jj, JT)
+            .reorder(lane, hq, jj, jt))
       .unroll(hq)
       .unroll(jj);
-  sacc.compute_at(score, jt)
-      .bound_extent(lane, TQ)
-      .bound_extent(hq, HPK)
-      .bound_extent(jj, JT)
-      .vectorize(lane)
+  lanes(sacc.compute_at(score, jt)
+            .bound_extent(lane, TQ)
+            .bound_extent(hq, HPK)
+            .bound_extent(jj, JT))
       .unroll(hq)
       .unroll(jj);
-  sacc.update().reorder(lane, hq, jj, rd, jt).vectorize(lane).unroll(hq).unroll(jj);
+  lanes(sacc.update().reorder(lane, hq, jj, rd, jt)).unroll(hq).unroll(jj);
   for (Func f : {blockMax, blockSum}) {
-    f.compute_at(perBlock).bound_extent(lane, TQ).vectorize(lane);
-    f.update().reorder(lane, hq, rj).vectorize(lane);
+    lanes(f.compute_at(perBlock).bound_extent(lane, TQ));
+    lanes(f.update().reorder(lane, hq, rj));
   }
-  prob.compute_at(perBlock).bound_extent(lane, TQ).vectorize(lane);
-  blockAcc.compute_at(perBlock)
-      .bound_extent(lane, TQ)
-      .bound_extent(d, DR)
-      .split(d, dt, dd, DT)
-      .reorder(lane, hq, dd, dt)
-      .vectorize(lane)
+  lanes(prob.compute_at(perBlock).bound_extent(lane, TQ));
+  lanes(blockAcc.compute_at(perBlock)
+            .bound_extent(lane, TQ)
+            .bound_extent(d, DR)
+            .split(d, dt, dd, DT)
+            .reorder(lane, hq, dd, dt))
       .unroll(hq)
       .unroll(dd);
-  pacc.compute_at(blockAcc, dt)
-      .bound_extent(lane, TQ)
-      .bound_extent(hq, HPK)
-      .bound_extent(dd, DT)
-      .vectorize(lane)
+  lanes(pacc.compute_at(blockAcc, dt)
+            .bound_extent(lane, TQ)
+            .bound_extent(hq, HPK)
+            .bound_extent(dd, DT))
       .unroll(hq)
       .unroll(dd);
-  pacc.update().reorder(lane, hq, dd, rj, dt).vectorize(lane).unroll(hq).unroll(dd);
+  lanes(pacc.update().reorder(lane, hq, dd, rj, dt)).unroll(hq).unroll(dd);
 
   return BuiltKernel{Pipeline(out), {q, k, v}, {past}};
 }
