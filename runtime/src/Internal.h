@@ -41,6 +41,11 @@ void hybridc_rt_ctx_halide_error(hybridc_call_ctx *ctx, const char *msg);
 // 64-byte aligned allocation of at least one cache line (never NULL on
 // success, even for 0 bytes, so the driver always gets a valid pointer).
 void *hybridc_rt_aligned_alloc(int64_t bytes);
+// An anonymous page-aligned mapping of `new_bytes` (at least one page):
+// created when `old` is NULL, else `old` (of `old_bytes`) resized, contents
+// kept, possibly moved. NULL on failure, `old` then untouched.
+void *hybridc_rt_map_resize(void *old, int64_t old_bytes, int64_t new_bytes);
+void hybridc_rt_map_free(void *p, int64_t bytes);
 
 // ---- ThreadPool.cpp ---------------------------------------------------------
 // A session's workers. Created lazily on the first parallel loop; the thread
@@ -83,9 +88,9 @@ struct hybridc_session {
   uint8_t *state;
   uint8_t *scratch[2];
 
-  uint8_t *kv;              // kv_segments segments of kv_capacity rows
+  uint8_t *kv;              // token-major rows of kv_segments segments (mapped)
   int64_t kv_capacity;      // rows per segment
-  int64_t kv_alloc_bytes;
+  int64_t kv_alloc_bytes;   // bytes in use of the mapping (hybridc_rt_map_*)
 
   uint8_t *workspace;
   int64_t workspace_tokens; // tokens the workspace is sized for (-1: none yet)

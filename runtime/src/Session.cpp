@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void *hybridc_rt_aligned_alloc(int64_t bytes) {
   if (bytes < 0 || (uint64_t)bytes > (uint64_t)SIZE_MAX - HYBRIDC_RT_ALIGN)
@@ -17,6 +18,39 @@ void *hybridc_rt_aligned_alloc(int64_t bytes) {
   if (posix_memalign(&p, HYBRIDC_RT_ALIGN, size) != 0)
     return NULL;
   return p;
+}
+
+namespace {
+size_t mappedSize(int64_t bytes) {
+  const size_t page = 4096; // a multiple of every x86-64 page size mmap rounds to
+  size_t size = bytes > 0 ? (size_t)bytes : 1;
+  return (size + page - 1) / page * page;
+}
+} // namespace
+
+void *hybridc_rt_map_resize(void *old, int64_t old_bytes, int64_t new_bytes) {
+  if (new_bytes < 0 || (uint64_t)new_bytes > (uint64_t)SIZE_MAX / 2)
+    return NULL;
+  void *p;
+  if (!old) {
+    p = mmap(NULL, mappedSize(new_bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+             -1, 0);
+  } else {
+    if (mappedSize(new_bytes) == mappedSize(old_bytes))
+      return old;
+    p = mremap(old, mappedSize(old_bytes), mappedSize(new_bytes), MREMAP_MAYMOVE);
+  }
+  if (p == MAP_FAILED)
+    return NULL;
+  // A long context's KV cache is hundreds of MB read every decode step:
+  // 2 MiB pages spare the TLB (a hint; ignored where THP is off).
+  madvise(p, mappedSize(new_bytes), MADV_HUGEPAGE);
+  return p;
+}
+
+void hybridc_rt_map_free(void *p, int64_t bytes) {
+  if (p)
+    munmap(p, mappedSize(bytes));
 }
 
 extern "C" {
@@ -63,7 +97,7 @@ void hybridc_rt_session_free(hybridc_session *s) {
   free(s->state);
   free(s->scratch[0]);
   free(s->scratch[1]);
-  free(s->kv);
+  hybridc_rt_map_free(s->kv, s->kv_alloc_bytes);
   free(s->workspace);
   hybridc_model *m = s->model;
   free(s);

@@ -32,9 +32,12 @@ hybridc_memref1d memref(const void *p, int64_t size) {
 }
 
 // Grows the KV cache to hold `need` rows per segment. Segment s starts at
-// s * capacity * row_bytes, so a new capacity moves every segment: copy each
-// one's committed rows into a fresh blob (amortised doubling keeps the total
-// copy cost linear in the sequence length).
+// s * capacity * row_bytes, so a new capacity moves every segment but the
+// first. The blob is one anonymous mapping: mremap extends it by moving its
+// pages (no copy, no fresh pages for what is kept), then the segments move
+// up to their new offsets, last first, since they overlap their old place;
+// amortised doubling keeps the total copying linear in the sequence length.
+// If the kernel refuses the remap, the old mapping stays as it was.
 int ensure_kv(hybridc_session *s, int64_t need, const char *fn) {
   const hybridc_model_desc *d = s->desc;
   if (s->max_tokens > 0 && need > s->max_tokens)
@@ -59,19 +62,18 @@ int ensure_kv(hybridc_session *s, int64_t need, const char *fn) {
       __builtin_mul_overflow(seg_bytes, (int64_t)d->kv_segments, &total))
     return hybridc_rt_fail(HYBRIDC_ERR_OUT_OF_MEMORY,
                            "%s: KV cache for %" PRId64 " tokens does not fit in memory", fn, need);
-  uint8_t *kv = (uint8_t *)hybridc_rt_aligned_alloc(total);
+  uint8_t *kv = (uint8_t *)hybridc_rt_map_resize(s->kv, s->kv_alloc_bytes, total);
   if (!kv)
     return hybridc_rt_fail(HYBRIDC_ERR_OUT_OF_MEMORY,
                            "%s: out of memory growing the KV cache to %" PRId64
                            " tokens (%" PRId64 " bytes)",
                            fn, cap, total);
-  if (s->kv && s->position > 0) {
-    size_t used = (size_t)(s->position * d->kv_row_bytes);
-    size_t old_seg = (size_t)(s->kv_capacity * d->kv_row_bytes);
-    for (int32_t seg = 0; seg < d->kv_segments; ++seg)
-      memcpy(kv + (size_t)seg * (size_t)seg_bytes, s->kv + (size_t)seg * old_seg, used);
+  if (s->position > 0) {
+    const size_t used = (size_t)(s->position * d->kv_row_bytes);
+    const size_t old_seg = (size_t)(s->kv_capacity * d->kv_row_bytes);
+    for (int32_t seg = d->kv_segments - 1; seg > 0; --seg)
+      memmove(kv + (size_t)seg * (size_t)seg_bytes, kv + (size_t)seg * old_seg, used);
   }
-  free(s->kv);
   s->kv = kv;
   s->kv_capacity = cap;
   s->kv_alloc_bytes = total;
