@@ -76,13 +76,13 @@ void checkShape(const AttnShape &s, double scale, uint32_t seed) {
       SCOPED_TRACE(name + (decode ? " decode" : " prefill"));
       auto kernel = buildJit(attentionSpec(s, scale, decode), testTarget(name));
       // (T, past, L): prefill, decode, continuation, a cache longer than
-      // used, spans of several key blocks (24 to 64 keys per block), of
+      // used, spans of several key blocks (64 to 256 keys per block), of
       // several query tiles (8 or 16 queries), a tile's queries seeing
       // different numbers of blocks, and decode over several chunks of keys
       // (128 or 256 per parallel task) with the last one partly filled.
       const int cases[][3] = {{1, 0, 1},   {5, 0, 5},     {17, 0, 20},  {1, 9, 10},
                               {3, 7, 12},  {1, 70, 80},   {40, 90, 131}, {70, 3, 73},
-                              {1, 600, 610}, {2, 517, 519}};
+                              {1, 600, 610}, {2, 517, 519}, {33, 480, 513}};
       for (const auto &c : cases)
         runCase(kernel, s, scale, c[0], c[1], c[2], seed += 7);
     }
