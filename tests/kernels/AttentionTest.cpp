@@ -79,7 +79,7 @@ void checkShape(const AttnShape &s, double scale, uint32_t seed) {
       // used, spans of several key blocks (64 to 256 keys per block), of
       // several query tiles (8 or 16 queries), a tile's queries seeing
       // different numbers of blocks, and decode over several chunks of keys
-      // (128 or 256 per parallel task) with the last one partly filled.
+      // (256 or 512 per parallel task) with the last one partly filled.
       const int cases[][3] = {{1, 0, 1},   {5, 0, 5},     {17, 0, 20},  {1, 9, 10},
                               {3, 7, 12},  {1, 70, 80},   {40, 90, 131}, {70, 3, 73},
                               {1, 600, 610}, {2, 517, 519}, {33, 480, 513}};

@@ -57,8 +57,9 @@ BuiltKernel buildAttentionDecode(const KernelSpec &spec, const TargetSpec &targe
   const int HPK = HEADS / KV;
   const int lanes = target.lanes;
   // Keys per block: enough to amortise the merge, few enough that the
-  // block's scores and weights stay in L1.
-  const int KB = 4 * lanes;
+  // block's scores and weights stay in L1 (8 vectors: 32768 keys of context
+  // 2.07 -> 1.81 ms against 4).
+  const int KB = 8 * lanes;
 
   ImageParam q = tokenRows("q", HEADS * HD);
   ImageParam k = tokenRows("k", KV * HD);
