@@ -163,7 +163,11 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
     return stage.split(lane, lo, lv, L).vectorize(lv).unroll(lo);
   };
   lanes(state.compute_at(out, task).bound_extent(lane, TQ).bound_extent(d, DR));
-  lanes(state.update().reorder(lane, d, hq, rb));
+  // The next block's K and V rows are prefetched while this one computes: a
+  // long prefix streams from DRAM, 256 of every 1024 bytes of each row
+  // (one kv head), which the hardware prefetchers follow poorly (512
+  // queries after 32256 tokens: 249 -> 237 ms).
+  lanes(state.update().reorder(lane, d, hq, rb)).prefetch(k, rb, rb, 1).prefetch(v, rb, rb, 1);
   lanes(qt.compute_at(out, task).bound_extent(lane, TQ));
 
   // Per block (at the state's loop over blocks): scores, max, weights, sum
