@@ -46,6 +46,7 @@ llvm::json::Value limitsToJson(const std::optional<MachineLimits> &l) {
   return llvm::json::Object{{"threads", l->threads},
                             {"read_gb_per_s", l->readGBPerS},
                             {"fp32_gflops", l->fp32Gflops},
+                            {"fp32_avx2_gflops", optionalNumber(l->fp32Avx2Gflops)},
                             {"bf16_gflops", optionalNumber(l->bf16Gflops)},
                             {"int8_gops", optionalNumber(l->int8Gops)}};
 }
@@ -56,10 +57,13 @@ std::string describeLimits(const std::optional<MachineLimits> &l) {
   auto optional = [](const std::optional<double> &v, const char *unit) {
     return v ? llvm::formatv("{0:f1} {1}", *v, unit).str() : std::string("absent");
   };
-  return llvm::formatv("machine limits, threads {0}: read {1:f1} GB/s, fp32 {2:f1} GFLOP/s, "
+  return llvm::formatv("machine limits, threads {0}: read {1:f1} GB/s, fp32 {2:f1} GFLOP/s{5}, "
                        "bf16 dot {3}, int8 dot {4}\n",
                        l->threads, l->readGBPerS, l->fp32Gflops,
-                       optional(l->bf16Gflops, "GFLOP/s"), optional(l->int8Gops, "GOP/s"))
+                       optional(l->bf16Gflops, "GFLOP/s"), optional(l->int8Gops, "GOP/s"),
+                       l->fp32Avx2Gflops
+                           ? llvm::formatv(" (avx2 {0:f1})", *l->fp32Avx2Gflops).str()
+                           : std::string())
       .str();
 }
 

@@ -22,8 +22,12 @@ Peak choosePeak(const Manifest &m, const MachineLimits &limits) {
                                ? m.matmulInputs == "bf16"
                                : m.weightsDtype == "bf16" &&
                                      llvm::StringRef(m.target).contains("bf16");
-  if (!bf16Kernels)
+  if (!bf16Kernels) {
+    // An AVX2 library runs 256-bit FMAs even where AVX-512 is there.
+    if (m.target == "x86-64-avx2" && limits.fp32Avx2Gflops)
+      return {"fp32 avx2", *limits.fp32Avx2Gflops, ""};
     return {"fp32", limits.fp32Gflops, ""};
+  }
   if (limits.bf16Gflops)
     return {"bf16", *limits.bf16Gflops, ""};
   return {"fp32", limits.fp32Gflops,

@@ -176,6 +176,10 @@ llvm::Expected<MachineLimits> measureInProcess(const ProbeOptions &o) {
   limits.readGBPerS = *read;
   limits.fp32Gflops = probeCompute(o.threads, o.computeSeconds, fp32FlopsPerIteration(isa),
                                    [isa](int64_t n) { return fp32FmaLoop(n, isa); });
+  if (isa == VectorIsa::Avx512)
+    limits.fp32Avx2Gflops =
+        probeCompute(o.threads, o.computeSeconds, fp32FlopsPerIteration(VectorIsa::Avx2),
+                     [](int64_t n) { return fp32FmaLoop(n, VectorIsa::Avx2); });
   if (hasBf16Dot())
     limits.bf16Gflops = probeCompute(o.threads, o.computeSeconds, bf16FlopsPerIteration(),
                                      [](int64_t n) { return bf16DotLoop(n); });
@@ -188,8 +192,8 @@ llvm::Expected<MachineLimits> measureInProcess(const ProbeOptions &o) {
 /// What the probing child sends its parent through a pipe.
 struct ChildReport {
   int32_t ok = 0;
-  int32_t hasBf16 = 0, hasInt8 = 0;
-  double read = 0, fp32 = 0, bf16 = 0, int8 = 0;
+  int32_t hasAvx2 = 0, hasBf16 = 0, hasInt8 = 0;
+  double read = 0, fp32 = 0, fp32Avx2 = 0, bf16 = 0, int8 = 0;
   char message[512] = {};
 };
 
@@ -228,6 +232,8 @@ size_t readAll(int fd, void *data, size_t n) {
     report.ok = 1;
     report.read = limits->readGBPerS;
     report.fp32 = limits->fp32Gflops;
+    report.hasAvx2 = limits->fp32Avx2Gflops.has_value();
+    report.fp32Avx2 = limits->fp32Avx2Gflops.value_or(0);
     report.hasBf16 = limits->bf16Gflops.has_value();
     report.bf16 = limits->bf16Gflops.value_or(0);
     report.hasInt8 = limits->int8Gops.has_value();
@@ -297,6 +303,8 @@ llvm::Expected<MachineLimits> hybridc::measureMachineLimits(const ProbeOptions &
   limits.threads = options.threads;
   limits.readGBPerS = report.read;
   limits.fp32Gflops = report.fp32;
+  if (report.hasAvx2)
+    limits.fp32Avx2Gflops = report.fp32Avx2;
   if (report.hasBf16)
     limits.bf16Gflops = report.bf16;
   if (report.hasInt8)

@@ -22,6 +22,10 @@ struct MachineLimits {
   double readGBPerS = 0;
   /// Independent fp32 FMA chains on the widest vector unit (AVX-512 / AVX2).
   double fp32Gflops = 0;
+  /// The same on 256-bit vectors, where the widest unit is AVX-512: the peak
+  /// an x86-64-avx2 library can reach here (absent where AVX2 is the widest:
+  /// fp32Gflops is that peak).
+  std::optional<double> fp32Avx2Gflops;
   /// AVX-512 BF16 `vdpbf16ps`, 2 FLOPs per multiply-add; absent without it.
   std::optional<double> bf16Gflops;
   /// AVX-512 VNNI `vpdpbusd`, 2 ops per multiply-add; absent without it.
