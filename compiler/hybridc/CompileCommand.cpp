@@ -13,7 +13,9 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
   CLI::App *cmd = app.add_subcommand(
       "compile", "Compile a Granite 4.0 H folder into lib<name>.so + <name>.h + "
                  "<name>.weights (a standalone streaming library)");
-  cmd->add_option("model_dir", opts->modelDir, "Hugging Face model folder")->required();
+  cmd->add_option("model_dir", opts->modelDir,
+                  "Hugging Face model folder, or a granitehybrid .gguf file")
+      ->required();
   cmd->add_option("-o,--output", opts->outDir, "Output folder (created)")->required();
   cmd->add_option("--name", opts->name,
                   "C prefix of every exported symbol (default: the model folder's name)");

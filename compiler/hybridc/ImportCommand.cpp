@@ -21,7 +21,7 @@ void hybridc::addImportCommand(CLI::App &app, int &exitCode) {
   CLI::App *cmd = app.add_subcommand(
       "import", "Read a Hugging Face Granite 4.0 H folder (config.json + "
                 "*.safetensors) and print the model as `hybrid` dialect IR");
-  cmd->add_option("model_dir", opts->modelDir, "Model folder")->required();
+  cmd->add_option("model_dir", opts->modelDir, "Model folder or .gguf file")->required();
   cmd->add_option("-o,--output", opts->output, "Write the IR here ('-' = stdout)");
   cmd->add_flag("--debug-info", opts->debugInfo,
                 "Print locations (each op's checkpoint module, e.g. "

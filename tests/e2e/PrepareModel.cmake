@@ -1,7 +1,8 @@
 # A CTest fixture step: makes one compiled model variant at test time.
 #
 #   cmake -DMAKE_MODEL=<hybridc-make-model> -DHYBRIDC=<hybridc> -DDIR=<variant dir>
-#         [-DGENERATE="<make-model options>" | -DCOPY_FROM=<checkpoint dir>]
+#         [-DGENERATE="<make-model options>" | -DCOPY_FROM=<checkpoint dir> |
+#          -DGGUF=<file.gguf>]
 #         [-DCHUNK_SIZE=<n>] -DCOMPILE="<hybridc compile options>" -P PrepareModel.cmake
 #
 # Writes DIR/checkpoint (the checkpoint the tests' reference reads, so both
@@ -20,7 +21,12 @@ file(MAKE_DIRECTORY ${DIR})
 set(checkpoint ${DIR}/checkpoint)
 
 string(TIMESTAMP t0 "%s")
-if(DEFINED COPY_FROM)
+if(DEFINED GGUF)
+  # A GGUF file is the checkpoint itself (DIR/checkpoint/<name>.gguf).
+  get_filename_component(gguf_name ${GGUF} NAME)
+  file(COPY ${GGUF} DESTINATION ${checkpoint})
+  set(checkpoint ${checkpoint}/${gguf_name})
+elseif(DEFINED COPY_FROM)
   file(COPY ${COPY_FROM}/config.json ${COPY_FROM}/model.safetensors DESTINATION ${checkpoint})
 else()
   separate_arguments(gen_args UNIX_COMMAND "${GENERATE}")

@@ -37,6 +37,7 @@
 #include "llvm/Support/Path.h"
 
 #include <chrono>
+#include <map>
 #include <fstream>
 
 using namespace hybridc;
@@ -50,6 +51,8 @@ std::string hybridc::defaultModelName(const std::string &modelDir) {
   llvm::SmallString<256> dir(modelDir);
   llvm::sys::path::remove_dots(dir, /*remove_dot_dot=*/true);
   std::string base = llvm::sys::path::filename(llvm::StringRef(dir).rtrim('/')).str();
+  if (llvm::StringRef(base).ends_with(".gguf"))
+    base = llvm::StringRef(base).drop_back(5).str(); // a GGUF file: its stem
   std::string name;
   for (char c : base)
     name += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
@@ -226,6 +229,7 @@ private:
   llvm::Error runPipeline(llvm::StringRef stage, const std::string &what, PassManager &pm,
                           llvm::StringRef emitKind, const std::string &suffix);
   void describeModel();
+  void describeGgufTypes();
   llvm::Error emitDriver();
   llvm::Error compileKernels();
   llvm::Error writeWeights();
@@ -289,6 +293,8 @@ llvm::Error Compilation::importModel() {
   if (!ckpt)
     return ckpt.takeError();
   checkpoint = std::move(*ckpt);
+  if (checkpoint->isGguf())
+    describeGgufTypes();
   auto imported = importCheckpoint(context, *checkpoint);
   if (!imported)
     return imported.takeError();
@@ -298,6 +304,30 @@ llvm::Error Compilation::importModel() {
   if (emit.count("hybrid"))
     return writeText(outPath(".hybrid.mlir"), toText(*module));
   return llvm::Error::success();
+}
+
+/// What a GGUF file stores, and that its quantized blocks are dequantized
+/// exactly and then stored as --weights-dtype.
+void Compilation::describeGgufTypes() {
+  std::map<std::string, int> counts;
+  int quantized = 0;
+  for (const TensorView *t : checkpoint->allTensors()) {
+    std::vector<const TensorView *> parts = t->sources;
+    if (parts.empty())
+      parts.push_back(t);
+    for (const TensorView *p : parts) {
+      ++counts[dtypeName(p->dtype).str()];
+      quantized += isQuantized(p->dtype);
+    }
+  }
+  std::string list;
+  for (const auto &[name, n] : counts)
+    list += (list.empty() ? "" : ", ") + name + " x" + std::to_string(n);
+  log << "  gguf: " << list;
+  if (quantized)
+    log << "; the " << quantized << " quantized tensors are dequantized exactly, then stored as "
+        << o.weightsDtype;
+  log << "\n";
 }
 
 llvm::Error Compilation::buildPipelines() {

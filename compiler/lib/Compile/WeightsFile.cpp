@@ -82,11 +82,11 @@ struct PackBuffers {
 /// The tensor's elements as floats: the mapped data itself when it is
 /// aligned f32 already, else converted into `scratch`.
 const float *sourceFloats(const TensorView &t, std::vector<float> &scratch) {
-  if (t.dtype == DType::F32 && reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0)
+  if (!t.derive && t.dtype == DType::F32 &&
+      reinterpret_cast<uintptr_t>(t.data) % alignof(float) == 0)
     return reinterpret_cast<const float *>(t.data);
   scratch.resize(static_cast<size_t>(t.numElements()));
-  for (int64_t i = 0, n = t.numElements(); i < n; ++i)
-    scratch[static_cast<size_t>(i)] = t.at(i);
+  t.decode(scratch.data());
   return scratch.data();
 }
 

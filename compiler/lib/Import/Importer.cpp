@@ -80,9 +80,11 @@ void ModelImporter::declareWeights() {
   // In model order (docs/model.md), so the printed IR reads like the checkpoint.
   for (const TensorSpec &spec : expectedTensors(cfg)) {
     const TensorView &t = ckpt.get(spec.name);
-    Type elem = t.dtype == DType::F32    ? Type(b.getF32Type())
-                : t.dtype == DType::BF16 ? Type(b.getBF16Type())
-                                         : Type(b.getF16Type());
+    // Block-quantized tensors are dequantized exactly when the weights are
+    // packed: the IR sees their f32 values.
+    Type elem = t.dtype == DType::BF16  ? Type(b.getBF16Type())
+                : t.dtype == DType::F16 ? Type(b.getF16Type())
+                                        : Type(b.getF32Type());
     Type type = RankedTensorType::get(t.shape, elem);
     b.create<hybrid::WeightOp>(loc(spec.name), b.getStringAttr(spec.name), TypeAttr::get(type));
     declared[spec.name] = type;

@@ -1,6 +1,8 @@
 //===- Checkpoint.cpp - open and validate a Hugging Face model folder -----===//
 #include "hybridc/Model/Checkpoint.h"
 
+#include "hybridc/Model/GgufModel.h"
+
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -32,9 +34,16 @@ static std::string shapeString(const std::vector<int64_t> &shape) {
 llvm::Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(llvm::StringRef dir) {
   std::unique_ptr<Checkpoint> ckpt(new Checkpoint());
   ckpt->dir_ = dir.str();
+  if (llvm::sys::fs::is_regular_file(dir) && dir.ends_with(".gguf")) {
+    if (llvm::Error e = ckpt->openGguf())
+      return std::move(e);
+    if (llvm::Error e = ckpt->validateTensors())
+      return std::move(e);
+    return ckpt;
+  }
   if (!llvm::sys::fs::is_directory(dir))
     return makeError(dir + ": not a directory (expected a Hugging Face model "
-                           "folder with config.json and *.safetensors)");
+                           "folder with config.json and *.safetensors, or a .gguf file)");
   llvm::Expected<ModelConfig> config = loadModelConfig(joinPath(dir, "config.json"));
   if (!config)
     return config.takeError();
@@ -44,6 +53,25 @@ llvm::Expected<std::unique_ptr<Checkpoint>> Checkpoint::open(llvm::StringRef dir
   if (llvm::Error e = ckpt->validateTensors())
     return std::move(e);
   return ckpt;
+}
+
+/// The GGUF file: its metadata as the config, its tensors renamed and
+/// transformed to the Hugging Face model's (GgufModel.h).
+llvm::Error Checkpoint::openGguf() {
+  llvm::Expected<std::unique_ptr<GgufFile>> file = GgufFile::open(dir_);
+  if (!file)
+    return file.takeError();
+  gguf_ = std::move(*file);
+  configSource_ = "its GGUF metadata";
+  llvm::Expected<ModelConfig> config = ggufModelConfig(*gguf_);
+  if (!config)
+    return config.takeError();
+  config_ = std::move(*config);
+  if (llvm::Error e = ggufModelTensors(*gguf_, config_, ggufViews_))
+    return e;
+  for (const TensorView &t : ggufViews_)
+    tensors_[t.name] = &t;
+  return llvm::Error::success();
 }
 
 /// Opens model.safetensors, or every shard named by
@@ -129,7 +157,7 @@ llvm::Error Checkpoint::validateTensors() const {
                        shapeString(spec.shape) + ")");
     if (t->shape != spec.shape)
       return makeError(t->file + ": tensor '" + spec.name + "' has shape " +
-                       shapeString(t->shape) + " but config.json implies " +
+                       shapeString(t->shape) + " but " + configSource_ + " implies " +
                        shapeString(spec.shape));
   }
   // A tied checkpoint may still carry a copy of lm_head.weight; it is unused.
@@ -138,7 +166,7 @@ llvm::Error Checkpoint::validateTensors() const {
   for (const TensorView *t : allTensors())
     if (!expected.count(t->name))
       return makeError(t->file + ": unexpected tensor '" + t->name +
-                       "' (not part of the model config.json describes)");
+                       "' (not part of the model " + configSource_ + " describes)");
   return llvm::Error::success();
 }
 
@@ -155,6 +183,8 @@ const TensorView &Checkpoint::get(llvm::StringRef name) const {
 
 std::vector<const TensorView *> Checkpoint::allTensors() const {
   std::vector<const TensorView *> out;
+  for (const TensorView &t : ggufViews_)
+    out.push_back(&t);
   for (const auto &f : files_)
     for (const TensorView &t : f->tensors())
       out.push_back(&t);

@@ -172,8 +172,15 @@ llvm::Error readTimeStepLimit(FieldReader &r, ModelConfig &c) {
   return llvm::Error::success();
 }
 
+} // namespace
+
 /// Checks the relations between fields that the model math relies on.
-llvm::Error validate(FieldReader &r, const ModelConfig &c) {
+llvm::Error hybridc::validateModelConfig(const ModelConfig &c, const ConfigFail &fail) {
+  // `r.fail(field, what)`, as the JSON reader's errors are spelled.
+  struct {
+    const ConfigFail &f;
+    llvm::Error fail(llvm::StringRef field, const llvm::Twine &what) const { return f(field, what); }
+  } r{fail};
   auto positive = [&](llvm::StringRef f, int64_t v) -> llvm::Error {
     if (v <= 0)
       return r.fail(f, llvm::formatv("must be positive, got {0}", v));
@@ -242,7 +249,6 @@ llvm::Error validate(FieldReader &r, const ModelConfig &c) {
   return llvm::Error::success();
 }
 
-} // namespace
 
 llvm::Expected<ModelConfig> hybridc::parseModelConfig(llvm::StringRef jsonText,
                                                       llvm::StringRef fileName) {
@@ -325,7 +331,8 @@ llvm::Expected<ModelConfig> hybridc::parseModelConfig(llvm::StringRef jsonText,
       return std::move(e);
   if (c.numExperts == 0)
     c.topK = 0;
-  if (llvm::Error e = validate(r, c))
+  if (llvm::Error e = validateModelConfig(
+          c, [&](llvm::StringRef field, const llvm::Twine &what) { return r.fail(field, what); }))
     return std::move(e);
   return c;
 }

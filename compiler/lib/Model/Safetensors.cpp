@@ -20,103 +20,6 @@
 
 using namespace hybridc;
 
-llvm::StringRef hybridc::dtypeName(DType dtype) {
-  switch (dtype) {
-  case DType::F32:
-    return "F32";
-  case DType::BF16:
-    return "BF16";
-  case DType::F16:
-    return "F16";
-  }
-  return "?";
-}
-
-size_t hybridc::dtypeSize(DType dtype) { return dtype == DType::F32 ? 4 : 2; }
-
-static float bf16ToFloat(uint16_t bits) {
-  uint32_t wide = static_cast<uint32_t>(bits) << 16;
-  float f;
-  std::memcpy(&f, &wide, sizeof(f));
-  return f;
-}
-
-static float f16ToFloat(uint16_t h) {
-  uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1f;
-  uint32_t mant = h & 0x3ff;
-  uint32_t bits;
-  if (exp == 0x1f) { // inf / nan
-    bits = sign | 0x7f800000 | (mant << 13);
-  } else if (exp != 0) { // normal
-    bits = sign | ((exp + 112) << 23) | (mant << 13);
-  } else if (mant == 0) { // zero
-    bits = sign;
-  } else { // subnormal: renormalise
-    int shift = 0;
-    while (!(mant & 0x400)) {
-      mant <<= 1;
-      ++shift;
-    }
-    mant &= 0x3ff;
-    bits = sign | (static_cast<uint32_t>(113 - shift) << 23) | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
-}
-
-int64_t TensorView::numElements() const {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
-}
-
-float TensorView::at(int64_t i) const {
-  switch (dtype) {
-  case DType::F32: {
-    float f;
-    std::memcpy(&f, data + 4 * i, 4);
-    return f;
-  }
-  case DType::BF16: {
-    uint16_t h;
-    std::memcpy(&h, data + 2 * i, 2);
-    return bf16ToFloat(h);
-  }
-  case DType::F16: {
-    uint16_t h;
-    std::memcpy(&h, data + 2 * i, 2);
-    return f16ToFloat(h);
-  }
-  }
-  return 0.0f;
-}
-
-std::vector<float> TensorView::toFloat() const {
-  std::vector<float> out(numElements());
-  if (dtype == DType::F32) {
-    std::memcpy(out.data(), data, numBytes);
-    return out;
-  }
-  for (int64_t i = 0, e = numElements(); i < e; ++i)
-    out[i] = at(i);
-  return out;
-}
-
-void TensorView::releasePages() const {
-  if (!mapped || numBytes == 0)
-    return;
-  // Whole pages only, rounded outwards: a page shared with a neighbouring
-  // tensor is simply read from the file again if that tensor is still used.
-  // MADV_DONTNEED on a read-only private file mapping drops no data.
-  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  uintptr_t begin = reinterpret_cast<uintptr_t>(data) & ~(page - 1);
-  uintptr_t end = (reinterpret_cast<uintptr_t>(data) + numBytes + page - 1) & ~(page - 1);
-  ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
-}
-
 namespace {
 
 llvm::Error headerError(llvm::StringRef path, const llvm::Twine &what) {
@@ -177,7 +80,7 @@ llvm::Error parseEntry(llvm::StringRef path, llvm::StringRef name,
     return fail("\"data_offsets\" must be non-negative integers with begin <= end");
   begin = static_cast<uint64_t>(*b);
   end = static_cast<uint64_t>(*e);
-  uint64_t expected = elements * dtypeSize(*dt);
+  uint64_t expected = elements * static_cast<uint64_t>(dtypeBlock(*dt).bytes);
   if (end - begin != expected)
     return fail(llvm::formatv("data_offsets [{0}, {1}) hold {2} bytes but shape and "
                               "dtype need {3}",

@@ -12,6 +12,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -78,6 +79,14 @@ struct ModelConfig {
 /// file in error messages, which also name the offending field.
 llvm::Expected<ModelConfig> parseModelConfig(llvm::StringRef jsonText,
                                              llvm::StringRef fileName);
+
+/// How validateModelConfig reports a bad field: (field, what is wrong).
+using ConfigFail = std::function<llvm::Error(llvm::StringRef, const llvm::Twine &)>;
+
+/// Checks the relations between the fields that the model math relies on
+/// (positive sizes, heads dividing, expand 2, ...); parseModelConfig and the
+/// GGUF reader both end with it. `fail` words the error.
+llvm::Error validateModelConfig(const ModelConfig &config, const ConfigFail &fail);
 
 /// Reads and parses `path` (a config.json).
 llvm::Expected<ModelConfig> loadModelConfig(llvm::StringRef path);

@@ -8,6 +8,8 @@
 #ifndef HYBRIDC_MODEL_SAFETENSORS_H
 #define HYBRIDC_MODEL_SAFETENSORS_H
 
+#include "hybridc/Model/Tensor.h"
+
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -19,33 +21,6 @@
 #include <vector>
 
 namespace hybridc {
-
-enum class DType { F32, BF16, F16 };
-
-llvm::StringRef dtypeName(DType dtype);
-size_t dtypeSize(DType dtype);
-
-/// One tensor of a mapped file. `data` stays valid while the file is open.
-struct TensorView {
-  std::string name;
-  DType dtype = DType::F32;
-  std::vector<int64_t> shape;
-  const uint8_t *data = nullptr;
-  size_t numBytes = 0;
-  std::string file; // the file it lives in, for messages
-  bool mapped = false; // `data` points into a read-only file mapping
-
-  int64_t numElements() const;
-  /// Element `i` (row-major) converted to float.
-  float at(int64_t i) const;
-  /// All elements converted to float (a copy: for tests and small tensors).
-  std::vector<float> toFloat() const;
-  /// Lets the kernel take this tensor's pages out of the process (a later
-  /// read maps them from the file again), so reading a checkpoint through
-  /// once keeps a few tensors resident, not the whole file. Only for a view
-  /// into a file mapping; any other view is left alone.
-  void releasePages() const;
-};
 
 /// Largest JSON header accepted; real checkpoints use a few hundred KiB.
 constexpr uint64_t kMaxSafetensorsHeaderBytes = 100ull << 20;
