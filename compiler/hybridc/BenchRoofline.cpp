@@ -13,11 +13,17 @@ struct Peak {
   std::string note;
 };
 
-/// The compute peak the kernels can reach: matmuls on bf16 activations
-/// (bf16 weights on a bf16-dot target) run vdpbf16ps; everything else runs
-/// fp32 FMAs (bf16 weights widened on load). Folders from before
+/// The compute peak the kernels can reach: int8 matmuls run vpdpbusd,
+/// matmuls on bf16 activations (bf16 weights on a bf16-dot target) run
+/// vdpbf16ps; everything else runs fp32 FMAs (bf16 weights widened on load). Folders from before
 /// matmul_inputs was recorded: bf16 weights on a target named for bf16.
 Peak choosePeak(const Manifest &m, const MachineLimits &limits) {
+  if (m.matmulInputs == "int8") {
+    if (limits.int8Gops)
+      return {"int8", *limits.int8Gops, ""};
+    return {"fp32", limits.fp32Gflops,
+            "this CPU has no AVX-512 VNNI dot product: prefill is set against the fp32 peak"};
+  }
   const bool bf16Kernels = !m.matmulInputs.empty()
                                ? m.matmulInputs == "bf16"
                                : m.weightsDtype == "bf16" &&

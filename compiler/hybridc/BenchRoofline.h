@@ -31,7 +31,7 @@ struct Roofline {
   std::optional<double> decodeGBPerS;
   std::optional<double> prefillFraction; // of the peak named peakUsed
   std::optional<double> decodeFraction;  // of the read bandwidth
-  std::string peakUsed;                  // "fp32", "fp32 avx2" or "bf16"; "" without limits
+  std::string peakUsed;                  // "fp32", "fp32 avx2", "bf16" or "int8"; "" without limits
   /// Why a figure or fraction is missing, or which fallback was taken; "" if none.
   std::string note;
 };

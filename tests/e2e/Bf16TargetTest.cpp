@@ -1,8 +1,8 @@
 //===- Bf16TargetTest.cpp - what an x86-64-avx512-bf16 library contains ---===//
 //
 // Every instruction of the whole library (kernels, Halide runtime, driver,
-// glue, runtime) as objdump disassembles it: vdpbf16ps where the matmuls
-// are, and nothing Zen4 cannot run although Halide's Sapphire Rapids feature
+// glue, runtime) as objdump disassembles it: vdpbf16ps where bf16 matmuls
+// are, vpdpbusd where int8 ones are, and nothing Zen4 cannot run although Halide's Sapphire Rapids feature
 // allows it to LLVM (see tests/support/InstructionCheck.h). Reads the
 // library only, so it runs on any CPU.
 //
@@ -34,7 +34,9 @@ std::string disassemble(const std::string &library) {
   return text;
 }
 
-void checkLibrary(const std::string &variant, bool expectDot) {
+/// Disassembles the variant's library and counts `dot` (the matmuls' dot
+/// product instruction): some when `expectDot`, else none.
+void checkLibrary(const std::string &variant, const std::string &dot, bool expectDot) {
   auto lib = loadLibrary(outDir(variant));
   ASSERT_TRUE(lib);
   EXPECT_EQ(lib->manifest().target, "x86-64-avx512-bf16");
@@ -42,17 +44,24 @@ void checkLibrary(const std::string &variant, bool expectDot) {
       mnemonics(disassemble(outDir(variant) + "/" + lib->manifest().library));
   ASSERT_GT(ms.size(), 1000u) << "objdump printed next to nothing";
   EXPECT_EQ(firstZen4Trap(ms), "") << "an instruction Zen4 lacks (AVX512-FP16, AMX, AVX-VNNI)";
-  const auto dots = std::count(ms.begin(), ms.end(), "vdpbf16ps");
+  const auto dots = std::count(ms.begin(), ms.end(), dot);
   if (expectDot)
-    EXPECT_GT(dots, 0) << "no vdpbf16ps: the bf16 matmuls fell back to widening";
+    EXPECT_GT(dots, 0) << "no " << dot << ": the matmuls fell back to widening";
   else
-    EXPECT_EQ(dots, 0) << "--f32-activations, yet vdpbf16ps";
+    EXPECT_EQ(dots, 0) << dot << " where no matmul should use it";
 }
 
-TEST(tiny_bf16dot_Instructions, VdpBf16PsAndNothingZen4Lacks) { checkLibrary("tiny_bf16dot", true); }
+TEST(tiny_bf16dot_Instructions, VdpBf16PsAndNothingZen4Lacks) {
+  checkLibrary("tiny_bf16dot", "vdpbf16ps", true);
+}
 
 TEST(golden_bf16exact_Instructions, F32ActivationsUseNoBf16DotAndNothingZen4Lacks) {
-  checkLibrary("golden_bf16exact", false);
+  checkLibrary("golden_bf16exact", "vdpbf16ps", false);
+}
+
+// The int8 matmuls use the EVEX (AVX512-VNNI) vpdpbusd, never the VEX one.
+TEST(tiny_int8_Instructions, VpdpbusdAndNothingZen4Lacks) {
+  checkLibrary("tiny_int8", "vpdpbusd", true);
 }
 
 } // namespace

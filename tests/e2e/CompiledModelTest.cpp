@@ -15,6 +15,7 @@
 #include <fstream>
 
 using namespace hybridc::e2e;
+using hybridc::reference::MatmulRounding;
 
 namespace {
 
@@ -48,7 +49,7 @@ const Variant kBf16{"tiny_bf16", 1e-4,
 // BF16RoundingStaysSmall below bounds the distance to the unrounded model.
 const Variant kF32AsBf16{"tiny_f32_as_bf16", 1e-4,
                          "reference weights rounded to bf16 like the packer rounds them",
-                         /*roundWeightsToBf16=*/true};
+                         MatmulRounding::Bf16};
 // bf16 weights times bf16-rounded activations (vdpbf16ps), against a
 // reference that rounds the same matmul inputs. What is left: summation
 // order, and inputs that the two compute a hair apart on either side of a
@@ -63,19 +64,40 @@ constexpr const char *kBf16DotWhy =
     "bf16 weights x bf16-rounded inputs, the reference rounds them too: rounding-boundary "
     "crossings";
 Variant bf16Dot(const char *name, bool roundWeights) {
-  Variant v{name, kBf16DotTol, kBf16DotWhy, roundWeights, /*bf16MatmulInputs=*/true};
+  Variant v{name, kBf16DotTol, kBf16DotWhy,
+            roundWeights ? MatmulRounding::Bf16 : MatmulRounding::None, MatmulRounding::Bf16};
   v.routingTieMargin = kBf16DotTie;
   return v;
 }
 const Variant kBf16Dot = bf16Dot("tiny_bf16dot", false);
 // Without experts there is no expert choice to tip: every row is checked.
-const Variant kBf16DotDense{"tiny_dense_bf16dot", kBf16DotTol, kBf16DotWhy, false,
-                            /*bf16MatmulInputs=*/true};
+const Variant kBf16DotDense{"tiny_dense_bf16dot", kBf16DotTol, kBf16DotWhy,
+                            MatmulRounding::None, MatmulRounding::Bf16};
 const Variant kGoldenBf16Dot = bf16Dot("golden_bf16dot", /*roundWeights=*/true);
+// int8 weight blocks times int8-quantized activation blocks (vpdpbusd),
+// against a reference that rounds both the same way. The first rows agree
+// to ~3e-7 (the integer dot products are exact); what moves later rows is
+// the same as for bf16, an input computed a hair apart on either side of a
+// rounding boundary, but one int8 step is 1/127 of the block's largest
+// value (bf16's is 2^-8 of the element itself), so each such crossing moves
+// a product several times more: measured up to 0.017 over these tests,
+// hence 3e-2. A wrong scale or block moves the logits by O(0.1) or more.
+constexpr double kInt8Tol = 3e-2, kInt8Tie = 1.0 / 1024;
+constexpr const char *kInt8Why =
+    "int8 weights x int8-quantized inputs, the reference rounds them too: rounding-boundary "
+    "crossings";
+Variant int8Dot(const char *name, bool experts) {
+  Variant v{name, kInt8Tol, kInt8Why, MatmulRounding::Int8, MatmulRounding::Int8};
+  v.routingTieMargin = experts ? kInt8Tie : 0;
+  return v;
+}
+const Variant kInt8 = int8Dot("tiny_int8", true);
+const Variant kInt8Untied = int8Dot("tiny_untied_int8", true);
+const Variant kInt8Dense = int8Dot("tiny_dense_int8", false);
 // The same target with --f32-activations: bf16 weights widened to f32.
 const Variant kGoldenBf16Exact{"golden_bf16exact", 1e-4,
                                "reference weights rounded to bf16, f32 inputs: summation order",
-                               /*roundWeightsToBf16=*/true};
+                               MatmulRounding::Bf16};
 const Variant kSmallF32{"small_f32", 1e-3,
                         "f32, 12 layers of hidden 768 and a 32000 vocab: longer sums"};
 const Variant kSmallBf16{"small_bf16", 1e-3,
@@ -83,8 +105,21 @@ const Variant kSmallBf16{"small_bf16", 1e-3,
 // The small shape without experts (its 32-expert routing meets a near tie
 // every few tokens): 12 layers of hidden 768, more crossings per row
 // (measured 9.8e-3), every row checked.
-const Variant kSmallBf16Dot{"small_bf16dot", 2e-2, kBf16DotWhy, false,
-                            /*bf16MatmulInputs=*/true};
+const Variant kSmallBf16Dot{"small_bf16dot", 2e-2, kBf16DotWhy, MatmulRounding::None,
+                            MatmulRounding::Bf16};
+
+// The small shape in int8: rows 0-1 agree to 4e-7, and the first rounding
+// crossing (row 3) moves that row by 0.048 through 12 layers of hidden 768
+// and a 32000 vocab (bf16 crossings, too, move small's logits more than
+// tiny's: 9.8e-3 against 6e-3), hence 0.1. Its 32-expert routing meets a
+// near tie within a few tokens, from which on rows are held to the argmax.
+Variant smallInt8() {
+  Variant v = int8Dot("small_int8", true);
+  v.tolerance = 0.1;
+  v.rationale = "int8 x int8 on the small shape: rounding-boundary crossings, longer sums";
+  return v;
+}
+const Variant kSmallInt8 = smallInt8();
 
 /// Loads the variant's library and reference; the tests' shared setup.
 class Compiled : public ::testing::TestWithParam<const Variant *> {
@@ -278,6 +313,9 @@ INSTANTIATE_TEST_SUITE_P(tiny_biases, Compiled, ::testing::Values(&kBiases), byM
 INSTANTIATE_TEST_SUITE_P(tiny_order, Compiled, ::testing::Values(&kOrder), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_mamba_only, Compiled, ::testing::Values(&kMambaOnly), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_bf16dot, Compiled, ::testing::Values(&kBf16Dot), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_int8, Compiled, ::testing::Values(&kInt8), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_untied_int8, Compiled, ::testing::Values(&kInt8Untied), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_dense_int8, Compiled, ::testing::Values(&kInt8Dense), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_dense_bf16dot, Compiled, ::testing::Values(&kBf16DotDense),
                          byModel);
 INSTANTIATE_TEST_SUITE_P(golden_bf16dot, Compiled, ::testing::Values(&kGoldenBf16Dot), byModel);
@@ -311,6 +349,7 @@ TEST_P(CompiledSmall, PrefillAllThenDecode) {
 INSTANTIATE_TEST_SUITE_P(small_f32, CompiledSmall, ::testing::Values(&kSmallF32), byModel);
 INSTANTIATE_TEST_SUITE_P(small_bf16, CompiledSmall, ::testing::Values(&kSmallBf16), byModel);
 INSTANTIATE_TEST_SUITE_P(small_bf16dot, CompiledSmall, ::testing::Values(&kSmallBf16Dot), byModel);
+INSTANTIATE_TEST_SUITE_P(small_int8, CompiledSmall, ::testing::Values(&kSmallInt8), byModel);
 
 // How far rounding the matrices to bf16 moves the logits from the f32 model:
 // the compiled bf16 library vs the unrounded reference. Rounding perturbs
@@ -325,7 +364,7 @@ TEST(tiny_f32_as_bf16_Rounding, StaysCloseToTheF32Model) {
   if (!cpuRuns(lib->manifest().target))
     GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
   auto tokens = randomTokens(96, lib->vocab(), 19);
-  auto ref = makeVariantReference(kF32AsBf16.name, /*roundToBf16=*/false);
+  auto ref = makeVariantReference(kF32AsBf16.name);
   ASSERT_TRUE(ref);
   auto want = ref->forward(tokens);
   Runner run(*lib);
@@ -417,6 +456,33 @@ TEST(golden_bf16exact_Golden, CompiledLibraryIsWithinLlamaCppBf16Error) {
 }
 TEST(golden_bf16dot_Golden, CompiledLibraryIsWithinLlamaCppBf16Error) {
   checkGolden(kGoldenBf16Dot, 0.0090, "llama.cpp's bf16 error here");
+}
+
+// int8 weights from the f32 golden model, int8 activations, against the
+// golden f32 logits, as accurate within 25% as llama.cpp's Q8_0 logits of
+// the same model (its Q8_0 file, tests/data/golden/gguf) and with the
+// golden argmax on every row. Measured: mean 0.0052 vs 0.0062, median row
+// 0.019 vs 0.021; both tip the same near-tie expert choice at token 28
+// (0.139 and 0.134 there).
+TEST(golden_int8_Golden, CompiledLibraryIsAsAccurateAsLlamaCppQ8_0) {
+  GoldenData g = readGolden();
+  ASSERT_EQ(g.tokens.size(), 32u);
+  auto lib = loadLibrary(outDir("golden_int8"));
+  ASSERT_TRUE(lib);
+  if (!cpuRuns(lib->manifest().target))
+    GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
+  ASSERT_EQ(lib->vocab(), 512);
+  std::vector<float> llama(g.logits.size());
+  const std::string path =
+      std::string(HYBRIDC_TEST_DATA_DIR) + "/golden/gguf/tiny-seed1/llamacpp-logits-q8_0.f32";
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(in.read(reinterpret_cast<char *>(llama.data()), llama.size() * sizeof(float)))
+      << path;
+  Runner run(*lib);
+  ASSERT_TRUE(run.ok());
+  auto got = run.prefillAll(g.tokens.data(), g.tokens.size());
+  expectAsAccurateAs("golden_int8 vs golden (the other: llama.cpp's Q8_0)", got,
+                     g.logits.data(), llama.data(), g.tokens.size(), 512, 1.25);
 }
 
 } // namespace

@@ -156,8 +156,27 @@ static bool storedInWeightsDtype(const TensorView &t) {
          t.name.find("block_sparse_moe.router") == std::string::npos;
 }
 
-std::unique_ptr<reference::ReferenceModel> makeVariantReference(const std::string &variant,
-                                                                bool roundToBf16Weights) {
+/// `v` (the values of `t`) rounded as a library with weights of type
+/// `mode` stores it; `lookupTable`: the embedding table as the lookup reads
+/// it, which an int8 library keeps in bf16.
+static void roundWeight(const TensorView &t, reference::MatmulRounding mode, bool lookupTable,
+                        std::vector<float> &v) {
+  using reference::MatmulRounding;
+  if (mode == MatmulRounding::None || !storedInWeightsDtype(t))
+    return;
+  if (mode == MatmulRounding::Bf16 || lookupTable) {
+    for (float &x : v)
+      x = roundToBf16(x);
+    return;
+  }
+  const int64_t in = t.shape.back(); // blocks run along each row
+  for (int64_t row = 0; row < int64_t(v.size()) / in; ++row)
+    for (int64_t first = 0; first < in; first += 32)
+      reference::roundInt8Block(&v[row * in + first], std::min<int64_t>(32, in - first));
+}
+
+std::unique_ptr<reference::ReferenceModel>
+makeVariantReference(const std::string &variant, reference::MatmulRounding weights) {
   auto checkpoint = Checkpoint::open(checkpointDir(variant));
   if (!checkpoint) {
     ADD_FAILURE() << "cannot open the checkpoint of " << variant << ": "
@@ -165,23 +184,28 @@ std::unique_ptr<reference::ReferenceModel> makeVariantReference(const std::strin
     return nullptr;
   }
   const Checkpoint &ck = **checkpoint;
-  if (!roundToBf16Weights)
+  if (weights == reference::MatmulRounding::None)
     return reference::makeReference(ck);
-  return std::make_unique<reference::ReferenceModel>(
-      ck.config(), [&](const std::string &name) {
-        const TensorView &t = ck.get(name);
-        std::vector<float> v = t.toFloat();
-        if (storedInWeightsDtype(t))
-          for (float &x : v)
-            x = roundToBf16(x);
-        return v;
-      });
+  const std::string table = "model.embed_tokens.weight";
+  auto load = [&](const std::string &name, bool lookup) {
+    const TensorView &t = ck.get(name);
+    std::vector<float> v = t.toFloat();
+    roundWeight(t, weights, lookup, v);
+    return v;
+  };
+  auto ref = std::make_unique<reference::ReferenceModel>(
+      ck.config(), [&](const std::string &name) { return load(name, name == table); });
+  // Tied, the table is also the lm_head matrix, which the library packs
+  // like any other (int8 blocks) apart from the lookup's copy.
+  if (weights == reference::MatmulRounding::Int8 && lmHeadTensorName(ck.config()) == table)
+    ref->setLmHead(load(table, false));
+  return ref;
 }
 
 std::unique_ptr<reference::ReferenceModel> makeVariantReference(const Variant &variant) {
-  auto ref = makeVariantReference(variant.name, variant.roundWeightsToBf16);
+  auto ref = makeVariantReference(variant.name, variant.weights);
   if (ref)
-    ref->setBf16MatmulInputs(variant.bf16MatmulInputs);
+    ref->setMatmulRounding(variant.inputs);
   return ref;
 }
 
@@ -266,6 +290,43 @@ void expectClose(const std::string &label, const std::vector<float> &got, const 
   EXPECT_EQ(after.argmaxMismatches, 0)
       << label << ": past the near tie, first at row +" << exactRows << ": "
       << after.firstMismatch;
+}
+
+ErrorStats errorStats(const float *got, const float *want, int64_t rows, int64_t vocab) {
+  ErrorStats s;
+  std::vector<double> rowMax(static_cast<size_t>(rows));
+  double sum = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < vocab; ++c) {
+      const double e = std::fabs(double(got[r * vocab + c]) - double(want[r * vocab + c]));
+      sum += std::isnan(e) ? INFINITY : e;
+      rowMax[r] = std::max(rowMax[r], std::isnan(e) ? INFINITY : e);
+    }
+    s.maxAbs = std::max(s.maxAbs, rowMax[r]);
+  }
+  s.meanAbs = rows ? sum / double(rows * vocab) : 0;
+  if (rows) {
+    std::nth_element(rowMax.begin(), rowMax.begin() + rows / 2, rowMax.end());
+    s.medianRowMax = rowMax[rows / 2];
+  }
+  return s;
+}
+
+void expectAsAccurateAs(const std::string &label, const std::vector<float> &got,
+                        const float *want, const float *other, int64_t rows, int64_t vocab,
+                        double slack) {
+  ASSERT_EQ(got.size(), static_cast<size_t>(rows * vocab)) << label << ": no logits";
+  const ErrorStats ours = errorStats(got.data(), want, rows, vocab);
+  const ErrorStats theirs = errorStats(other, want, rows, vocab);
+  std::printf("[e2e] %s: mean abs %.3g, median row max %.3g, max abs %.3g (the other: %.3g, "
+              "%.3g, %.3g)\n",
+              label.c_str(), ours.meanAbs, ours.medianRowMax, ours.maxAbs, theirs.meanAbs,
+              theirs.medianRowMax, theirs.maxAbs);
+  EXPECT_LE(ours.meanAbs, slack * theirs.meanAbs) << label;
+  EXPECT_LE(ours.medianRowMax, slack * theirs.medianRowMax) << label;
+  for (int64_t r = 0; r < rows; ++r)
+    EXPECT_EQ(argmax(&got[r * vocab], vocab), argmax(want + r * vocab, vocab))
+        << label << ": row " << r;
 }
 
 int64_t rowsBeforeRoutingTie(const std::vector<double> &margins, double tieMargin) {

@@ -35,8 +35,11 @@ struct Variant {
   const char *name;       // folder under the models root, also the test prefix
   double tolerance;       // max |compiled - reference| over every logit
   const char *rationale;  // why that tolerance (printed with failures)
-  bool roundWeightsToBf16 = false; // compiled with --weights-dtype bf16 from f32
-  bool bf16MatmulInputs = false;   // kernels round matmul inputs to bf16 (vdpbf16ps)
+  // How the library stores weights that the checkpoint holds wider (bf16
+  // from f32, int8 blocks from f32 or bf16); the reference's are rounded so.
+  reference::MatmulRounding weights = reference::MatmulRounding::None;
+  // How its kernels round matmul inputs (bf16: vdpbf16ps, int8: vpdpbusd).
+  reference::MatmulRounding inputs = reference::MatmulRounding::None;
   // Router logit gap below which the reference's top-K choice is a coin toss
   // at this variant's precision (0: none is). From the first token with such
   // a near tie on, an expert choice may flip and the logits of that token and
@@ -91,14 +94,17 @@ private:
 std::vector<int32_t> randomTokens(int64_t n, int32_t vocab, uint32_t seed);
 
 /// The reference model on <variant>/checkpoint with the checkpoint's own
-/// config (mamba_chunk_size included). With roundToBf16, every weight the
-/// compiler stores as bf16 (matrices and expert tensors; not the conv,
-/// norms, A_log, D, dt_bias, biases or the router, which stay f32) is first rounded to
-/// bf16 the way the compiler's packer rounds (to nearest, ties to even).
-std::unique_ptr<reference::ReferenceModel> makeVariantReference(const std::string &variant,
-                                                                bool roundToBf16 = false);
+/// config (mamba_chunk_size included). Every weight the compiler stores in
+/// the weights dtype (matrices and expert tensors; not the conv, norms,
+/// A_log, D, dt_bias, biases or the router, which stay f32) is first rounded
+/// the way the compiler's packer rounds: to bf16 (to nearest, ties to even),
+/// or to int8 blocks of 32 along each row, the embedding table used for
+/// lookups to bf16 then (an int8 library keeps it so).
+std::unique_ptr<reference::ReferenceModel>
+makeVariantReference(const std::string &variant,
+                     reference::MatmulRounding weights = reference::MatmulRounding::None);
 /// The reference a variant is judged against: its weights rounded and its
-/// matmul inputs rounded (setBf16MatmulInputs) as the variant says.
+/// matmul inputs rounded (setMatmulRounding) as the variant says.
 std::unique_ptr<reference::ReferenceModel> makeVariantReference(const Variant &variant);
 
 /// Result of comparing rows of logits.
@@ -126,6 +132,23 @@ Diff compareRows(const float *got, const float *want, int64_t rows, int64_t voca
 /// choice, see Variant::routingTieMargin), and the report says how many.
 void expectClose(const std::string &label, const std::vector<float> &got, const float *want,
                  int64_t rows, int64_t vocab, double tolerance, int64_t exactRows = -1);
+
+/// How far logits `got` are from `want` ([rows][vocab]) as a whole.
+struct ErrorStats {
+  double maxAbs = 0, meanAbs = 0;
+  double medianRowMax = 0; // the median over rows of the row's max |error|
+};
+ErrorStats errorStats(const float *got, const float *want, int64_t rows, int64_t vocab);
+
+/// For a quantized library: EXPECTs `got` about as close to `want` as
+/// `other` (another implementation's logits with the same quantization) is:
+/// mean |error| and median row error at most `slack` times other's, and the
+/// same argmax as `want` on every row. Means and medians, not maxima: one
+/// near-tie expert choice that the quantization tips moves a whole row by
+/// O(0.1), in either implementation, on rows of its own. Prints both.
+void expectAsAccurateAs(const std::string &label, const std::vector<float> &got,
+                        const float *want, const float *other, int64_t rows, int64_t vocab,
+                        double slack);
 
 /// How many leading tokens come before the first whose routing margin (the
 /// reference's routingMargins()) is below `tieMargin`: all of them when

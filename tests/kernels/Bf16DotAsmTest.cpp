@@ -1,5 +1,7 @@
 //===- Bf16DotAsmTest.cpp - what x86-64-avx512-bf16 kernels compile to ----===//
 //
+// (bf16 and int8 weights: vdpbf16ps and vpdpbusd.)
+//
 // The bf16-dot path exists for its instructions, so its tests read the
 // assembly (compiled ahead of time: no CPU support needed). Every matmul
 // kind with bf16 weights must multiply with vdpbf16ps, never fall back to
@@ -39,12 +41,12 @@ std::string assemblyOf(const KernelSpec &spec) {
   return text.str();
 }
 
-void expectBf16Dot(const KernelSpec &spec) {
+void expectDot(const KernelSpec &spec, const char *instruction) {
   SCOPED_TRACE(spec.symbol);
   const std::vector<std::string> ms = mnemonics(assemblyOf(spec));
   ASSERT_FALSE(ms.empty());
-  EXPECT_GT(std::count(ms.begin(), ms.end(), "vdpbf16ps"), 0)
-      << "no vdpbf16ps: the bf16 pattern fell back to widening";
+  EXPECT_GT(std::count(ms.begin(), ms.end(), instruction), 0)
+      << "no " << instruction << ": the dot-product pattern fell back to widening";
   EXPECT_EQ(countIf(ms, isCas), 0u) << "compare-and-swap loops in a kernel";
   EXPECT_EQ(countIf(ms, isFp16), 0u) << "AVX512-FP16 instruction (SIGILL on Zen4)";
   EXPECT_EQ(countIf(ms, isAmx), 0u) << "AMX instruction (SIGILL on Zen4)";
@@ -52,14 +54,16 @@ void expectBf16Dot(const KernelSpec &spec) {
 }
 
 KernelSpec spec(const std::string &kind, const std::string &symbol,
-                std::map<std::string, int64_t> sizes) {
+                std::map<std::string, int64_t> sizes, WeightType type = WeightType::BF16) {
   KernelSpec k;
   k.kind = kind;
   k.symbol = symbol;
   k.sizes = std::move(sizes);
-  k.weightType = WeightType::BF16;
+  k.weightType = type;
   return k;
 }
+
+void expectBf16Dot(const KernelSpec &s) { expectDot(s, "vdpbf16ps"); }
 
 TEST(Bf16DotAsm, LinearGemm) {
   expectBf16Dot(spec("linear", "gemm", {{"IN", 768}, {"OUT", 3352}, {"has_bias", 0}, {"decode", 0}}));
@@ -82,6 +86,14 @@ TEST(Bf16DotAsm, MoeExpertsDecode) {
 TEST(Bf16DotAsm, MoeExpertTilesPrefill) {
   expectBf16Dot(spec("moe_expert_tiles", "tiles",
                      {{"H", 768}, {"I", 384}, {"E", 32}, {"TILE", kMoeTileRows}}));
+}
+
+TEST(Int8DotAsm, LinearGemmAndGemv) {
+  for (int decode : {0, 1})
+    expectDot(spec("linear", "int8_linear_" + std::to_string(decode),
+                   {{"IN", 768}, {"OUT", 2048}, {"has_bias", 0}, {"decode", decode}},
+                   WeightType::INT8),
+              "vpdpbusd");
 }
 
 TEST(Bf16DotAsm, TheChecksSeeWhatTheyLookFor) {

@@ -82,7 +82,7 @@ void run(const std::string &targetName, WeightType type, const Case &c, Routing 
   tiles.sizes = {{"H", c.H}, {"I", c.I}, {"E", c.E}, {"TILE", kMoeTileRows}};
   tiles.weightType = type;
   BuiltKernel kt = buildJit(tiles, target);
-  ASSERT_EQ(kt.buffers.size(), 6u);
+  ASSERT_EQ(kt.buffers.size(), type == WeightType::INT8 ? 8u : 6u);
   KernelSpec combine;
   combine.kind = "moe_combine";
   combine.symbol = "test_moe_combine";
@@ -109,8 +109,9 @@ void run(const std::string &targetName, WeightType type, const Case &c, Routing 
     kt.buffers[1].set(tokBuf);
     kt.buffers[2].set(gateBuf);
     kt.buffers[3].set(expBuf);
-    kt.buffers[4].set(w.wIn);
-    kt.buffers[5].set(w.wOut);
+    std::vector<Halide::Buffer<>> weights = w.arguments();
+    for (size_t a = 0; a < weights.size(); ++a)
+      kt.buffers[4 + a].set(weights[a]);
     Halide::Buffer<float> y = makeBuffer<float>({R, c.H});
     kt.pipeline.realize(y);
 
@@ -121,8 +122,8 @@ void run(const std::string &targetName, WeightType type, const Case &c, Routing 
     kc.pipeline.realize(out);
 
     EXPECT_TRUE(closeRel(toVector(out),
-                         moeReference(c, w, T, f, idx, gates, packing.group > 1),
-                         moeTolerance(packing)));
+                         moeReference(c, w, T, f, idx, gates, matmulInputsOf(packing, type)),
+                         moeTolerance(matmulInputsOf(packing, type))));
   }
 }
 
@@ -156,6 +157,27 @@ TEST_P(MoEGroupedTest, OneExpertTakesEveryTokenBF16) {
 TEST_P(MoEGroupedTest, ExpertsWithNoTokenBF16) {
   run(GetParam(), WeightType::BF16, {33, 17, 9, 2}, Routing::SkipOddExperts);
 }
+
+// int8 weights (vpdpbusd, activations quantized per block), every routing.
+class MoEGroupedInt8 : public MoEGroupedTest {
+protected:
+  void SetUp() override {
+    if (!testTarget(GetParam()).int8Dot)
+      GTEST_SKIP() << GetParam() << " has no int8 dot product (int8 weights are refused there)";
+  }
+};
+TEST_P(MoEGroupedInt8, RandomRouting) {
+  for (const Case &c : kCases)
+    run(GetParam(), WeightType::INT8, c, Routing::Random);
+  run(GetParam(), WeightType::INT8, {96, 70, 6, 3}, Routing::Random);
+}
+TEST_P(MoEGroupedInt8, OneExpertTakesEveryToken) {
+  run(GetParam(), WeightType::INT8, kCases[1], Routing::OneExpertForAll);
+}
+TEST_P(MoEGroupedInt8, ExpertsWithNoToken) {
+  run(GetParam(), WeightType::INT8, {33, 17, 9, 2}, Routing::SkipOddExperts);
+}
+INSTANTIATE_TEST_SUITE_P(Targets, MoEGroupedInt8, ::testing::ValuesIn(testTargetNames()));
 
 INSTANTIATE_TEST_SUITE_P(Targets, MoEGroupedTest, ::testing::ValuesIn(testTargetNames()));
 

@@ -76,7 +76,7 @@ void runExperts(const std::string &targetName, WeightType type, const ExpertShap
   spec.sizes = {{"H", c.H}, {"I", c.I}, {"E", c.E}, {"K", c.K}};
   spec.weightType = type;
   BuiltKernel k = buildJit(spec, target);
-  ASSERT_EQ(k.buffers.size(), 5u);
+  ASSERT_EQ(k.buffers.size(), type == WeightType::INT8 ? 7u : 5u);
   const LinearPacking packing = linearPacking(target, type);
   ExpertWeights w(c, packing, type, 71 + c.H);
 
@@ -98,13 +98,14 @@ void runExperts(const std::string &targetName, WeightType type, const ExpertShap
     k.buffers[0].set(fBuf);
     k.buffers[1].set(iBuf);
     k.buffers[2].set(gBuf);
-    k.buffers[3].set(w.wIn);
-    k.buffers[4].set(w.wOut);
+    std::vector<Halide::Buffer<>> weights = w.arguments();
+    for (size_t a = 0; a < weights.size(); ++a)
+      k.buffers[3 + a].set(weights[a]);
     Halide::Buffer<float> out = makeBuffer<float>({T, c.H});
     k.pipeline.realize(out);
     EXPECT_TRUE(closeRel(toVector(out),
-                         moeReference(c, w, T, f, idx, gates, packing.group > 1),
-                         moeTolerance(packing)));
+                         moeReference(c, w, T, f, idx, gates, matmulInputsOf(packing, type)),
+                         moeTolerance(matmulInputsOf(packing, type))));
   }
 }
 
@@ -122,6 +123,13 @@ TEST_P(MoEExpertsTest, F32) {
 TEST_P(MoEExpertsTest, BF16) {
   for (const ExpertShape &c : kExperts)
     runExperts(GetParam(), WeightType::BF16, c);
+}
+TEST_P(MoEExpertsTest, Int8) {
+  if (!testTarget(GetParam()).int8Dot)
+    GTEST_SKIP() << GetParam() << " has no int8 dot product (int8 weights are refused there)";
+  for (const ExpertShape &c : kExperts)
+    runExperts(GetParam(), WeightType::INT8, c);
+  runExperts(GetParam(), WeightType::INT8, {96, 70, 6, 3}); // several scale blocks, a partial one
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, MoEExpertsTest, ::testing::ValuesIn(testTargetNames()));

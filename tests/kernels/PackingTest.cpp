@@ -1,4 +1,4 @@
-//===- PackingTest.cpp - weight layouts and bf16 rounding ------------------===//
+//===- PackingTest.cpp - weight layouts, bf16 rounding, int8 blocks --------===//
 #include "TestUtil.h"
 
 #include <cmath>
@@ -135,6 +135,92 @@ TEST(Packing, PlainAppends) {
             (std::vector<float>{1.0f, 3.0f}));
   EXPECT_EQ(asHalves(std::vector<uint8_t>(bytes.begin() + 8, bytes.end())),
             (std::vector<uint16_t>{0x3F80, 0x4040}));
+}
+
+TEST(Int8Block, ScaleIsTheLargestMagnitudeOver127) {
+  const float x[] = {0.5f, -2.54f, 1.0f, 0.0f, 0.00999f};
+  int8_t q[5];
+  const float d = quantizeInt8Block(x, 5, q);
+  EXPECT_FLOAT_EQ(d, 2.54f / 127.0f);
+  EXPECT_EQ(q[1], -127); // the largest magnitude maps to +-127 exactly
+  EXPECT_EQ(q[0], 25);
+  EXPECT_EQ(q[2], 50);
+  EXPECT_EQ(q[3], 0);
+  EXPECT_EQ(q[4], 0); // 0.4995 steps
+  int8_t zeros[3];
+  const float none[] = {0.0f, -0.0f, 0.0f};
+  EXPECT_EQ(quantizeInt8Block(none, 3, zeros), 0.0f);
+  EXPECT_EQ(zeros[0] | zeros[1] | zeros[2], 0);
+}
+
+TEST(Int8Block, HalfStepsRoundToEven) {
+  const float x[] = {127.0f, 2.5f, 3.5f, -0.5f, -1.5f}; // d = 1 exactly
+  int8_t q[5];
+  EXPECT_EQ(quantizeInt8Block(x, 5, q), 1.0f);
+  EXPECT_EQ(q[1], 2);
+  EXPECT_EQ(q[2], 4);
+  EXPECT_EQ(q[3], 0);
+  EXPECT_EQ(q[4], -2);
+}
+
+TEST(Int8Block, RequantizingAQ8_0BlockIsExact) {
+  // A GGUF Q8_0 block dequantizes to q * d with d an fp16 value and some
+  // |q| = 127; quantized again, it gives back the same q and d, so an int8
+  // library keeps a Q8_0 file's weights as they are.
+  const float d = 0.0029296875f; // 3 * 2^-10, an fp16 value
+  std::vector<int8_t> q(kInt8Block);
+  std::vector<float> x(kInt8Block);
+  for (int i = 0; i < kInt8Block; ++i) {
+    q[i] = int8_t(i == 7 ? -127 : (i * 37) % 255 - 127);
+    x[i] = float(q[i]) * d;
+  }
+  std::vector<int8_t> again(kInt8Block);
+  EXPECT_EQ(quantizeInt8Block(x.data(), kInt8Block, again.data()), d);
+  EXPECT_EQ(again, q);
+}
+
+TEST(Packing, Int8MatchesIndexFormula) {
+  // u8 W[b][k][l][g] = q(w[b*L + l])[k*G + g] + 128 and S[b][s][l] = the
+  // scale of inputs [32s, 32s + 32) of row b*L + l; IN padded to 64 with q = 0,
+  // rows past OUT all zero (u8 128, scale 0).
+  const int OUT = 5, IN = 40, L = 4;
+  const LinearPacking pk{L, 4, kInt8Block};
+  std::vector<float> w = hybridc::test::randomVector(OUT * IN, 3);
+  std::vector<uint8_t> bytes, scaleBytes;
+  packLinear(w.data(), OUT, IN, pk, WeightType::INT8, bytes);
+  packLinearScales(w.data(), OUT, IN, pk, scaleBytes);
+  std::vector<float> scales = asFloats(scaleBytes);
+  const int NB = 2, SB = 2, KG = 16;
+  ASSERT_EQ(bytes.size(), size_t(NB * KG * L * 4));
+  ASSERT_EQ(scales.size(), size_t(NB * SB * L));
+  for (int b = 0; b < NB; ++b)
+    for (int l = 0; l < L; ++l) {
+      const int o = b * L + l;
+      for (int s = 0; s < SB; ++s) {
+        int8_t q[kInt8Block] = {};
+        const int first = s * kInt8Block, n = std::min(kInt8Block, IN - first);
+        const float d = o < OUT ? quantizeInt8Block(&w[o * IN + first], n, q) : 0.0f;
+        EXPECT_EQ(scales[(b * SB + s) * L + l], d) << "row " << o << " block " << s;
+        for (int i = first; i < first + kInt8Block; ++i) {
+          const int k = i / 4, g = i % 4;
+          EXPECT_EQ(int(bytes[((b * KG + k) * L + l) * 4 + g]),
+                    (i < IN && o < OUT ? q[i - first] : 0) + 128)
+              << "row " << o << " input " << i;
+        }
+      }
+    }
+}
+
+TEST(Packing, Int8OnlyOnInt8DotTargets) {
+  std::string error;
+  auto t = resolveTarget("x86-64-avx512-bf16", error);
+  ASSERT_TRUE(t) << error;
+  EXPECT_TRUE(t->int8Dot);
+  const LinearPacking p = linearPacking(*t, WeightType::INT8);
+  EXPECT_EQ(p.group, 4);
+  EXPECT_EQ(p.scaleBlock, kInt8Block);
+  for (const char *name : {"x86-64-avx2", "x86-64-avx512"})
+    EXPECT_FALSE(resolveTarget(name, error)->int8Dot) << name;
 }
 
 } // namespace

@@ -105,6 +105,32 @@ inline std::vector<float> roundedTo(const std::vector<float> &v, WeightType type
   return r;
 }
 
+/// A row of `n` values as an int8 matmul multiplies it (weights as the
+/// packer stores them, activations as the kernels quantize them): int8
+/// blocks of kInt8Block, dequantized.
+inline std::vector<float> int8Seen(const float *v, int n) {
+  std::vector<float> out(static_cast<size_t>(n));
+  for (int first = 0; first < n; first += hybridc::codegen::kInt8Block) {
+    const int m = std::min(hybridc::codegen::kInt8Block, n - first);
+    int8_t q[hybridc::codegen::kInt8Block];
+    const float d = hybridc::codegen::quantizeInt8Block(v + first, m, q);
+    for (int i = 0; i < m; ++i)
+      out[size_t(first + i)] = float(q[i]) * d;
+  }
+  return out;
+}
+
+/// Every row of a [rows][cols] matrix so.
+inline std::vector<float> int8SeenRows(const std::vector<float> &m, int rows, int cols) {
+  std::vector<float> out;
+  out.reserve(m.size());
+  for (int r = 0; r < rows; ++r) {
+    std::vector<float> row = int8Seen(&m[size_t(r) * cols], cols);
+    out.insert(out.end(), row.begin(), row.end());
+  }
+  return out;
+}
+
 /// The activations a packed matmul really multiplies: rounded to bf16 where
 /// the packing pairs bf16 inputs (the kernels round them the same way).
 inline std::vector<float> inputsSeen(const std::vector<float> &x,
@@ -159,6 +185,21 @@ inline Halide::Buffer<> packedWeightBuffer(const float *w, int out, int in,
     hybridc::codegen::packLinear(w, out, in, p, type, bytes);
   }
   return bufferFromBytes(bytes, hybridc::codegen::halideType(type), shape);
+}
+
+/// The int8 scales of w[E][out][in] as the kernels read them.
+inline Halide::Buffer<> packedScaleBuffer(const float *w, int out, int in,
+                                          const hybridc::codegen::LinearPacking &p,
+                                          int experts = 0) {
+  std::vector<uint8_t> bytes;
+  std::vector<int> shape{int(p.blocks(out)), int(p.scaleBlocks(in)), p.lanes};
+  if (experts > 0) {
+    hybridc::codegen::packExpertScales(w, experts, out, in, p, bytes);
+    shape.insert(shape.begin() + 1, experts);
+  } else {
+    hybridc::codegen::packLinearScales(w, out, in, p, bytes);
+  }
+  return bufferFromBytes(bytes, Halide::Float(32), shape);
 }
 
 /// Copies a dense Halide buffer (any dims, stride-1 innermost) out as a flat

@@ -52,7 +52,7 @@
 // LLVM-NOT: memref.
 // LLVM-NOT: func.func
 
-// BADTYPE: error: hybrid-lower-to-kernels: weight-type must be f32 or bf16, got 'int4'
+// BADTYPE: error: hybrid-lower-to-kernels: weight-type must be f32, bf16 or int8, got 'int4'
 
 // NOFWD: error: hybrid-lower-to-kernels: no func.func @forward to lower
 func.func @not_a_model() {

@@ -72,9 +72,10 @@ void FeedForward::swiglu(const float *inWeight, const float *outWeight,
   // The down projection's input is the gated hidden row; where products
   // with weights take rounded inputs, the compiled kernels fold the gate in
   // first and round gate * h, so the reference does the same.
-  if (matmulInputsRounded()) {
+  if (matmulRounding() != MatmulRounding::None) {
     for (float &h : hiddenAct)
-      h = matmulInput(static_cast<float>(scale * h));
+      h = static_cast<float>(scale * h);
+    roundMatmulInputs(hiddenAct.data(), width);
     scale = 1.0;
   }
   for (int64_t o = 0; o < hidden_; ++o)
@@ -94,7 +95,7 @@ std::vector<float> FeedForward::forward(const std::vector<float> &f, int64_t T,
       // Router logits are fp32 (HF `.float()`), rounded before the top-k;
       // the compiled router multiplies unrounded inputs in any mode.
       {
-        Bf16MatmulInputs exact(false);
+        MatmulInputRounding exact(MatmulRounding::None);
         linear(router_.data(), nullptr, row, numExperts_, H, logits.data());
       }
       ExpertChoice choice = routeTopK(logits, topK_);

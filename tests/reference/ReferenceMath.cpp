@@ -2,6 +2,7 @@
 
 #include "ReferenceMath.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -16,7 +17,7 @@ double dot(const float *a, const float *b, int64_t n) {
 }
 
 namespace {
-thread_local bool roundMatmulInputs = false;
+thread_local MatmulRounding rounding = MatmulRounding::None;
 
 float roundToBf16(float v) {
   uint32_t bits;
@@ -30,19 +31,49 @@ float roundToBf16(float v) {
 }
 } // namespace
 
-Bf16MatmulInputs::Bf16MatmulInputs(bool on) : previous_(roundMatmulInputs) {
-  roundMatmulInputs = on;
+MatmulInputRounding::MatmulInputRounding(MatmulRounding mode) : previous_(rounding) {
+  rounding = mode;
 }
-Bf16MatmulInputs::~Bf16MatmulInputs() { roundMatmulInputs = previous_; }
+MatmulInputRounding::~MatmulInputRounding() { rounding = previous_; }
 
-float matmulInput(float v) { return roundMatmulInputs ? roundToBf16(v) : v; }
-bool matmulInputsRounded() { return roundMatmulInputs; }
+MatmulRounding matmulRounding() { return rounding; }
+
+void roundInt8Block(float *x, int64_t n) {
+  double amax = 0;
+  for (int64_t i = 0; i < n; ++i)
+    amax = std::max(amax, std::fabs(double(x[i])));
+  const float scale = static_cast<float>(amax) / 127.0f;
+  for (int64_t i = 0; i < n; ++i) {
+    if (scale == 0) {
+      x[i] = 0;
+      continue;
+    }
+    const float q = std::min(127.0f, std::max(-127.0f, std::nearbyint(x[i] / scale)));
+    // The product rounds to float (2^-24 relative): nothing next to the
+    // 2^-8 steps of the int8 grid.
+    x[i] = q * scale;
+  }
+}
+
+void roundMatmulInputs(float *x, int64_t n) {
+  switch (rounding) {
+  case MatmulRounding::None:
+    return;
+  case MatmulRounding::Bf16:
+    for (int64_t i = 0; i < n; ++i)
+      x[i] = roundToBf16(x[i]);
+    return;
+  case MatmulRounding::Int8:
+    for (int64_t first = 0; first < n; first += 32)
+      roundInt8Block(x + first, std::min<int64_t>(32, n - first));
+    return;
+  }
+}
 
 void linear(const float *weight, const float *bias, const float *x,
             int64_t outDim, int64_t inDim, float *y) {
   std::vector<float> in(x, x + inDim);
-  for (float &v : in)
-    v = matmulInput(v);
+  roundMatmulInputs(in.data(), inDim);
   for (int64_t o = 0; o < outDim; ++o) {
     double sum = dot(weight + o * inDim, in.data(), inDim);
     if (bias)

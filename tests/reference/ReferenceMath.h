@@ -19,31 +19,36 @@ namespace hybridc::reference {
 double dot(const float *a, const float *b, int64_t n);
 
 /// y = W·x (+ bias), W row-major [outDim][inDim]; `bias` may be null. The
-/// inputs pass through matmulInput() first.
+/// input row is first rounded by roundMatmulInputs().
 void linear(const float *weight, const float *bias, const float *x,
             int64_t outDim, int64_t inDim, float *y);
 
-/// While one of these lives on a thread, matmulInput() rounds to bf16 (to
-/// nearest, ties to even) on that thread: the reference of a library whose
-/// kernels multiply bf16 weights by bf16-rounded activations (vdpbf16ps).
-/// Only the inputs of products with a weight matrix are rounded; attention,
-/// the scan and every reduction stay as they are.
-class Bf16MatmulInputs {
+/// How the inputs of products with a weight matrix are rounded, as a
+/// compiled library's kernels round them: not at all, to bf16 (to nearest,
+/// ties to even: vdpbf16ps), or to int8 blocks of 32 consecutive inputs
+/// (scale = max |x| / 127, q = round(x / scale) to nearest even: vpdpbusd).
+/// Attention, the scan and every reduction are never rounded.
+enum class MatmulRounding { None, Bf16, Int8 };
+
+/// Sets the rounding for this thread while it lives.
+class MatmulInputRounding {
 public:
-  explicit Bf16MatmulInputs(bool on);
-  ~Bf16MatmulInputs();
-  Bf16MatmulInputs(const Bf16MatmulInputs &) = delete;
-  Bf16MatmulInputs &operator=(const Bf16MatmulInputs &) = delete;
+  explicit MatmulInputRounding(MatmulRounding mode);
+  ~MatmulInputRounding();
+  MatmulInputRounding(const MatmulInputRounding &) = delete;
+  MatmulInputRounding &operator=(const MatmulInputRounding &) = delete;
 
 private:
-  bool previous_;
+  MatmulRounding previous_;
 };
 
-/// An activation as a product with a weight matrix sees it: unchanged, or
-/// rounded to bf16 inside a Bf16MatmulInputs scope.
-float matmulInput(float v);
-/// Whether matmulInput() rounds on this thread now.
-bool matmulInputsRounded();
+/// The rounding in effect on this thread.
+MatmulRounding matmulRounding();
+/// Rounds the n inputs of one matrix product in place as matmulRounding()
+/// says (int8 blocks start at x[0]).
+void roundMatmulInputs(float *x, int64_t n);
+/// An int8 block (n <= 32 values) quantized and dequantized in place.
+void roundInt8Block(float *x, int64_t n);
 
 /// SiLU(v) = v·sigmoid(v).
 float silu(float v);

@@ -65,6 +65,15 @@ ReferenceModel::ReferenceModel(
 
 ReferenceModel::~ReferenceModel() = default;
 
+void ReferenceModel::setLmHead(std::vector<float> weight) {
+  const int64_t want = config_.vocabSize * config_.hiddenSize;
+  if (static_cast<int64_t>(weight.size()) != want)
+    fatal("lm_head replacement has " + std::to_string(weight.size()) + " values, not " +
+          std::to_string(want));
+  lmHeadOwned_ = std::move(weight);
+  lmHead_ = &lmHeadOwned_;
+}
+
 void ReferenceModel::reset() {
   for (auto &layer : layers_) {
     if (layer->mamba)
@@ -82,7 +91,7 @@ std::vector<float> ReferenceModel::forward(const std::vector<int32_t> &tokens) {
     fatal("forward() needs at least one token");
   const float eps = static_cast<float>(config_.rmsNormEps);
   const double residualScale = config_.residualMultiplier;
-  Bf16MatmulInputs rounding(bf16MatmulInputs_);
+  MatmulInputRounding rounding(matmulRounding_);
   routingMargins_.assign(T, std::numeric_limits<double>::infinity());
 
   // Spec 4.1: embedding rows × embedding_multiplier.
@@ -121,8 +130,8 @@ std::vector<float> ReferenceModel::forward(const std::vector<int32_t> &tokens) {
 
   // Spec 4.7: final norm, lm_head, ÷ logits_scaling.
   std::vector<float> normed = normRows(x, finalNorm_);
-  for (float &v : normed)
-    v = matmulInput(v);
+  for (int64_t t = 0; t < T; ++t)
+    roundMatmulInputs(&normed[t * H], H);
   std::vector<float> logits(T * V);
   const double inverseScale = 1.0 / config_.logitsScaling;
   for (int64_t t = 0; t < T; ++t)

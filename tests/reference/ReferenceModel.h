@@ -12,6 +12,7 @@
 #define HYBRIDC_TESTS_REFERENCE_REFERENCEMODEL_H
 
 #include "ReferenceCommon.h"
+#include "ReferenceMath.h"
 
 #include "hybridc/Model/ModelConfig.h"
 
@@ -50,10 +51,15 @@ public:
   /// Forgets the sequence: zero conv/SSM states, empty K/V caches.
   void reset();
 
-  /// From now on round the inputs of every product with a weight matrix to
-  /// bf16 (see Bf16MatmulInputs), as a library whose kernels multiply bf16
-  /// pairs does.
-  void setBf16MatmulInputs(bool on) { bf16MatmulInputs_ = on; }
+  /// From now on round the inputs of every product with a weight matrix as
+  /// `mode` says (see MatmulRounding), as a library whose kernels multiply
+  /// bf16 pairs or int8 blocks does.
+  void setMatmulRounding(MatmulRounding mode) { matmulRounding_ = mode; }
+
+  /// Uses `weight` ([vocab][hidden]) as lm_head from now on, also where the
+  /// model ties it to the embedding table: a library may store the two in
+  /// different types (int8 lm_head, bf16 table).
+  void setLmHead(std::vector<float> weight);
 
   /// Per token of the last forward() call, the smallest gap over the layers
   /// between the k-th and (k+1)-th router logit (+inf without experts):
@@ -75,7 +81,7 @@ private:
   const std::vector<float> *lmHead_ = nullptr;
   std::vector<std::unique_ptr<Layer>> layers_;
   int64_t position_ = 0;
-  bool bf16MatmulInputs_ = false;
+  MatmulRounding matmulRounding_ = MatmulRounding::None;
   std::vector<double> routingMargins_;
 };
 

@@ -110,11 +110,20 @@ TEST(ModelWork, DenseModelHasNoRouterOrExperts) {
             12 * (32 * 768 + 4 * 3 * 384 * 768));
 }
 
+TEST(ModelWork, Int8ReadsAByteAndAScaleShare) {
+  // One byte per weight plus an f32 scale per 32: 36 bytes per 32 weights.
+  ModelWork f32 = workOf(smallPreset(), "f32"), int8 = workOf(smallPreset(), "int8");
+  EXPECT_EQ(int8.decodeWeightBytesPerToken,
+            f32.decodeWeightsPerToken + f32.decodeWeightsPerToken / 32 * 4);
+  EXPECT_EQ(f32.decodeStateBytesPerToken, int8.decodeStateBytesPerToken);
+  EXPECT_EQ(f32.matmulMacsPerToken, int8.matmulMacsPerToken);
+}
+
 TEST(ModelWork, UnknownDtypeIsNamed) {
-  llvm::Expected<ModelWork> w = computeModelWork(smallPreset(), "int8");
+  llvm::Expected<ModelWork> w = computeModelWork(smallPreset(), "int4");
   ASSERT_FALSE(static_cast<bool>(w));
   EXPECT_EQ(llvm::toString(w.takeError()),
-            "model work: unknown weights dtype 'int8' (f32 or bf16)");
+            "model work: unknown weights dtype 'int4' (f32, bf16 or int8)");
 }
 
 } // namespace

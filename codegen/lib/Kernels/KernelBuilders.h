@@ -34,9 +34,17 @@ struct BuiltKernel {
 /// target's vector width). Reports a bad spec through Halide::CompileError.
 BuiltKernel buildKernel(const KernelSpec &spec, const TargetSpec &target);
 
-/// The Halide type of a weight type.
+/// The Halide type of a weight type (int8 weights are stored as u8 = q + 128).
 inline Halide::Type halideType(WeightType type) {
-  return type == WeightType::BF16 ? Halide::BFloat(16) : Halide::Float(32);
+  switch (type) {
+  case WeightType::BF16:
+    return Halide::BFloat(16);
+  case WeightType::INT8:
+    return Halide::UInt(8);
+  case WeightType::F32:
+    break;
+  }
+  return Halide::Float(32);
 }
 
 /// Reports a bad spec: a CompileError naming the kernel and its kind.
@@ -113,6 +121,72 @@ inline Halide::ImageParam packedWeight(const char *name, WeightType type,
   return w;
 }
 
+/// The int8 scales of a weight packed like packedWeight: S[NB][SB][L] as
+/// s(l, blk, b), or for experts S[NB][E][SB][L] as s(l, blk, e, b).
+inline Halide::ImageParam packedScales(const char *name, const LinearPacking &p, int64_t out,
+                                       int64_t in, int experts = 0) {
+  const int L = p.lanes, SB = int(p.scaleBlocks(in)), NB = int(p.blocks(out));
+  Halide::ImageParam s(Halide::Float(32), experts > 0 ? 4 : 3, name);
+  s.dim(0).set_bounds(0, L).set_stride(1);
+  s.dim(1).set_bounds(0, SB).set_stride(L);
+  if (experts > 0) {
+    s.dim(2).set_bounds(0, experts).set_stride(L * SB);
+    s.dim(3).set_bounds(0, NB).set_stride(L * SB * experts);
+  } else {
+    s.dim(2).set_bounds(0, NB).set_stride(L * SB);
+  }
+  return s;
+}
+
+/// Activation rows quantized as the int8 matmuls multiply them (KernelSpec.h):
+/// per block of kInt8Block inputs, scale = max |x| / 127 and q = round(x /
+/// scale) (to nearest even; 0 where the block is all zero or past `in`).
+/// `q(g, k, rest...)` is input k*4 + g as i8, `scale(blk, rest...)` and
+/// `sum(blk, rest...)` (of the block's q, i32) are per block.
+struct Int8Rows {
+  Halide::Func q, scale, sum;
+  Halide::Func amax; // max |x| per block, which scale reads
+  Halide::RDom r;    // the block's elements, reduced by amax and sum
+  /// Computes all four at `at`; the block reductions run as vector
+  /// reductions over `lanes` elements at a time (a max or a sum across one
+  /// vector per step, not 32 scalar steps).
+  void computeAt(const Halide::LoopLevel &at, int lanes) {
+    for (Halide::Func *f : {&amax, &scale, &sum, &q})
+      f->compute_at(at);
+    for (Halide::Func *f : {&amax, &sum}) {
+      Halide::RVar ro, ri;
+      f->update().split(r.x, ro, ri, lanes).atomic().vectorize(ri);
+    }
+  }
+};
+
+/// Quantizes `row(i)` (input i < in of the row picked by `rest`).
+template <typename Row>
+Int8Rows quantizeRows(const Row &row, int64_t in, const std::vector<Halide::Var> &rest,
+                      const std::string &name) {
+  using namespace Halide;
+  const int B = kInt8Block;
+  Var g(name + "_g"), k(name + "_k"), blk(name + "_blk");
+  auto args = [&](std::vector<Expr> head) {
+    head.insert(head.end(), rest.begin(), rest.end());
+    return head;
+  };
+  auto value = [&](const Expr &i) { return select(i < int(in), row(min(i, int(in) - 1)), 0.0f); };
+  RDom r(0, B, name + "_r");
+  Int8Rows out{Func(name + "_q"), Func(name + "_scale"), Func(name + "_sum"),
+               Func(name + "_amax"), r};
+  Func &amax = out.amax;
+  amax(args({blk})) = 0.0f;
+  amax(args({blk})) = max(amax(args({blk})), abs(value(blk * B + r)));
+  out.scale(args({blk})) = amax(args({blk})) / 127.0f;
+  Expr i = k * 4 + g, s = out.scale(args({i / B}));
+  out.q(args({g, k})) =
+      cast<int8_t>(select(s > 0, clamp(round(value(i) / s), -127.0f, 127.0f), 0.0f));
+  out.sum(args({blk})) = 0;
+  out.sum(args({blk})) += cast<int32_t>(out.q(args({r % 4, (blk * B + r) / 4})));
+  return out;
+}
+
 /// Element k*G + g of an activation row `x(i)` (i < in) as the packed
 /// matmul multiplies it: rounded to bf16 where the packing pairs bf16 inputs
 /// (the operands of vdpbf16ps), else f32 as it is; 0 past `in`, where the
@@ -146,6 +220,26 @@ inline Halide::Stage vectorizeDot(Halide::Stage stage, const Halide::RVar &g,
   return stage;
 }
 
+/// The loops of a matmul's output f(o, row) cut into register tiles of TT
+/// rows x VB vectors of L outputs; innermost first: ol (vectorized), ov
+/// (unrolled), ti, then `to` (tiles of rows) and `oo` (groups of outputs),
+/// which the caller makes parallel (or fuses first) as its loop order needs.
+struct OutputTiles {
+  Halide::Var oo{"oo"}, to{"to"};
+};
+inline OutputTiles tileOutputs(Halide::Func &f, const Halide::Var &o, const Halide::Var &row,
+                               int L, int VB, int TT) {
+  Halide::Var oi("oi"), ov("ov"), ol("ol"), ti("ti");
+  OutputTiles t;
+  f.split(row, t.to, ti, TT, Halide::TailStrategy::GuardWithIf)
+      .split(o, t.oo, oi, L * VB, Halide::TailStrategy::GuardWithIf)
+      .split(oi, ov, ol, L)
+      .reorder(ol, ov, ti, t.to, t.oo)
+      .vectorize(ol)
+      .unroll(ov);
+  return t;
+}
+
 /// The register tile of a GEMM: `acc(l, b, r, tile) = 0; acc(...) += ...`
 /// reduced over (g, k) (the packing's group, then its groups), computed at
 /// `at` with a constant extent of L lanes x `vectors` vectors x `rows` rows
@@ -173,11 +267,14 @@ inline void scheduleRegisterTile(Halide::Func acc, const Halide::LoopLevel &at,
 BuiltKernel buildEmbed(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildRmsNorm(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildLinear(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildLinearInt8(const KernelSpec &, const TargetSpec &); // linear's int8 weights
 BuiltKernel buildSwiglu(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildResidualAdd(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildMoeRouter(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildMoeExperts(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildMoeExpertsInt8(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildMoeExpertTiles(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildMoeExpertTilesInt8(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildMoeCombine(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildConv1d(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildConvState(const KernelSpec &, const TargetSpec &);

@@ -40,6 +40,8 @@ void check(bool ok, const KernelSpec &spec, const std::string &what) {
 } // namespace
 
 BuiltKernel buildLinear(const KernelSpec &spec, const TargetSpec &target) {
+  if (spec.weightType == WeightType::INT8)
+    return buildLinearInt8(spec, target);
   const int IN = int(spec.size("IN"));
   const int OUT = int(spec.size("OUT"));
   const bool hasBias = spec.size("has_bias") != 0;
@@ -59,7 +61,7 @@ BuiltKernel buildLinear(const KernelSpec &spec, const TargetSpec &target) {
     bias.dim(0).set_bounds(0, OUT);
 
   Var o("o"), t("t"), l("l"), b("b"), g("g"), k("k");
-  Var oo("oo"), oi("oi"), ol("ol"), ov("ov"), og("og"), to("to"), ti("ti"), tile("tile");
+  Var oo("oo"), ol("ol"), og("og"), tile("tile");
   const Expr T = x.dim(1).extent();
 
   // The packed weight; the block index is clamped so that register tiles
@@ -193,14 +195,8 @@ BuiltKernel buildLinear(const KernelSpec &spec, const TargetSpec &target) {
     acc(l, b, t) = acc4(l, b, t % TT, t / TT);
     defineOut();
 
-    out.split(o, oo, oi, L * VB, TailStrategy::GuardWithIf)
-        .split(t, to, ti, TT, TailStrategy::GuardWithIf)
-        .split(oi, ov, ol, L)
-        .reorder(ol, ov, ti, to, oo)
-        .vectorize(ol)
-        .unroll(ov)
-        .fuse(to, oo, tile)
-        .parallel(tile);
+    OutputTiles tiles = tileOutputs(out, o, t, L, VB, TT);
+    out.fuse(tiles.to, tiles.oo, tile).parallel(tile);
     xt.compute_root().bound_extent(g, G).bound_extent(tt, TT);
     if (G > 1)
       xt.vectorize(g); // with tt: one dense vector of TT pairs per group

@@ -27,6 +27,8 @@ namespace hybridc::codegen {
 using namespace Halide;
 
 BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target) {
+  if (spec.weightType == WeightType::INT8)
+    return buildMoeExpertTilesInt8(spec, target);
   const int H = int(spec.size("H"));
   const int I = int(spec.size("I"));
   const int E = int(spec.size("E"));
@@ -101,14 +103,8 @@ BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target
   // tiles, while the tiles' rows stream from cache: compute-bound, not
   // bound by re-reading each expert's weights per tile. The parallel tasks
   // are the output blocks.
-  Var oo("oo"), oi("oi"), ov("ov"), ol("ol"), to("to"), ti("ti");
-  y.split(row, to, ti, TT, TailStrategy::GuardWithIf)
-      .split(o, oo, oi, L * VB2, TailStrategy::GuardWithIf)
-      .split(oi, ov, ol, L)
-      .reorder(ol, ov, ti, to, oo)
-      .vectorize(ol)
-      .unroll(ov)
-      .parallel(oo);
+  OutputTiles tiles = tileOutputs(y, o, row, L, VB2, TT);
+  y.parallel(tiles.oo);
 
   const int JU = (2 * I + L * VB - 1) / (L * VB) * (L * VB);
   Var jo("jo"), ji("ji"), jv("jv"), jl("jl");
@@ -133,7 +129,7 @@ BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target
   // A fixed-size tile, constant-indexed after unrolling: it lives in
   // registers (as in linear's GEMM).
   scheduleRegisterTile(uacc, LoopLevel(u, tl), pk, VB, TT, rh.x, rh.y);
-  scheduleRegisterTile(acc, LoopLevel(y, to), pk, VB2, TT, ri.x, ri.y);
+  scheduleRegisterTile(acc, LoopLevel(y, tiles.to), pk, VB2, TT, ri.x, ri.y);
 
   return BuiltKernel{Pipeline(y), {f, rowToken, rowGate, tileExpert, wIn, wOut}, {}};
 }

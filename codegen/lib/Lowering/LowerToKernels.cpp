@@ -112,6 +112,7 @@ struct KernelDesc {
   std::vector<std::pair<std::string, int64_t>> sizes;
   std::vector<std::pair<std::string, double>> constants;
   bool usesWeightType = false;
+  std::string weightType; // when usesWeightType: this type instead of the model's
 };
 
 /// Module-wide state of the lowering: weight plan, kernels, state layout.
@@ -148,8 +149,9 @@ func::FuncOp LoweringContext::kernel(OpBuilder &b, const KernelDesc &desc,
   // constants differ past the printed digits (eps 1e-6 vs 1.4e-6).
   for (auto &[k, v] : desc.constants)
     key += "," + k + "=" + std::to_string(llvm::bit_cast<uint64_t>(v));
-  if (desc.usesWeightType)
-    key += ",w=" + weightTypeName;
+  const std::string type =
+      !desc.usesWeightType ? "f32" : desc.weightType.empty() ? weightTypeName : desc.weightType;
+  key += ",w=" + type;
   auto it = kernels.find(key);
   if (it != kernels.end())
     return it->second;
@@ -165,7 +167,7 @@ func::FuncOp LoweringContext::kernel(OpBuilder &b, const KernelDesc &desc,
       b.getNamedAttr("sizes", b.getDictionaryAttr(sizes)),
       b.getNamedAttr("constants", b.getDictionaryAttr(constants)),
       b.getNamedAttr("weight_type",
-                     b.getStringAttr(desc.usesWeightType ? weightTypeName : "f32")),
+                     b.getStringAttr(type)),
   });
   std::string symbol = "hk_" + desc.kind + "_" + std::to_string(kernelCounts[desc.kind]++);
   SmallVector<Type> inputs{LLVM::LLVMPointerType::get(ctx)};
@@ -238,7 +240,19 @@ private:
   Value scratchOffset(MoEScratch::Slot slot);
   Value weightView(StringRef tensor, StringRef layout, ArrayRef<int64_t> shape, Type elem);
   /// A weight used as the matrix of a `linear` kernel: [OUT, IN] packed.
-  Value linearWeight(Value weightRef, int64_t &out, int64_t &in, bool alwaysF32 = false);
+  /// A packed matrix and, for int8 weights, its scales (null otherwise).
+  struct Matrix {
+    Value w, scales;
+  };
+  /// Appends the matrix's kernel arguments (the weight, then its scales).
+  static void append(SmallVectorImpl<Value> &args, const Matrix &m) {
+    args.push_back(m.w);
+    if (m.scales)
+      args.push_back(m.scales);
+  }
+  Matrix linearWeight(Value weightRef, int64_t &out, int64_t &in, bool alwaysF32 = false);
+  /// The experts' matrices [E][out][in], block-major across experts.
+  Matrix expertWeights(Value weightRef, int64_t E, int64_t out, int64_t in);
   Value plainF32(Value weightRef);
   Value stateView(Value stateArg, bool output);
   Value kvSegment(Value cacheArg);
@@ -255,7 +269,8 @@ private:
   LogicalResult lower(Operation *op);
   void lowerLinear(hybrid::LinearOp op);
   void lowerMoE(hybrid::MoEOp op);
-  void lowerGroupedExperts(hybrid::MoEOp op, Value ids, Value gates, Value win, Value wout,
+  void lowerGroupedExperts(hybrid::MoEOp op, Value ids, Value gates, const Matrix &win,
+                           const Matrix &wout,
                            Value out);
   void lowerSwiGLU(hybrid::SwiGLUMLPOp op);
   void lowerLMHead(hybrid::LMHeadOp op);
@@ -393,7 +408,8 @@ Value DriverBuilder::plainF32(Value weightRef) {
   return weightView(weightName(weightRef), "f32", view, b->getF32Type());
 }
 
-Value DriverBuilder::linearWeight(Value weightRef, int64_t &out, int64_t &in, bool alwaysF32) {
+DriverBuilder::Matrix DriverBuilder::linearWeight(Value weightRef, int64_t &out, int64_t &in,
+                                                  bool alwaysF32) {
   auto shape = cast<ShapedType>(weightRef.getType()).getShape();
   out = shape[0];
   in = shape[1];
@@ -401,12 +417,30 @@ Value DriverBuilder::linearWeight(Value weightRef, int64_t &out, int64_t &in, bo
     // Packed like `linear` in f32 whatever the model's weight type: inputs
     // one per lane (no bf16 pairs).
     const codegen::LinearPacking p{lc.packing.lanes, 1};
-    return weightView(weightName(weightRef), "linear_f32",
-                      {p.blocks(out), p.groups(in), p.lanes, p.group}, b->getF32Type());
+    return {weightView(weightName(weightRef), "linear_f32",
+                       {p.blocks(out), p.groups(in), p.lanes, p.group}, b->getF32Type()),
+            Value()};
   }
   const codegen::LinearPacking &p = lc.packing;
-  return weightView(weightName(weightRef), "linear",
-                    {p.blocks(out), p.groups(in), p.lanes, p.group}, lc.weightElem);
+  Matrix m{weightView(weightName(weightRef), "linear",
+                      {p.blocks(out), p.groups(in), p.lanes, p.group}, lc.weightElem),
+           Value()};
+  if (p.scaleBlock)
+    m.scales = weightView(weightName(weightRef), "linear_scales",
+                          {p.blocks(out), p.scaleBlocks(in), p.lanes}, b->getF32Type());
+  return m;
+}
+
+DriverBuilder::Matrix DriverBuilder::expertWeights(Value weightRef, int64_t E, int64_t out,
+                                                   int64_t in) {
+  const codegen::LinearPacking &p = lc.packing;
+  Matrix m{weightView(weightName(weightRef), "experts",
+                      {p.blocks(out), E, p.groups(in), p.lanes, p.group}, lc.weightElem),
+           Value()};
+  if (p.scaleBlock)
+    m.scales = weightView(weightName(weightRef), "experts_scales",
+                          {p.blocks(out), E, p.scaleBlocks(in), p.lanes}, b->getF32Type());
+  return m;
 }
 
 Value DriverBuilder::stateView(Value stateArg, bool output) {
@@ -453,7 +487,7 @@ void DriverBuilder::call(const KernelDesc &desc, ArrayRef<Value> args) {
 
 void DriverBuilder::lowerLinear(hybrid::LinearOp op) {
   int64_t out, in;
-  Value w = linearWeight(op.getWeight(), out, in);
+  Matrix w = linearWeight(op.getWeight(), out, in);
   Value dest;
   if (feedsKvCache(op.getResult())) {
     // K (operand 1) and V (operand 2) of an attention op are appended to its
@@ -470,7 +504,8 @@ void DriverBuilder::lowerLinear(hybrid::LinearOp op) {
                 {"decode", decode ? 1 : 0}},
                {},
                true};
-  SmallVector<Value> args{bufferOf(op.getInput()), w};
+  SmallVector<Value> args{bufferOf(op.getInput())};
+  append(args, w);
   if (op.getBias())
     args.push_back(plainF32(op.getBias()));
   args.push_back(dest);
@@ -485,27 +520,27 @@ void DriverBuilder::lowerMoE(hybrid::MoEOp op) {
   // top-K is a discontinuous choice, and rounding its operands moves near
   // ties across it (llama.cpp keeps it f32 for the same reason). It is E x H,
   // a fraction of a percent of the layer's weights.
-  Value router = linearWeight(op.getRouter(), routerOut, routerIn, /*alwaysF32=*/true);
+  Value router = linearWeight(op.getRouter(), routerOut, routerIn, /*alwaysF32=*/true).w;
   Value logits = workspaceView(plannedTemp[{op.getOperation(), 0}], E, b->getF32Type());
   call({"linear", {{"IN", H}, {"OUT", E}, {"has_bias", 0}, {"decode", decode ? 1 : 0}}, {}, false},
        {bufferOf(op.getInput()), router, logits});
   Value ids = workspaceView(plannedTemp[{op.getOperation(), 1}], K, b->getI32Type());
   Value gates = workspaceView(plannedTemp[{op.getOperation(), 2}], K, b->getF32Type());
   call({"moe_router", {{"E", E}, {"K", K}}, {}, false}, {logits, ids, gates});
-  const codegen::LinearPacking &p = lc.packing;
-  Value win = weightView(weightName(op.getWIn()), "experts",
-                         {p.blocks(twoI), E, p.groups(H), p.lanes, p.group}, lc.weightElem);
-  Value wout = weightView(weightName(op.getWOut()), "experts",
-                          {p.blocks(H), E, p.groups(I), p.lanes, p.group}, lc.weightElem);
+  Matrix win = expertWeights(op.getWIn(), E, twoI, H);
+  Matrix wout = expertWeights(op.getWOut(), E, H, I);
   Value out = resultBuffer(op.getResult());
   if (!decode)
     return lowerGroupedExperts(op, ids, gates, win, wout, out);
-  call({"moe_experts", {{"H", H}, {"I", I}, {"E", E}, {"K", K}}, {}, true},
-       {bufferOf(op.getInput()), ids, gates, win, wout, out});
+  SmallVector<Value> args{bufferOf(op.getInput()), ids, gates};
+  append(args, win);
+  append(args, wout);
+  args.push_back(out);
+  call({"moe_experts", {{"H", H}, {"I", I}, {"E", E}, {"K", K}}, {}, true}, args);
 }
 
-void DriverBuilder::lowerGroupedExperts(hybrid::MoEOp op, Value ids, Value gates, Value win,
-                                        Value wout, Value out) {
+void DriverBuilder::lowerGroupedExperts(hybrid::MoEOp op, Value ids, Value gates,
+                                        const Matrix &win, const Matrix &wout, Value out) {
   auto wIn = cast<ShapedType>(op.getWIn().getType()).getShape(); // [E, 2I, H]
   int64_t E = wIn[0], H = wIn[2], I = wIn[1] / 2, K = op.getTopK();
   const int64_t tile = codegen::kMoeTileRows;
@@ -531,25 +566,31 @@ void DriverBuilder::lowerGroupedExperts(hybrid::MoEOp op, Value ids, Value gates
   };
   Value tiles = b->create<arith::DivUIOp>(loc, rows, idx(tile));
   Value y = scratchView(scratch.y, rows, H, f32);
-  call({"moe_expert_tiles", {{"H", H}, {"I", I}, {"E", E}, {"TILE", tile}}, {}, true},
-       {bufferOf(op.getInput()), prefix(bufs.rowToken, rows), prefix(bufs.rowGate, rows),
-        prefix(bufs.tileExpert, tiles), win, wout, y});
+  SmallVector<Value> args{bufferOf(op.getInput()), prefix(bufs.rowToken, rows),
+                          prefix(bufs.rowGate, rows), prefix(bufs.tileExpert, tiles)};
+  append(args, win);
+  append(args, wout);
+  args.push_back(y);
+  call({"moe_expert_tiles", {{"H", H}, {"I", I}, {"E", E}, {"TILE", tile}}, {}, true}, args);
   call({"moe_combine", {{"H", H}, {"K", K}}, {}, false}, {y, bufs.rowOf, out});
 }
 
 void DriverBuilder::lowerSwiGLU(hybrid::SwiGLUMLPOp op) {
   int64_t twoS, H, outH, S;
-  Value win = linearWeight(op.getWIn(), twoS, H);
-  Value wout = linearWeight(op.getWOut(), outH, S);
+  Matrix win = linearWeight(op.getWIn(), twoS, H);
+  Matrix wout = linearWeight(op.getWOut(), outH, S);
   Value u = workspaceView(plannedTemp[{op.getOperation(), 0}], twoS, b->getF32Type());
   Value h = workspaceView(plannedTemp[{op.getOperation(), 1}], S, b->getF32Type());
   Value out = resultBuffer(op.getResult());
   int64_t dec = decode ? 1 : 0;
-  call({"linear", {{"IN", H}, {"OUT", twoS}, {"has_bias", 0}, {"decode", dec}}, {}, true},
-       {bufferOf(op.getInput()), win, u});
+  SmallVector<Value> up{bufferOf(op.getInput())}, down{h};
+  append(up, win);
+  up.push_back(u);
+  append(down, wout);
+  down.push_back(out);
+  call({"linear", {{"IN", H}, {"OUT", twoS}, {"has_bias", 0}, {"decode", dec}}, {}, true}, up);
   call({"swiglu", {{"S", S}}, {}, false}, {u, h});
-  call({"linear", {{"IN", S}, {"OUT", outH}, {"has_bias", 0}, {"decode", dec}}, {}, true},
-       {h, wout, out});
+  call({"linear", {{"IN", S}, {"OUT", outH}, {"has_bias", 0}, {"decode", dec}}, {}, true}, down);
 }
 
 void DriverBuilder::lowerLMHead(hybrid::LMHeadOp op) {
@@ -561,7 +602,7 @@ void DriverBuilder::lowerLMHead(hybrid::LMHeadOp op) {
   b->setInsertionPointToStart(&ifOp.getThenRegion().front());
   Value count = b->create<arith::SubIOp>(loc, tokenCount, from);
   int64_t vocab, H;
-  Value w = linearWeight(op.getWeight(), vocab, H);
+  Matrix w = linearWeight(op.getWeight(), vocab, H);
   Value x = rows(bufferOf(op.getInput()), from, count);
   Value normAll = workspaceView(plannedTemp[{op.getOperation(), 0}], H, b->getF32Type());
   Value normed = b->create<memref::SubViewOp>(
@@ -575,9 +616,12 @@ void DriverBuilder::lowerLMHead(hybrid::LMHeadOp op) {
   Value logits = b->create<memref::ViewOp>(loc, logitsType, arg(kLogits), idx(0),
                                            ValueRange{count});
   double scale = 1.0 / op.getLogitsScaling().convertToDouble();
+  SmallVector<Value> args{normed};
+  append(args, w);
+  args.push_back(logits);
   call({"linear", {{"IN", H}, {"OUT", vocab}, {"has_bias", 0}, {"decode", decode ? 1 : 0}},
         {{"scale", scale}}, true},
-       {normed, w, logits});
+       args);
 }
 
 void DriverBuilder::lowerSSMScan(hybrid::SSMScanOp op) {
@@ -670,11 +714,17 @@ LogicalResult DriverBuilder::lower(Operation *op) {
       .Case<hybrid::WeightRefOp>([&](auto) { return success(); }) // views made at use
       .Case<hybrid::EmbedOp>([&](hybrid::EmbedOp o) -> LogicalResult {
         auto shape = cast<ShapedType>(o.getTable().getType()).getShape();
-        Value table = weightView(weightName(o.getTable()), "plain", shape, lc.weightElem);
+        // A lookup reads one row per token: int8 blocks would buy little, so
+        // an int8 model keeps its embedding table in bf16.
+        const bool int8 = lc.weightTypeName == "int8";
+        Value table = weightView(weightName(o.getTable()), "plain", shape,
+                                 int8 ? Type(b->getBF16Type()) : lc.weightElem);
         Value out = resultBuffer(o.getResult());
-        call({"embed", {{"V", shape[0]}, {"H", shape[1]}},
-              {{"multiplier", f32(o.getMultiplierAttr())}}, true},
-             {arg(kTokens), table, out});
+        KernelDesc desc{"embed", {{"V", shape[0]}, {"H", shape[1]}},
+                        {{"multiplier", f32(o.getMultiplierAttr())}}, true};
+        if (int8)
+          desc.weightType = "bf16";
+        call(desc, {arg(kTokens), table, out});
         return success();
       })
       .Case<hybrid::RMSNormOp>([&](hybrid::RMSNormOp o) -> LogicalResult {
@@ -818,8 +868,8 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
       module.emitError("hybrid-lower-to-kernels: no func.func @forward to lower");
       return signalPassFailure();
     }
-    if (weightType != "f32" && weightType != "bf16") {
-      module.emitError("hybrid-lower-to-kernels: weight-type must be f32 or bf16, got '")
+    if (weightType != "f32" && weightType != "bf16" && weightType != "int8") {
+      module.emitError("hybrid-lower-to-kernels: weight-type must be f32, bf16 or int8, got '")
           << weightType << "'";
       return signalPassFailure();
     }
@@ -828,9 +878,11 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
                        "prefill-tokens >= 0");
       return signalPassFailure();
     }
-    if (inputGroup != 1 && !(inputGroup == 2 && weightType == "bf16")) {
-      module.emitError("hybrid-lower-to-kernels: input-group must be 1, or 2 with "
-                       "weight-type=bf16 (bf16 pairs), got ")
+    const bool groupOk = weightType == "int8" ? inputGroup == 4
+                                              : inputGroup == 1 || (inputGroup == 2 && weightType == "bf16");
+    if (!groupOk) {
+      module.emitError("hybrid-lower-to-kernels: input-group must be 1, 2 with "
+                       "weight-type=bf16 (bf16 pairs), or 4 with weight-type=int8, got ")
           << int64_t(inputGroup);
       return signalPassFailure();
     }
@@ -864,9 +916,12 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     lc.module = module;
     lc.forward = forward;
     lc.weightTypeName = weightType;
-    lc.weightElem = weightType == "bf16" ? Type(b.getBF16Type()) : Type(b.getF32Type());
+    lc.weightElem = weightType == "bf16"   ? Type(b.getBF16Type())
+                    : weightType == "int8" ? Type(b.getIntegerType(8, /*isSigned=*/false))
+                                           : Type(b.getF32Type());
     lc.packing.lanes = int(lanes);
     lc.packing.group = int(inputGroup);
+    lc.packing.scaleBlock = weightType == "int8" ? codegen::kInt8Block : 0;
     lc.chunkTokens = chunkTokens;
     lc.prefillTokens = prefillTokens > 0 ? prefillTokens : chunkTokens;
 

@@ -20,7 +20,7 @@ struct TargetRow {
   const char *name;
   const char *halideFeatures; // after "x86-64-linux-"
   int lanes;
-  bool bf16Dot;
+  bool dot; // bf16 (vdpbf16ps) and int8 (vpdpbusd) dot products
   const char *llvmCpu; // the driver object's CPU (control code only)
 };
 
@@ -62,7 +62,8 @@ TargetSpec specOf(const TargetRow &row) {
   t.name = row.name;
   t.halideTarget = std::string("x86-64-linux-") + row.halideFeatures + kCommonFeatures;
   t.lanes = row.lanes;
-  t.bf16Dot = row.bf16Dot;
+  t.bf16Dot = row.dot;
+  t.int8Dot = row.dot;
   t.llvmCpu = row.llvmCpu;
   return t;
 }
@@ -110,17 +111,31 @@ bool cpuSupports(const TargetSpec &target) {
 LinearPacking linearPacking(const TargetSpec &target, WeightType type) {
   LinearPacking p;
   p.lanes = target.lanes;
-  p.group = type == WeightType::BF16 && target.bf16Dot ? 2 : 1;
+  if (type == WeightType::BF16 && target.bf16Dot)
+    p.group = 2;
+  if (type == WeightType::INT8) {
+    p.group = 4; // the compiler accepts int8 only where target.int8Dot
+    p.scaleBlock = kInt8Block;
+  }
   return p;
 }
 
-const char *weightTypeName(WeightType type) { return type == WeightType::BF16 ? "bf16" : "f32"; }
+const char *weightTypeName(WeightType type) {
+  switch (type) {
+  case WeightType::BF16:
+    return "bf16";
+  case WeightType::INT8:
+    return "int8";
+  case WeightType::F32:
+    break;
+  }
+  return "f32";
+}
 
 std::optional<WeightType> parseWeightType(const std::string &name) {
-  if (name == "f32")
-    return WeightType::F32;
-  if (name == "bf16")
-    return WeightType::BF16;
+  for (WeightType t : {WeightType::F32, WeightType::BF16, WeightType::INT8})
+    if (name == weightTypeName(t))
+      return t;
   return std::nullopt;
 }
 

@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "hybridc/Codegen/KernelSpec.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace hybridc::codegen {
@@ -26,7 +28,9 @@ uint16_t floatToBF16(float f) {
 }
 
 namespace {
-inline size_t elementBytes(WeightType type) { return type == WeightType::BF16 ? 2 : 4; }
+inline size_t elementBytes(WeightType type) {
+  return type == WeightType::BF16 ? 2 : type == WeightType::INT8 ? 1 : 4;
+}
 
 // Grows `bytes` by `n` values of `type` and returns where they go: the
 // packers write each value in place (little-endian: x86 only) instead of
@@ -48,21 +52,74 @@ inline uint8_t *store(uint8_t *p, float v, WeightType type) {
 }
 } // namespace
 
+float quantizeInt8Block(const float *x, int n, int8_t *q) {
+  float amax = 0;
+  for (int i = 0; i < n; ++i)
+    amax = std::max(amax, std::fabs(x[i]));
+  const float d = amax / 127.0f;
+  for (int i = 0; i < n; ++i)
+    q[i] = d == 0 ? 0 : int8_t(std::clamp(std::nearbyint(x[i] / d), -127.0f, 127.0f));
+  return d;
+}
+
 namespace {
+// Row o of w[OUT][IN] as int8 blocks: q (IN padded to whole blocks, zero
+// past IN and past OUT) and one scale per block.
+void quantizeRow(const float *w, int64_t out, int64_t in, int64_t o, const LinearPacking &p,
+                 int8_t *q, float *scales) {
+  const int64_t padded = p.paddedInputs(in);
+  std::fill(q, q + padded, int8_t(0));
+  for (int64_t blk = 0; blk < p.scaleBlocks(in); ++blk) {
+    const int64_t first = blk * kInt8Block;
+    const int n = int(std::max<int64_t>(0, std::min<int64_t>(kInt8Block, in - first)));
+    scales[blk] = o < out && n > 0 ? quantizeInt8Block(w + o * in + first, n, q + first) : 0.0f;
+    if (o >= out)
+      std::fill(q + first, q + first + kInt8Block, int8_t(0));
+  }
+}
+
 // Block b of w[OUT][IN]: W[k][l][g] = w[b*L + l][k*G + g] (zero past OUT and
 // IN): for one group of inputs the L outputs of the block are adjacent (one
 // vector load; with G = 2 each lane holds the bf16 pair vdpbf16ps
-// multiplies).
+// multiplies, with G = 4 the four int8 values vpdpbusd does, as q + 128).
 uint8_t *packBlock(const float *w, int64_t out, int64_t in, int64_t b,
                    const LinearPacking &packing, WeightType type, uint8_t *p) {
   const int L = packing.lanes, G = packing.group;
   const int64_t groups = packing.groups(in);
+  if (type == WeightType::INT8) {
+    const int64_t padded = packing.paddedInputs(in);
+    std::vector<int8_t> q(size_t(L * padded));
+    std::vector<float> scales(size_t(packing.scaleBlocks(in)));
+    for (int l = 0; l < L; ++l)
+      quantizeRow(w, out, in, b * L + l, packing, &q[size_t(l * padded)], scales.data());
+    for (int64_t k = 0; k < groups; ++k)
+      for (int l = 0; l < L; ++l)
+        for (int g = 0; g < G; ++g)
+          *p++ = uint8_t(int(q[size_t(l * padded + k * G + g)]) + 128);
+    return p;
+  }
   for (int64_t k = 0; k < groups; ++k)
     for (int l = 0; l < L; ++l)
       for (int g = 0; g < G; ++g) {
         const int64_t o = b * L + l, i = k * G + g;
         p = store(p, o < out && i < in ? w[o * in + i] : 0.0f, type);
       }
+  return p;
+}
+
+// The scales of block b of w[OUT][IN]: S[blk][l] f32, each computed as
+// quantizeInt8Block computes it (max |w| / 127), without the q values.
+uint8_t *packBlockScales(const float *w, int64_t out, int64_t in, int64_t b,
+                         const LinearPacking &packing, uint8_t *p) {
+  const int L = packing.lanes;
+  for (int64_t blk = 0; blk < packing.scaleBlocks(in); ++blk)
+    for (int l = 0; l < L; ++l) {
+      const int64_t o = b * L + l, first = blk * kInt8Block;
+      float amax = 0;
+      for (int64_t i = first; o < out && i < std::min<int64_t>(in, first + kInt8Block); ++i)
+        amax = std::max(amax, std::fabs(w[o * in + i]));
+      p = store(p, amax / 127.0f, WeightType::F32);
+    }
   return p;
 }
 } // namespace
@@ -79,6 +136,21 @@ void packExperts(const float *w, int64_t experts, int64_t out, int64_t in,
   for (int64_t b = 0; b < blocks; ++b)
     for (int64_t e = 0; e < experts; ++e)
       p = packBlock(w + e * out * in, out, in, b, packing, type, p);
+}
+
+void packLinearScales(const float *w, int64_t out, int64_t in, const LinearPacking &packing,
+                      std::vector<uint8_t> &bytes) {
+  packExpertScales(w, 1, out, in, packing, bytes);
+}
+
+void packExpertScales(const float *w, int64_t experts, int64_t out, int64_t in,
+                      const LinearPacking &packing, std::vector<uint8_t> &bytes) {
+  const int64_t blocks = packing.blocks(out);
+  uint8_t *p = grow(bytes, experts * blocks * packing.scaleBlocks(in) * packing.lanes,
+                    WeightType::F32);
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t e = 0; e < experts; ++e)
+      p = packBlockScales(w + e * out * in, out, in, b, packing, p);
 }
 
 void packPlain(const float *w, int64_t n, WeightType type, std::vector<uint8_t> &bytes) {

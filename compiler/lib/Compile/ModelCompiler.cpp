@@ -138,7 +138,10 @@ KernelArg kernelArg(Type t) {
     a.rank = m.getRank();
     Type e = m.getElementType();
     a.bits = e.getIntOrFloatBitWidth();
-    a.halideCode = e.isBF16() ? 4 : isa<FloatType>(e) ? 2 : 0;
+    a.halideCode = e.isBF16()              ? 4
+                   : isa<FloatType>(e)     ? 2
+                   : e.isUnsignedInteger() ? 1
+                                           : 0;
   } else {
     a.isBuffer = false; // i32 scalar
   }
@@ -212,12 +215,15 @@ namespace {
 /// hand each other. Each stage is a method, timed by run().
 class Compilation {
 public:
-  Compilation(const CompileOptions &o, std::string name, codegen::TargetSpec target,
-              codegen::WeightType weightType, llvm::StringSet<> emit, std::string build,
-              llvm::raw_ostream &log, llvm::raw_ostream &irOut)
+  /// `o.weightsDtype` is resolved (never empty); `checkpoint` is open.
+  Compilation(const CompileOptions &o, std::unique_ptr<Checkpoint> checkpoint, std::string name,
+              codegen::TargetSpec target, codegen::WeightType weightType,
+              llvm::StringSet<> emit, std::string build, llvm::raw_ostream &log,
+              llvm::raw_ostream &irOut)
       : o(o), name(std::move(name)), target(std::move(target)), weightType(weightType),
         packing(codegen::linearPacking(this->target, weightType)), emit(std::move(emit)),
-        build(std::move(build)), log(log), irOut(irOut), timer(log) {
+        build(std::move(build)), log(log), irOut(irOut), timer(log),
+        checkpoint(std::move(checkpoint)) {
     context.disableMultithreading(); // module-scope IR printing needs it
   }
 
@@ -230,6 +236,7 @@ private:
                           llvm::StringRef emitKind, const std::string &suffix);
   void describeModel();
   void describeGgufTypes();
+  void describeWeightTypes();
   llvm::Error emitDriver();
   llvm::Error compileKernels();
   llvm::Error writeWeights();
@@ -289,10 +296,6 @@ llvm::Error Compilation::run() {
 }
 
 llvm::Error Compilation::importModel() {
-  llvm::Expected<std::unique_ptr<Checkpoint>> ckpt = Checkpoint::open(o.modelDir);
-  if (!ckpt)
-    return ckpt.takeError();
-  checkpoint = std::move(*ckpt);
   if (checkpoint->isGguf())
     describeGgufTypes();
   auto imported = importCheckpoint(context, *checkpoint);
@@ -306,8 +309,7 @@ llvm::Error Compilation::importModel() {
   return llvm::Error::success();
 }
 
-/// What a GGUF file stores, and that its quantized blocks are dequantized
-/// exactly and then stored as --weights-dtype.
+/// What a GGUF file stores, and what becomes of its quantized blocks.
 void Compilation::describeGgufTypes() {
   std::map<std::string, int> counts;
   int quantized = 0;
@@ -324,9 +326,14 @@ void Compilation::describeGgufTypes() {
   for (const auto &[name, n] : counts)
     list += (list.empty() ? "" : ", ") + name + " x" + std::to_string(n);
   log << "  gguf: " << list;
-  if (quantized)
+  if (quantized) {
     log << "; the " << quantized << " quantized tensors are dequantized exactly, then stored as "
         << o.weightsDtype;
+    if (weightType == codegen::WeightType::INT8 && counts.count("Q8_0"))
+      log << " (Q8_0 blocks exactly as they are)";
+    else if (o.weightsDtype == "f32" && !target.int8Dot)
+      log << " (int8, their default, needs a target with int8 dot products)";
+  }
   log << "\n";
 }
 
@@ -384,6 +391,7 @@ void Compilation::describeModel() {
                     cast<IntegerAttr>(d.get("offset")).getInt(),
                     cast<IntegerAttr>(d.get("bytes")).getInt()});
   }
+  describeWeightTypes();
   glue.name = name;
   glue.embeddedWeights = o.embedWeights;
   glue.profile = o.profile;
@@ -415,6 +423,25 @@ void Compilation::describeModel() {
         "/* Built with --profile: per-kernel time since the last reset, as a table. */\n"
         "const char *" + name + "_profile_report(void);\nvoid " + name +
         "_profile_reset(void);\n";
+}
+
+/// Which tensors are stored in which type, from the weight plan's layouts.
+void Compilation::describeWeightTypes() {
+  int matrices = 0, table = 0, f32 = 0;
+  for (const PackedWeight &w : plan) {
+    if (w.layout == "linear" || w.layout == "experts")
+      ++matrices;
+    else if (w.layout == "plain")
+      ++table;
+    else if (w.layout == "f32" || w.layout == "linear_f32")
+      ++f32;
+  }
+  const bool int8 = weightType == codegen::WeightType::INT8;
+  log << "  stored: " << matrices << " matrices " << o.weightsDtype
+      << (int8 ? " (blocks of 32, an f32 scale each)" : "");
+  if (table)
+    log << ", embedding table " << (int8 ? "bf16" : o.weightsDtype);
+  log << ", " << f32 << " tensors f32 (norms, conv, SSM parameters, biases, router)\n";
 }
 
 llvm::Error Compilation::emitDriver() {
@@ -535,7 +562,9 @@ llvm::Error Compilation::finish() {
   manifest.weights = o.embedWeights ? "" : name + ".weights";
   manifest.target = target.name;
   manifest.weightsDtype = o.weightsDtype;
-  manifest.matmulInputs = packing.group == 2 ? "bf16" : "f32";
+  manifest.matmulInputs = weightType == codegen::WeightType::INT8 ? "int8"
+                          : packing.group == 2                     ? "bf16"
+                                                                   : "f32";
   manifest.vocabSize = cfg.vocabSize;
   manifest.hiddenSize = cfg.hiddenSize;
   manifest.numLayers = cfg.numLayers;
@@ -560,6 +589,20 @@ llvm::Error Compilation::finish() {
 
 } // namespace
 
+std::string hybridc::defaultWeightsDtype(const Checkpoint &checkpoint,
+                                        const codegen::TargetSpec &target) {
+  if (!checkpoint.isGguf() || !target.int8Dot)
+    return "f32";
+  for (const TensorView *t : checkpoint.allTensors()) {
+    if (isQuantized(t->dtype))
+      return "int8";
+    for (const TensorView *p : t->sources)
+      if (isQuantized(p->dtype))
+        return "int8";
+  }
+  return "f32";
+}
+
 llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &log,
                                   llvm::raw_ostream &irOut) {
   std::string name = o.name.empty() ? defaultModelName(o.modelDir) : o.name;
@@ -572,9 +615,19 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
   std::optional<codegen::TargetSpec> target = codegen::resolveTarget(o.target, targetError);
   if (!target)
     return makeError("--target: " + targetError);
-  std::optional<codegen::WeightType> weightType = codegen::parseWeightType(o.weightsDtype);
+  llvm::Expected<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::open(o.modelDir);
+  if (!checkpoint)
+    return checkpoint.takeError();
+  CompileOptions resolved = o;
+  if (resolved.weightsDtype.empty())
+    resolved.weightsDtype = defaultWeightsDtype(**checkpoint, *target);
+  std::optional<codegen::WeightType> weightType =
+      codegen::parseWeightType(resolved.weightsDtype);
   if (!weightType)
-    return makeError("--weights-dtype must be f32 or bf16, got '" + o.weightsDtype + "'");
+    return makeError("--weights-dtype must be f32, bf16 or int8, got '" + o.weightsDtype + "'");
+  if (*weightType == codegen::WeightType::INT8 && !target->int8Dot)
+    return makeError("--weights-dtype int8 needs a target with AVX-512 VNNI int8 dot products "
+                     "(x86-64-avx512-bf16); target " + target->name + " has none");
   if (o.f32Activations)
     target->bf16Dot = false; // bf16 weights then widen to f32 and meet f32 activations
   llvm::StringSet<> emit;
@@ -595,12 +648,14 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
     ~RemoveDir() { llvm::sys::fs::remove_directories(dir); }
   } cleanup{std::string(scratch)};
 
-  const bool bf16Dot = codegen::linearPacking(*target, *weightType).group == 2;
+  const bool bf16Dot = *weightType == codegen::WeightType::BF16 &&
+                       codegen::linearPacking(*target, *weightType).group == 2;
   log << "hybridc compile " << o.modelDir << " -> " << o.outDir << " (name " << name
       << ", target " << target->name << (o.target == "host" ? " (host)" : "") << ", weights "
-      << o.weightsDtype << (bf16Dot ? ", matmuls bf16 x bf16 (vdpbf16ps)" : "")
+      << resolved.weightsDtype << (bf16Dot ? ", matmuls bf16 x bf16 (vdpbf16ps)" : "")
+      << (*weightType == codegen::WeightType::INT8 ? ", matmuls int8 x int8 (vpdpbusd)" : "")
       << (o.embedWeights ? ", embedded" : "") << ")\n";
-  return Compilation(o, name, *target, *weightType, std::move(emit), std::string(scratch), log,
-                     irOut)
+  return Compilation(resolved, std::move(*checkpoint), name, *target, *weightType,
+                     std::move(emit), std::string(scratch), log, irOut)
       .run();
 }

@@ -97,8 +97,15 @@ std::string packEntry(const PackedWeight &e, const TensorView &t, codegen::Weigh
   buf.bytes.clear();
   if (e.layout == "f32") {
     codegen::packPlain(data, t.numElements(), codegen::WeightType::F32, buf.bytes);
+  } else if (e.layout == "linear_scales") {
+    codegen::packLinearScales(data, t.shape[0], t.shape[1], packing, buf.bytes);
+  } else if (e.layout == "experts_scales") {
+    codegen::packExpertScales(data, t.shape[0], t.shape[1], t.shape[2], packing, buf.bytes);
   } else if (e.layout == "plain") {
-    codegen::packPlain(data, t.numElements(), type, buf.bytes);
+    // The embedding table; an int8 model keeps it in bf16 (a lookup).
+    codegen::packPlain(data, t.numElements(),
+                       type == codegen::WeightType::INT8 ? codegen::WeightType::BF16 : type,
+                       buf.bytes);
   } else if (e.layout == "linear") {
     codegen::packLinear(data, t.shape[0], t.shape[1], packing, type, buf.bytes);
   } else if (e.layout == "linear_f32") {

@@ -13,8 +13,8 @@
 namespace hybridc {
 
 /// One packed weight: checkpoint tensor `tensor` in layout `layout`
-/// ("f32", "plain", "linear", "linear_f32", "experts") at `offset` of the
-/// payload.
+/// ("f32", "plain", "linear", "linear_f32", "experts", and the int8 scales
+/// "linear_scales", "experts_scales") at `offset` of the payload.
 struct PackedWeight {
   std::string tensor, layout;
   int64_t offset = 0, bytes = 0;

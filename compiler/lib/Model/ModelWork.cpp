@@ -59,9 +59,11 @@ llvm::Expected<ModelWork> hybridc::computeModelWork(const ModelConfig &c,
     w.bytesPerWeight = 4;
   else if (weightsDtype == "bf16")
     w.bytesPerWeight = 2;
+  else if (weightsDtype == "int8")
+    w.bytesPerWeight = 1;
   else
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "model work: unknown weights dtype '%s' (f32 or bf16)",
+                                   "model work: unknown weights dtype '%s' (f32, bf16 or int8)",
                                    weightsDtype.str().c_str());
 
   const int64_t mambaLayers = c.countLayers(LayerKind::Mamba);
@@ -83,6 +85,9 @@ llvm::Expected<ModelWork> hybridc::computeModelWork(const ModelConfig &c,
   // so the weights it touches are exactly the multiply-adds it does.
   w.decodeWeightsPerToken = w.matmulMacsPerToken + w.lmHeadMacsPerToken;
   w.decodeWeightBytesPerToken = w.decodeWeightsPerToken * w.bytesPerWeight;
+  // int8 weights carry an f32 scale per block of 32 inputs.
+  if (weightsDtype == "int8")
+    w.decodeWeightBytesPerToken += w.decodeWeightsPerToken / 32 * 4;
   const int64_t convState = (c.mambaConvKernel - 1) * c.convDim();
   w.decodeStateBytesPerToken = 2 * mambaLayers * (stateElements + convState) * kStateBytes;
   w.decodeKvBytesPerPosition = attentionLayers * 2 * c.kvDim() * kStateBytes;

@@ -20,7 +20,16 @@
 // (zero past OUT and IN): L = the target's f32 lanes, so one block's L
 // outputs are one vector of accumulators, and G = linearPacking().group
 // consecutive inputs per lane: 1, or 2 on a target that multiplies bf16
-// pairs (vdpbf16ps reads a pair per f32 lane). Written W[NB][KG][L][G] below.
+// pairs (vdpbf16ps reads a pair per f32 lane), 4 for int8 weights (vpdpbusd
+// reads four bytes per i32 lane). Written W[NB][KG][L][G] below.
+//
+// int8 weights are symmetric blocks of 32 consecutive inputs of a row, each
+// with its own f32 scale d (d = max |w| / 127, q = round(w / d)): stored as
+// u8 = q + 128 in the layout above (IN padded to whole blocks with q = 0),
+// and the scales as S[NB][IN_pad/32][L] (packLinearScales; for experts
+// S[NB][E][IN_pad/32][L]). Kernels quantize their activations the same way
+// per token and block, and compute
+//   sum_blocks d_w d_x (sum_i u8_w q_x - 128 sum_i q_x).
 // The E expert matrices of a mixture (packExperts) interleave by block,
 // W[NB][E][KG][L][G]: the grouped prefill kernel walks block b of every
 // expert in turn, and this way that walk is one sequential stream (9% faster
@@ -33,8 +42,8 @@
 //  rms_norm       H; eps, scale (output multiplier, default 1)
 //                 x[T][H], w[H] -> out[T][H]
 //  linear         IN OUT has_bias decode; scale (default 1)
-//                 x[T][IN], w W[NB][KG][L][G] (packLinear), [bias[OUT]]
-//                 -> out[T][OUT]      out = scale * (x . w^T + bias)
+//                 x[T][IN], w W[NB][KG][L][G] (packLinear), [w_scale S (int8)],
+//                 [bias[OUT]] -> out[T][OUT]    out = scale * (x . w^T + bias)
 //  swiglu         S          u[T][2S] -> out[T][S]; out = silu(u[:, :S]) * u[:, S:]
 //  residual_add   H; multiplier   x[T][H], b[T][H] -> out = x + multiplier * b
 //  moe_router     E K        logits[T][E] -> idx i32[T][K], gates[T][K]
@@ -43,7 +52,8 @@
 //  moe_experts    H I E K     (decode; any T, made for T == 1)
 //                 f[T][H], idx i32[T][K], gates[T][K],
 //                 w_in W[NB][E][KG][L][G] (packExperts, OUT = 2I, IN = H),
-//                 w_out likewise with OUT = H, IN = I
+//                 [w_in_scale (int8)], w_out likewise with OUT = H, IN = I,
+//                 [w_out_scale (int8)]
 //                 -> out[T][H] = sum_k gates * W_out[e] (silu(g) * u),
 //                 g, u = the two halves of W_in[e] f
 //  moe_expert_tiles H I E TILE (prefill; TILE = kMoeTileRows)
@@ -88,13 +98,16 @@
 
 namespace hybridc::codegen {
 
-enum class WeightType { F32, BF16 };
+enum class WeightType { F32, BF16, INT8 };
+
+/// Inputs of one int8 scale block.
+constexpr int kInt8Block = 32;
 
 /// Rows of one moe_expert_tiles tile: the height of its register tile, and
 /// the granule in which the driver buckets an expert's tokens.
 constexpr int kMoeTileRows = 8;
 
-/// The weight type's name as --weights-dtype spells it ("f32", "bf16").
+/// The weight type's name as --weights-dtype spells it ("f32", "bf16", "int8").
 const char *weightTypeName(WeightType type);
 /// Parses a --weights-dtype name; nullopt for anything else.
 std::optional<WeightType> parseWeightType(const std::string &name);
@@ -105,6 +118,7 @@ struct TargetSpec {
   std::string halideTarget; // Halide target string, with no_runtime-user_context
   int lanes = 8;            // f32 lanes of one vector register: 8 or 16
   bool bf16Dot = false;     // bf16 weights meet bf16 activations in vdpbf16ps
+  bool int8Dot = false;     // int8 weights meet int8 activations in vpdpbusd (VNNI)
   std::string llvmCpu;      // for the driver's LLVM TargetMachine
   std::string llvmFeatures;
 };
@@ -122,10 +136,16 @@ bool cpuSupports(const TargetSpec &target);
 /// How packLinear lays out a weight for the kernels of one target (see the
 /// layout at the top of this file).
 struct LinearPacking {
-  int lanes = 8; // L: output rows per block
-  int group = 1; // G: consecutive inputs per lane
+  int lanes = 8;      // L: output rows per block
+  int group = 1;      // G: consecutive inputs per lane
+  int scaleBlock = 0; // inputs per scale (int8: kInt8Block), 0: no scales
   int64_t blocks(int64_t out) const { return (out + lanes - 1) / lanes; }
-  int64_t groups(int64_t in) const { return (in + group - 1) / group; }
+  /// IN rounded up to whole scale blocks.
+  int64_t paddedInputs(int64_t in) const {
+    return scaleBlock ? (in + scaleBlock - 1) / scaleBlock * scaleBlock : in;
+  }
+  int64_t groups(int64_t in) const { return (paddedInputs(in) + group - 1) / group; }
+  int64_t scaleBlocks(int64_t in) const { return scaleBlock ? paddedInputs(in) / scaleBlock : 0; }
 };
 /// The one place that decides the packing: the lowering's weight views, the
 /// weight packer and the kernels all ask here.
@@ -158,6 +178,18 @@ std::string compileHalideRuntime(const TargetSpec &target, const std::string &ob
 /// Appends to `bytes` (raw little-endian bytes).
 void packLinear(const float *w, int64_t out, int64_t in, const LinearPacking &packing,
                 WeightType type, std::vector<uint8_t> &bytes);
+
+/// The int8 scales of w[OUT][IN] as S[NB][IN_pad/32][L] f32 (zero past OUT).
+void packLinearScales(const float *w, int64_t out, int64_t in, const LinearPacking &packing,
+                      std::vector<uint8_t> &bytes);
+/// The int8 scales of E experts as S[NB][E][IN_pad/32][L] f32.
+void packExpertScales(const float *w, int64_t experts, int64_t out, int64_t in,
+                      const LinearPacking &packing, std::vector<uint8_t> &bytes);
+
+/// Quantizes n <= kInt8Block values as one int8 block: q[i] = round(x[i] /
+/// d) (to nearest even), d = max |x| / 127 (0 for an all-zero block, then q
+/// = 0). Returns d. The kernels quantize activations the same way.
+float quantizeInt8Block(const float *x, int n, int8_t *q);
 
 /// Packs E row-major matrices w[E][OUT][IN] into the experts layout
 /// W[NB][E][KG][L][G]: block b of every expert, then block b + 1.

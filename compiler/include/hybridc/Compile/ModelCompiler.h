@@ -10,6 +10,11 @@
 
 namespace hybridc {
 
+class Checkpoint;
+namespace codegen {
+struct TargetSpec;
+}
+
 /// Extra artefacts `--emit` can ask for.
 std::vector<std::string> knownEmitKinds(); // hybrid, lowered, llvm-dialect, llvm, asm, stmt
 
@@ -18,7 +23,10 @@ struct CompileOptions {
   std::string outDir;
   std::string name;           // C prefix; default: from the model folder's name
   std::string target = "host";
-  std::string weightsDtype = "f32";
+  // f32, bf16 or int8; empty: f32, except for a GGUF file with quantized
+  // tensors on a target with int8 dot products, which keeps them int8
+  // (defaultWeightsDtype).
+  std::string weightsDtype;
   // bf16 weights on a target with bf16 dot products: keep the matmuls'
   // activations in f32 (widening the weights) instead of rounding them.
   bool f32Activations = false;
@@ -32,6 +40,12 @@ struct CompileOptions {
 
 /// The default --name for a model folder: its base name made a C identifier.
 std::string defaultModelName(const std::string &modelDir);
+
+/// The weights dtype when --weights-dtype is not given: int8 for a GGUF file
+/// with quantized tensors (Q8_0 blocks then stay exactly as they are; Q4_0
+/// and the K-quants are dequantized, then requantized) on a target with
+/// int8 dot products, else f32.
+std::string defaultWeightsDtype(const Checkpoint &checkpoint, const codegen::TargetSpec &target);
 
 /// Runs every stage, printing what it did and how long each stage took to
 /// `log` (IR dumps go to `irOut`).

@@ -1,0 +1,34 @@
+// int8 weights (weight-type=int8, input-group=4, for kernels that multiply
+// them with vpdpbusd): a matrix w[OUT][IN] is viewed as u8
+// [ceil(OUT/16)][IN/4][16][4] (IN padded to blocks of 32) plus its scales
+// [ceil(OUT/16)][IN/32][16] f32, each kernel taking the scales right after
+// the matrix; experts block-major likewise. The embedding table stays bf16
+// (a lookup reads one row) while a tied lm_head packs the same tensor int8;
+// the router stays f32.
+//
+// RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int8 lanes=16 chunk-tokens=64 input-group=4" | FileCheck %s
+// RUN: not hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int8 input-group=2" 2>&1 | FileCheck %s --check-prefix=PAIRS
+
+// CHECK: module attributes {hybrid.input_group = 4 : i64,
+// CHECK-SAME: {bytes = 65536 : i64, layout = "plain", offset = 0 : i64, tensor = "model.embed_tokens.weight"}
+// in_proj [296][64]: 19 blocks of 16 outputs, 16 groups of 4 inputs, 2 scale blocks.
+// CHECK-SAME: {bytes = 19456 : i64, layout = "linear", offset = 65792 : i64, tensor = "model.layers.0.mamba.in_proj.weight"}
+// CHECK-SAME: {bytes = 2432 : i64, layout = "linear_scales", offset = 85248 : i64, tensor = "model.layers.0.mamba.in_proj.weight"}
+// CHECK-SAME: layout = "linear_f32", {{[^}]*}} tensor = "model.layers.0.block_sparse_moe.router.layer.weight"
+// CHECK-SAME: layout = "experts_scales", {{[^}]*}} tensor = "model.layers.0.block_sparse_moe.input_linear.weight"
+// CHECK-SAME: layout = "linear", {{[^}]*}} tensor = "model.embed_tokens.weight"
+// CHECK-SAME: layout = "linear_scales", {{[^}]*}} tensor = "model.embed_tokens.weight"
+// CHECK-SAME: hybrid.weight_type = "int8"
+// CHECK: func.func private @hk_embed_0({{.*}}memref<?x?xbf16{{.*}}weight_type = "bf16"
+// CHECK: func.func private @hk_linear_0(!llvm.ptr, memref<?x?xf32, {{.*}}>, memref<?x?x?x?xui8, {{.*}}>, memref<?x?x?xf32, {{.*}}>, memref<?x?xf32, {{.*}}>) {{.*}}weight_type = "int8"
+// CHECK-LABEL: func.func @hybridc_prefill
+// CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<512x64xbf16>
+// CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<19x16x16x4xui8>
+// CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<19x2x16xf32>
+// w_in [4][64][64]: 4 blocks x 4 experts x 16 groups, 2 scale blocks; w_out [4][64][32]: 8 groups, 1.
+// CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<4x4x16x16x4xui8>
+// CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<4x4x2x16xf32>
+// CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<4x4x8x16x4xui8>
+// CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<4x4x1x16xf32>
+
+// PAIRS: error: hybrid-lower-to-kernels: input-group must be 1, 2 with weight-type=bf16 (bf16 pairs), or 4 with weight-type=int8, got 2
