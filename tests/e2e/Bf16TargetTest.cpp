@@ -64,4 +64,8 @@ TEST(tiny_int8_Instructions, VpdpbusdAndNothingZen4Lacks) {
   checkLibrary("tiny_int8", "vpdpbusd", true);
 }
 
+TEST(tiny_int4_Instructions, VpdpbusdAndNothingZen4Lacks) {
+  checkLibrary("tiny_int4", "vpdpbusd", true);
+}
+
 } // namespace

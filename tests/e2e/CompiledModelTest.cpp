@@ -86,14 +86,28 @@ constexpr double kInt8Tol = 3e-2, kInt8Tie = 1.0 / 1024;
 constexpr const char *kInt8Why =
     "int8 weights x int8-quantized inputs, the reference rounds them too: rounding-boundary "
     "crossings";
-Variant int8Dot(const char *name, bool experts) {
-  Variant v{name, kInt8Tol, kInt8Why, MatmulRounding::Int8, MatmulRounding::Int8};
+Variant int8Dot(const char *name, bool experts,
+                MatmulRounding weights = MatmulRounding::Int8) {
+  Variant v{name, kInt8Tol, kInt8Why, weights, MatmulRounding::Int8};
   v.routingTieMargin = experts ? kInt8Tie : 0;
   return v;
 }
 const Variant kInt8 = int8Dot("tiny_int8", true);
 const Variant kInt8Untied = int8Dot("tiny_untied_int8", true);
 const Variant kInt8Dense = int8Dot("tiny_dense_int8", false);
+// int4 weight blocks (nibbles unpacked in registers) times int8 activation
+// blocks: the reference rounds the weights to the same int4 grid, so the
+// integer sums are exact again and what is left are the int8 activations'
+// crossings, as for int8.
+Variant int4Dot(const char *name, bool experts) {
+  Variant v = int8Dot(name, experts, MatmulRounding::Int4);
+  v.rationale = "int4 weights x int8-quantized inputs, the reference rounds them too: "
+                "rounding-boundary crossings";
+  return v;
+}
+const Variant kInt4 = int4Dot("tiny_int4", true);
+const Variant kInt4Untied = int4Dot("tiny_untied_int4", true);
+const Variant kInt4Dense = int4Dot("tiny_dense_int4", false);
 // The same target with --f32-activations: bf16 weights widened to f32.
 const Variant kGoldenBf16Exact{"golden_bf16exact", 1e-4,
                                "reference weights rounded to bf16, f32 inputs: summation order",
@@ -120,6 +134,14 @@ Variant smallInt8() {
   return v;
 }
 const Variant kSmallInt8 = smallInt8();
+Variant smallInt4() {
+  Variant v = smallInt8();
+  v.name = "small_int4";
+  v.weights = MatmulRounding::Int4;
+  v.rationale = "int4 x int8 on the small shape: rounding-boundary crossings, longer sums";
+  return v;
+}
+const Variant kSmallInt4 = smallInt4();
 
 /// Loads the variant's library and reference; the tests' shared setup.
 class Compiled : public ::testing::TestWithParam<const Variant *> {
@@ -316,6 +338,9 @@ INSTANTIATE_TEST_SUITE_P(tiny_bf16dot, Compiled, ::testing::Values(&kBf16Dot), b
 INSTANTIATE_TEST_SUITE_P(tiny_int8, Compiled, ::testing::Values(&kInt8), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_untied_int8, Compiled, ::testing::Values(&kInt8Untied), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_dense_int8, Compiled, ::testing::Values(&kInt8Dense), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_int4, Compiled, ::testing::Values(&kInt4), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_untied_int4, Compiled, ::testing::Values(&kInt4Untied), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_dense_int4, Compiled, ::testing::Values(&kInt4Dense), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_dense_bf16dot, Compiled, ::testing::Values(&kBf16DotDense),
                          byModel);
 INSTANTIATE_TEST_SUITE_P(golden_bf16dot, Compiled, ::testing::Values(&kGoldenBf16Dot), byModel);
@@ -350,6 +375,7 @@ INSTANTIATE_TEST_SUITE_P(small_f32, CompiledSmall, ::testing::Values(&kSmallF32)
 INSTANTIATE_TEST_SUITE_P(small_bf16, CompiledSmall, ::testing::Values(&kSmallBf16), byModel);
 INSTANTIATE_TEST_SUITE_P(small_bf16dot, CompiledSmall, ::testing::Values(&kSmallBf16Dot), byModel);
 INSTANTIATE_TEST_SUITE_P(small_int8, CompiledSmall, ::testing::Values(&kSmallInt8), byModel);
+INSTANTIATE_TEST_SUITE_P(small_int4, CompiledSmall, ::testing::Values(&kSmallInt4), byModel);
 
 // How far rounding the matrices to bf16 moves the logits from the f32 model:
 // the compiled bf16 library vs the unrounded reference. Rounding perturbs
@@ -458,31 +484,40 @@ TEST(golden_bf16dot_Golden, CompiledLibraryIsWithinLlamaCppBf16Error) {
   checkGolden(kGoldenBf16Dot, 0.0090, "llama.cpp's bf16 error here");
 }
 
-// int8 weights from the f32 golden model, int8 activations, against the
-// golden f32 logits, as accurate within 25% as llama.cpp's Q8_0 logits of
-// the same model (its Q8_0 file, tests/data/golden/gguf) and with the
-// golden argmax on every row. Measured: mean 0.0052 vs 0.0062, median row
-// 0.019 vs 0.021; both tip the same near-tie expert choice at token 28
-// (0.139 and 0.134 there).
-TEST(golden_int8_Golden, CompiledLibraryIsAsAccurateAsLlamaCppQ8_0) {
+// A library built from the f32 golden model with `variant`'s weights, int8
+// activations, against the golden f32 logits: as accurate within 25% as
+// llama.cpp's logits of the same model quantized the same way (its `type`
+// file, tests/data/golden/gguf), and with the golden argmax on every row.
+void expectAsAccurateAsLlamaCpp(const std::string &variant, const std::string &type) {
   GoldenData g = readGolden();
   ASSERT_EQ(g.tokens.size(), 32u);
-  auto lib = loadLibrary(outDir("golden_int8"));
+  auto lib = loadLibrary(outDir(variant));
   ASSERT_TRUE(lib);
   if (!cpuRuns(lib->manifest().target))
     GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
   ASSERT_EQ(lib->vocab(), 512);
   std::vector<float> llama(g.logits.size());
-  const std::string path =
-      std::string(HYBRIDC_TEST_DATA_DIR) + "/golden/gguf/tiny-seed1/llamacpp-logits-q8_0.f32";
+  const std::string path = std::string(HYBRIDC_TEST_DATA_DIR) +
+                           "/golden/gguf/tiny-seed1/llamacpp-logits-" + type + ".f32";
   std::ifstream in(path, std::ios::binary);
   ASSERT_TRUE(in.read(reinterpret_cast<char *>(llama.data()), llama.size() * sizeof(float)))
       << path;
   Runner run(*lib);
   ASSERT_TRUE(run.ok());
   auto got = run.prefillAll(g.tokens.data(), g.tokens.size());
-  expectAsAccurateAs("golden_int8 vs golden (the other: llama.cpp's Q8_0)", got,
+  expectAsAccurateAs(variant + " vs golden (the other: llama.cpp's " + type + ")", got,
                      g.logits.data(), llama.data(), g.tokens.size(), 512, 1.25);
+}
+
+// int8. Measured: mean 0.0052 vs 0.0062, median row 0.019 vs 0.021; both tip
+// the same near-tie expert choice at token 28 (0.139 and 0.134 there).
+TEST(golden_int8_Golden, CompiledLibraryIsAsAccurateAsLlamaCppQ8_0) {
+  expectAsAccurateAsLlamaCpp("golden_int8", "q8_0");
+}
+
+// int4, the Q4_0 scheme. Measured: see docs/testing.md.
+TEST(golden_int4_Golden, CompiledLibraryIsAsAccurateAsLlamaCppQ4_0) {
+  expectAsAccurateAsLlamaCpp("golden_int4", "q4_0");
 }
 
 } // namespace

@@ -158,12 +158,20 @@ static bool storedInWeightsDtype(const TensorView &t) {
 
 /// `v` (the values of `t`) rounded as a library with weights of type
 /// `mode` stores it; `lookupTable`: the embedding table as the lookup reads
-/// it, which an int8 library keeps in bf16.
+/// it, which an int8 or int4 library keeps in bf16.
 static void roundWeight(const TensorView &t, reference::MatmulRounding mode, bool lookupTable,
-                        std::vector<float> &v) {
+                        bool lmHead, std::vector<float> &v) {
   using reference::MatmulRounding;
   if (mode == MatmulRounding::None || !storedInWeightsDtype(t))
     return;
+  // An int4 library keeps lm_head and the attention K/V projections int8.
+  auto endsWith = [&](const std::string &suffix) {
+    return t.name.size() >= suffix.size() &&
+           t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (mode == MatmulRounding::Int4 &&
+      (lmHead || endsWith("self_attn.k_proj.weight") || endsWith("self_attn.v_proj.weight")))
+    mode = MatmulRounding::Int8;
   if (mode == MatmulRounding::Bf16 || lookupTable) {
     for (float &x : v)
       x = roundToBf16(x);
@@ -171,8 +179,14 @@ static void roundWeight(const TensorView &t, reference::MatmulRounding mode, boo
   }
   const int64_t in = t.shape.back(); // blocks run along each row
   for (int64_t row = 0; row < int64_t(v.size()) / in; ++row)
-    for (int64_t first = 0; first < in; first += 32)
-      reference::roundInt8Block(&v[row * in + first], std::min<int64_t>(32, in - first));
+    for (int64_t first = 0; first < in; first += 32) {
+      float *block = &v[row * in + first];
+      const int64_t n = std::min<int64_t>(32, in - first);
+      if (mode == MatmulRounding::Int4)
+        reference::roundInt4Block(block, n);
+      else
+        reference::roundInt8Block(block, n);
+    }
 }
 
 std::unique_ptr<reference::ReferenceModel>
@@ -187,17 +201,20 @@ makeVariantReference(const std::string &variant, reference::MatmulRounding weigh
   if (weights == reference::MatmulRounding::None)
     return reference::makeReference(ck);
   const std::string table = "model.embed_tokens.weight";
+  const std::string lmHead = lmHeadTensorName(ck.config());
   auto load = [&](const std::string &name, bool lookup) {
     const TensorView &t = ck.get(name);
     std::vector<float> v = t.toFloat();
-    roundWeight(t, weights, lookup, v);
+    roundWeight(t, weights, lookup, name == lmHead && !lookup, v);
     return v;
   };
   auto ref = std::make_unique<reference::ReferenceModel>(
       ck.config(), [&](const std::string &name) { return load(name, name == table); });
   // Tied, the table is also the lm_head matrix, which the library packs
-  // like any other (int8 blocks) apart from the lookup's copy.
-  if (weights == reference::MatmulRounding::Int8 && lmHeadTensorName(ck.config()) == table)
+  // like any other (int8 or int4 blocks) apart from the lookup's copy.
+  const bool blocks = weights == reference::MatmulRounding::Int8 ||
+                      weights == reference::MatmulRounding::Int4;
+  if (blocks && lmHead == table)
     ref->setLmHead(load(table, false));
   return ref;
 }

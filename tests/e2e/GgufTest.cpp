@@ -108,15 +108,12 @@ TEST(Gguf, Q4_0) { checkAgainstDequantized("gguf_tiny_q4_0", "tiny-seed1", "q4_0
 TEST(Gguf, Q6_K) { checkAgainstDequantized("gguf_kq_q6_k", "kq-seed3", "q6_k"); }
 TEST(Gguf, Q4_K_M) { checkAgainstDequantized("gguf_kq_q4_k_m", "kq-seed3", "q4_k_m"); }
 
-// An int8 library on a Q8_0 file quantizes its activations to int8 blocks
-// as llama.cpp's Q8_0 path does (the weights: the file's own blocks,
-// requantized exactly), so both move away from the float64 pass on the
-// dequantized weights by that alone, and the library must be as accurate as
-// llama.cpp within 25%. Measured: mean 0.0042 vs 0.0037, median row 0.0135
-// vs 0.0132; each tips one near-tie expert choice (llama.cpp at token 15,
-// hybridc at 28), which moves that row by ~0.1.
-TEST(Gguf, Q8_0AsInt8IsAsAccurateAsLlamaCpp) {
-  const std::string variant = "gguf_tiny_q8_0_int8";
+// A library on a quantized file whose blocks it keeps (Q8_0 as int8, Q4_0
+// as int4: requantized exactly) quantizes its activations to int8 blocks as
+// llama.cpp's Q8_0 and Q4_0 paths do, so both move away from the float64
+// pass on the dequantized weights by that alone, and the library must be as
+// accurate as llama.cpp within 25%.
+void expectAsAccurateAsLlamaCpp(const std::string &variant, const std::string &type) {
   if (!runnable(variant))
     GTEST_SKIP() << "this CPU cannot run " << variant;
   auto tokens = readTokens(std::string(HYBRIDC_TEST_DATA_DIR) + "/golden/tiny-seed1/tokens.json");
@@ -125,11 +122,23 @@ TEST(Gguf, Q8_0AsInt8IsAsAccurateAsLlamaCpp) {
   ASSERT_FALSE(got.empty());
   const int64_t rows = int64_t(tokens.size());
   const std::string dir = kData + "/tiny-seed1";
-  auto want = readLogits(dir + "/ref-dequantized-q8_0.f32", size_t(rows * vocab));
-  auto llama = readLogits(dir + "/llamacpp-logits-q8_0.f32", size_t(rows * vocab));
+  auto want = readLogits(dir + "/ref-dequantized-" + type + ".f32", size_t(rows * vocab));
+  auto llama = readLogits(dir + "/llamacpp-logits-" + type + ".f32", size_t(rows * vocab));
   expectAsAccurateAs(variant + " vs the float64 pass on its dequantized weights (the other: "
-                               "llama.cpp's Q8_0)",
+                               "llama.cpp's " + type + ")",
                      got, want.data(), llama.data(), rows, vocab, 1.25);
+}
+
+// Measured: mean 0.0042 vs 0.0037, median row 0.0135 vs 0.0132; each tips
+// one near-tie expert choice (llama.cpp at token 15, hybridc at 28), which
+// moves that row by ~0.1.
+TEST(Gguf, Q8_0AsInt8IsAsAccurateAsLlamaCpp) {
+  expectAsAccurateAsLlamaCpp("gguf_tiny_q8_0_int8", "q8_0");
+}
+
+// Measured: see docs/testing.md.
+TEST(Gguf, Q4_0AsInt4IsAsAccurateAsLlamaCpp) {
+  expectAsAccurateAsLlamaCpp("gguf_tiny_q4_0_int4", "q4_0");
 }
 
 } // namespace

@@ -1,6 +1,6 @@
 //===- Bf16DotAsmTest.cpp - what x86-64-avx512-bf16 kernels compile to ----===//
 //
-// (bf16 and int8 weights: vdpbf16ps and vpdpbusd.)
+// (bf16 weights: vdpbf16ps; int8 and int4 weights: vpdpbusd.)
 //
 // The bf16-dot path exists for its instructions, so its tests read the
 // assembly (compiled ahead of time: no CPU support needed). Every matmul
@@ -94,6 +94,22 @@ TEST(Int8DotAsm, LinearGemmAndGemv) {
                    {{"IN", 768}, {"OUT", 2048}, {"has_bias", 0}, {"decode", decode}},
                    WeightType::INT8),
               "vpdpbusd");
+}
+
+// Every int4 matmul kind: the nibbles, masked or shifted out of the byte
+// lanes, still meet the activations in vpdpbusd.
+TEST(Int4DotAsm, EveryMatmulKind) {
+  for (int decode : {0, 1})
+    expectDot(spec("linear", "int4_linear_" + std::to_string(decode),
+                   {{"IN", 768}, {"OUT", 2048}, {"has_bias", 0}, {"decode", decode}},
+                   WeightType::INT4),
+              "vpdpbusd");
+  expectDot(spec("moe_experts", "int4_experts", {{"H", 768}, {"I", 384}, {"E", 32}, {"K", 4}},
+                 WeightType::INT4),
+            "vpdpbusd");
+  expectDot(spec("moe_expert_tiles", "int4_tiles",
+                 {{"H", 768}, {"I", 384}, {"E", 32}, {"TILE", kMoeTileRows}}, WeightType::INT4),
+            "vpdpbusd");
 }
 
 TEST(Bf16DotAsm, TheChecksSeeWhatTheyLookFor) {

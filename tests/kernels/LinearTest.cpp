@@ -77,59 +77,45 @@ const std::vector<LinearCase> kCases = {
     {9, 1030, false, 1.0f},  // decode: enough blocks to group them per task
 };
 
-//===--- int8 weights (VNNI targets) ---===//
+//===--- int8 and int4 weights (VNNI targets) ---===//
 
-// The row `v` (n values) as int8 blocks dequantized: what an int8 matmul
-// multiplies (weights by the packer, activations by the kernel).
-std::vector<double> int8Values(const float *v, int n) {
-  std::vector<double> out(static_cast<size_t>(n));
-  for (int first = 0; first < n; first += kInt8Block) {
-    const int m = std::min(kInt8Block, n - first);
-    int8_t q[kInt8Block];
-    const float d = quantizeInt8Block(v + first, m, q);
-    for (int i = 0; i < m; ++i)
-      out[size_t(first + i)] = double(q[i]) * d;
-  }
-  return out;
-}
-
-void runLinearInt8(const std::string &targetName, bool decode, const LinearCase &c) {
-  SCOPED_TRACE(targetName + (decode ? " decode" : " prefill") + " int8 IN=" +
+void runLinearBlocks(const std::string &targetName, WeightType type, bool decode,
+                     const LinearCase &c) {
+  SCOPED_TRACE(targetName + (decode ? " decode " : " prefill ") + weightTypeName(type) + " IN=" +
                std::to_string(c.in) + " OUT=" + std::to_string(c.out));
   TargetSpec target = testTarget(targetName);
   KernelSpec spec;
   spec.kind = "linear";
-  spec.symbol = "test_linear_int8";
+  spec.symbol = "test_linear_blocks";
   spec.sizes = {{"IN", c.in}, {"OUT", c.out}, {"has_bias", c.bias ? 1 : 0},
                 {"decode", decode ? 1 : 0}};
   if (c.scale != 1.0f)
     spec.constants["scale"] = c.scale;
-  spec.weightType = WeightType::INT8;
+  spec.weightType = type;
   BuiltKernel k = buildJit(spec, target);
   ASSERT_EQ(k.buffers.size(), c.bias ? 4u : 3u);
 
-  const LinearPacking pk = linearPacking(target, WeightType::INT8);
+  const LinearPacking pk = linearPacking(target, type);
   std::vector<float> w = randomVector(size_t(c.out) * c.in, 21 + c.in);
   std::vector<float> bias = randomVector(size_t(c.out), 22 + c.out);
-  Halide::Buffer<> wBuf = packedWeightBuffer(w.data(), c.out, c.in, pk, WeightType::INT8);
-  std::vector<uint8_t> sBytes;
-  packLinearScales(w.data(), c.out, c.in, pk, sBytes);
-  Halide::Buffer<> sBuf = bufferFromBytes(
-      sBytes, Halide::Float(32), {int(pk.blocks(c.out)), int(pk.scaleBlocks(c.in)), pk.lanes});
-  std::vector<std::vector<double>> wq;
+  Halide::Buffer<> wBuf = packedWeightBuffer(w.data(), c.out, c.in, pk, type);
+  Halide::Buffer<> sBuf = packedScaleBuffer(w.data(), c.out, c.in, pk, type);
+  // What the kernel multiplies: the weights as blocks of `type`, the
+  // activations as int8 blocks, both dequantized.
+  std::vector<std::vector<float>> wq;
   for (int o = 0; o < c.out; ++o)
-    wq.push_back(int8Values(&w[size_t(o) * c.in], c.in));
+    wq.push_back(blockSeen(&w[size_t(o) * c.in], c.in, type));
 
   for (int T : testTokenCounts()) {
     SCOPED_TRACE("T=" + std::to_string(T));
     std::vector<float> x = randomVector(size_t(T) * c.in, 23 + T);
     std::vector<double> want(size_t(T) * c.out);
     for (int t = 0; t < T; ++t) {
-      std::vector<double> xq = int8Values(&x[size_t(t) * c.in], c.in);
+      std::vector<float> xq = blockSeen(&x[size_t(t) * c.in], c.in);
       for (int o = 0; o < c.out; ++o) {
         double acc = c.bias ? bias[o] : 0.0;
         for (int i = 0; i < c.in; ++i)
-          acc += wq[o][i] * xq[i];
+          acc += double(wq[o][i]) * xq[i];
         want[size_t(t) * c.out + o] = acc * c.scale;
       }
     }
@@ -154,13 +140,25 @@ TEST_P(LinearTest, PrefillInt8) {
   if (!testTarget(GetParam()).int8Dot)
     GTEST_SKIP() << GetParam() << " has no int8 dot product (int8 weights are refused there)";
   for (const LinearCase &c : kCases)
-    runLinearInt8(GetParam(), false, c);
+    runLinearBlocks(GetParam(), WeightType::INT8, false, c);
 }
 TEST_P(LinearTest, DecodeInt8) {
   if (!testTarget(GetParam()).int8Dot)
     GTEST_SKIP() << GetParam() << " has no int8 dot product (int8 weights are refused there)";
   for (const LinearCase &c : kCases)
-    runLinearInt8(GetParam(), true, c);
+    runLinearBlocks(GetParam(), WeightType::INT8, true, c);
+}
+TEST_P(LinearTest, PrefillInt4) {
+  if (!testTarget(GetParam()).int8Dot)
+    GTEST_SKIP() << GetParam() << " has no int8 dot product (int4 weights are refused there)";
+  for (const LinearCase &c : kCases)
+    runLinearBlocks(GetParam(), WeightType::INT4, false, c);
+}
+TEST_P(LinearTest, DecodeInt4) {
+  if (!testTarget(GetParam()).int8Dot)
+    GTEST_SKIP() << GetParam() << " has no int8 dot product (int4 weights are refused there)";
+  for (const LinearCase &c : kCases)
+    runLinearBlocks(GetParam(), WeightType::INT4, true, c);
 }
 
 TEST_P(LinearTest, PrefillF32) {

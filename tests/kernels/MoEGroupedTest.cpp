@@ -82,7 +82,7 @@ void run(const std::string &targetName, WeightType type, const Case &c, Routing 
   tiles.sizes = {{"H", c.H}, {"I", c.I}, {"E", c.E}, {"TILE", kMoeTileRows}};
   tiles.weightType = type;
   BuiltKernel kt = buildJit(tiles, target);
-  ASSERT_EQ(kt.buffers.size(), type == WeightType::INT8 ? 8u : 6u);
+  ASSERT_EQ(kt.buffers.size(), isBlockQuantized(type) ? 8u : 6u);
   KernelSpec combine;
   combine.kind = "moe_combine";
   combine.symbol = "test_moe_combine";
@@ -178,6 +178,18 @@ TEST_P(MoEGroupedInt8, ExpertsWithNoToken) {
   run(GetParam(), WeightType::INT8, {33, 17, 9, 2}, Routing::SkipOddExperts);
 }
 INSTANTIATE_TEST_SUITE_P(Targets, MoEGroupedInt8, ::testing::ValuesIn(testTargetNames()));
+
+// int4 weights: the same kernels reading nibble pairs.
+class MoEGroupedInt4 : public MoEGroupedInt8 {};
+TEST_P(MoEGroupedInt4, RandomRouting) {
+  for (const Case &c : kCases)
+    run(GetParam(), WeightType::INT4, c, Routing::Random);
+  run(GetParam(), WeightType::INT4, {96, 70, 6, 3}, Routing::Random);
+}
+TEST_P(MoEGroupedInt4, ExpertsWithNoToken) {
+  run(GetParam(), WeightType::INT4, {33, 17, 9, 2}, Routing::SkipOddExperts);
+}
+INSTANTIATE_TEST_SUITE_P(Targets, MoEGroupedInt4, ::testing::ValuesIn(testTargetNames()));
 
 INSTANTIATE_TEST_SUITE_P(Targets, MoEGroupedTest, ::testing::ValuesIn(testTargetNames()));
 

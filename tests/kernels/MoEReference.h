@@ -18,7 +18,7 @@ struct ExpertShape {
 };
 
 /// Random W_in [E][2I][H] and W_out [E][H][I], packed as the kernels read
-/// them (with their scales for int8), plus the values the kernels see.
+/// them (with their scales for int8 / int4), plus the values the kernels see.
 struct ExpertWeights {
   Halide::Buffer<> wIn, wOut, wInScale, wOutScale;
   std::vector<float> wInSeen, wOutSeen;
@@ -29,11 +29,11 @@ struct ExpertWeights {
     std::vector<float> out = randomVector(size_t(c.E) * c.H * c.I, seed + 1);
     wIn = packedWeightBuffer(in.data(), 2 * c.I, c.H, packing, type, c.E);
     wOut = packedWeightBuffer(out.data(), c.H, c.I, packing, type, c.E);
-    if (type == WeightType::INT8) {
-      wInScale = packedScaleBuffer(in.data(), 2 * c.I, c.H, packing, c.E);
-      wOutScale = packedScaleBuffer(out.data(), c.H, c.I, packing, c.E);
-      wInSeen = int8SeenRows(in, c.E * 2 * c.I, c.H);
-      wOutSeen = int8SeenRows(out, c.E * c.H, c.I);
+    if (codegen::isBlockQuantized(type)) {
+      wInScale = packedScaleBuffer(in.data(), 2 * c.I, c.H, packing, type, c.E);
+      wOutScale = packedScaleBuffer(out.data(), c.H, c.I, packing, type, c.E);
+      wInSeen = blockSeenRows(in, c.E * 2 * c.I, c.H, type);
+      wOutSeen = blockSeenRows(out, c.E * c.H, c.I, type);
     } else {
       wInSeen = roundedTo(in, type);
       wOutSeen = roundedTo(out, type);
@@ -52,7 +52,7 @@ struct ExpertWeights {
 enum class MatmulInputs { Exact, Bf16, Int8 };
 
 inline MatmulInputs matmulInputsOf(const codegen::LinearPacking &p, WeightType type) {
-  return type == WeightType::INT8 ? MatmulInputs::Int8
+  return codegen::isBlockQuantized(type) ? MatmulInputs::Int8
          : p.group > 1            ? MatmulInputs::Bf16
                                   : MatmulInputs::Exact;
 }
@@ -70,7 +70,7 @@ inline std::vector<double> moeReference(const ExpertShape &c, const ExpertWeight
   if (inputs == MatmulInputs::Bf16)
     f = roundedTo(fIn, WeightType::BF16);
   if (inputs == MatmulInputs::Int8)
-    f = int8SeenRows(fIn, T, c.H);
+    f = blockSeenRows(fIn, T, c.H);
   auto silu = [](double g) { return g / (1.0 + std::exp(-g)); };
   std::vector<double> want(size_t(T) * c.H, 0.0);
   std::vector<double> u(2 * c.I), h(c.I);
@@ -94,7 +94,7 @@ inline std::vector<double> moeReference(const ExpertShape &c, const ExpertWeight
           h[q] = roundBF16(hf[q]);
       }
       if (inputs == MatmulInputs::Int8) {
-        std::vector<float> hq = int8Seen(hf.data(), c.I);
+        std::vector<float> hq = blockSeen(hf.data(), c.I);
         for (int q = 0; q < c.I; ++q)
           h[q] = hq[q];
       }

@@ -76,7 +76,7 @@ void runExperts(const std::string &targetName, WeightType type, const ExpertShap
   spec.sizes = {{"H", c.H}, {"I", c.I}, {"E", c.E}, {"K", c.K}};
   spec.weightType = type;
   BuiltKernel k = buildJit(spec, target);
-  ASSERT_EQ(k.buffers.size(), type == WeightType::INT8 ? 7u : 5u);
+  ASSERT_EQ(k.buffers.size(), isBlockQuantized(type) ? 7u : 5u);
   const LinearPacking packing = linearPacking(target, type);
   ExpertWeights w(c, packing, type, 71 + c.H);
 
@@ -130,6 +130,13 @@ TEST_P(MoEExpertsTest, Int8) {
   for (const ExpertShape &c : kExperts)
     runExperts(GetParam(), WeightType::INT8, c);
   runExperts(GetParam(), WeightType::INT8, {96, 70, 6, 3}); // several scale blocks, a partial one
+}
+TEST_P(MoEExpertsTest, Int4) {
+  if (!testTarget(GetParam()).int8Dot)
+    GTEST_SKIP() << GetParam() << " has no int8 dot product (int4 weights are refused there)";
+  for (const ExpertShape &c : kExperts)
+    runExperts(GetParam(), WeightType::INT4, c);
+  runExperts(GetParam(), WeightType::INT4, {96, 70, 6, 3});
 }
 
 INSTANTIATE_TEST_SUITE_P(Targets, MoEExpertsTest, ::testing::ValuesIn(testTargetNames()));

@@ -168,14 +168,14 @@ TEST(Int8Block, RequantizingAQ8_0BlockIsExact) {
   // |q| = 127; quantized again, it gives back the same q and d, so an int8
   // library keeps a Q8_0 file's weights as they are.
   const float d = 0.0029296875f; // 3 * 2^-10, an fp16 value
-  std::vector<int8_t> q(kInt8Block);
-  std::vector<float> x(kInt8Block);
-  for (int i = 0; i < kInt8Block; ++i) {
+  std::vector<int8_t> q(kQuantBlock);
+  std::vector<float> x(kQuantBlock);
+  for (int i = 0; i < kQuantBlock; ++i) {
     q[i] = int8_t(i == 7 ? -127 : (i * 37) % 255 - 127);
     x[i] = float(q[i]) * d;
   }
-  std::vector<int8_t> again(kInt8Block);
-  EXPECT_EQ(quantizeInt8Block(x.data(), kInt8Block, again.data()), d);
+  std::vector<int8_t> again(kQuantBlock);
+  EXPECT_EQ(quantizeInt8Block(x.data(), kQuantBlock, again.data()), d);
   EXPECT_EQ(again, q);
 }
 
@@ -184,11 +184,11 @@ TEST(Packing, Int8MatchesIndexFormula) {
   // scale of inputs [32s, 32s + 32) of row b*L + l; IN padded to 64 with q = 0,
   // rows past OUT all zero (u8 128, scale 0).
   const int OUT = 5, IN = 40, L = 4;
-  const LinearPacking pk{L, 4, kInt8Block};
+  const LinearPacking pk{L, 4, kQuantBlock};
   std::vector<float> w = hybridc::test::randomVector(OUT * IN, 3);
   std::vector<uint8_t> bytes, scaleBytes;
   packLinear(w.data(), OUT, IN, pk, WeightType::INT8, bytes);
-  packLinearScales(w.data(), OUT, IN, pk, scaleBytes);
+  packLinearScales(w.data(), OUT, IN, pk, WeightType::INT8, scaleBytes);
   std::vector<float> scales = asFloats(scaleBytes);
   const int NB = 2, SB = 2, KG = 16;
   ASSERT_EQ(bytes.size(), size_t(NB * KG * L * 4));
@@ -197,14 +197,85 @@ TEST(Packing, Int8MatchesIndexFormula) {
     for (int l = 0; l < L; ++l) {
       const int o = b * L + l;
       for (int s = 0; s < SB; ++s) {
-        int8_t q[kInt8Block] = {};
-        const int first = s * kInt8Block, n = std::min(kInt8Block, IN - first);
+        int8_t q[kQuantBlock] = {};
+        const int first = s * kQuantBlock, n = std::min(kQuantBlock, IN - first);
         const float d = o < OUT ? quantizeInt8Block(&w[o * IN + first], n, q) : 0.0f;
         EXPECT_EQ(scales[(b * SB + s) * L + l], d) << "row " << o << " block " << s;
-        for (int i = first; i < first + kInt8Block; ++i) {
+        for (int i = first; i < first + kQuantBlock; ++i) {
           const int k = i / 4, g = i % 4;
           EXPECT_EQ(int(bytes[((b * KG + k) * L + l) * 4 + g]),
                     (i < IN && o < OUT ? q[i - first] : 0) + 128)
+              << "row " << o << " input " << i;
+        }
+      }
+    }
+}
+
+TEST(Int4Block, TheLargestMagnitudeIsMinus8) {
+  // d = m / -8 for the signed value m of largest magnitude: m is q = -8 and
+  // the other side of the grid stops at 7 (clamped).
+  const float x[] = {0.5f, -1.5f, 4.0f, 0.0f, -4.0f, 0.26f};
+  int8_t q[6];
+  const float d = quantizeInt4Block(x, 6, q);
+  EXPECT_EQ(d, -0.5f); // m = 4.0, the first of the two of magnitude 4
+  EXPECT_EQ(q[2], -8);
+  EXPECT_EQ(q[4], 7); // -4 / -0.5 = 8, clamped to 7
+  EXPECT_EQ(q[0], -1);
+  EXPECT_EQ(q[1], 3);
+  EXPECT_EQ(q[3], 0);
+  EXPECT_EQ(q[5], -1); // -0.52 to nearest
+  int8_t zeros[2];
+  const float none[] = {0.0f, -0.0f};
+  EXPECT_EQ(quantizeInt4Block(none, 2, zeros), 0.0f);
+  EXPECT_EQ(zeros[0] | zeros[1], 0);
+  EXPECT_EQ(blockScale(x, 6, WeightType::INT4), d);
+  EXPECT_EQ(blockScale(x, 6, WeightType::INT8), 4.0f / 127.0f);
+}
+
+TEST(Int4Block, RequantizingAQ4_0BlockIsExact) {
+  // A GGUF Q4_0 block dequantizes to (n - 8) * d, nibbles n, d an fp16 value
+  // of either sign, and its quantizer maps the block's extreme to n = 0;
+  // quantized again it gives back the same q = n - 8 and d.
+  for (float d : {0.0029296875f, -0.013671875f}) {
+    std::vector<int8_t> q(kQuantBlock);
+    std::vector<float> x(kQuantBlock);
+    for (int i = 0; i < kQuantBlock; ++i) {
+      q[i] = int8_t(i == 11 ? -8 : (i * 7) % 15 - 7);
+      x[i] = float(q[i]) * d;
+    }
+    std::vector<int8_t> again(kQuantBlock);
+    EXPECT_EQ(quantizeInt4Block(x.data(), kQuantBlock, again.data()), d);
+    EXPECT_EQ(again, q) << "d = " << d;
+  }
+}
+
+TEST(Packing, Int4MatchesIndexFormula) {
+  // Byte W[b][j][l][g] = (q[8j + g] + 8) | (q[8j + 4 + g] + 8) << 4 for row
+  // b*L + l: groups 2j and 2j + 1 share a byte lane, low nibble first; IN
+  // padded to 64 with q = 0 (nibble 8), rows past OUT all q = 0, scale 0.
+  const int OUT = 5, IN = 40, L = 4;
+  LinearPacking pk{L, 4, kQuantBlock};
+  pk.groupsPerByte = 2;
+  std::vector<float> w = hybridc::test::randomVector(OUT * IN, 5);
+  std::vector<uint8_t> bytes, scaleBytes;
+  packLinear(w.data(), OUT, IN, pk, WeightType::INT4, bytes);
+  packLinearScales(w.data(), OUT, IN, pk, WeightType::INT4, scaleBytes);
+  std::vector<float> scales = asFloats(scaleBytes);
+  const int NB = 2, SB = 2, KP = 8; // pairs of groups
+  ASSERT_EQ(bytes.size(), size_t(NB * KP * L * 4));
+  ASSERT_EQ(scales.size(), size_t(NB * SB * L));
+  for (int b = 0; b < NB; ++b)
+    for (int l = 0; l < L; ++l) {
+      const int o = b * L + l;
+      for (int s = 0; s < SB; ++s) {
+        int8_t q[kQuantBlock] = {};
+        const int first = s * kQuantBlock, n = std::min(kQuantBlock, IN - first);
+        const float d = o < OUT ? quantizeInt4Block(&w[o * IN + first], n, q) : 0.0f;
+        EXPECT_EQ(scales[(b * SB + s) * L + l], d) << "row " << o << " block " << s;
+        for (int i = first; i < first + kQuantBlock; ++i) {
+          const int j = i / 8, g = i % 4, high = (i / 4) % 2;
+          const int byte = bytes[((b * KP + j) * L + l) * 4 + g];
+          EXPECT_EQ(high ? byte >> 4 : byte & 15, (i < IN && o < OUT ? q[i - first] : 0) + 8)
               << "row " << o << " input " << i;
         }
       }
@@ -218,7 +289,12 @@ TEST(Packing, Int8OnlyOnInt8DotTargets) {
   EXPECT_TRUE(t->int8Dot);
   const LinearPacking p = linearPacking(*t, WeightType::INT8);
   EXPECT_EQ(p.group, 4);
-  EXPECT_EQ(p.scaleBlock, kInt8Block);
+  EXPECT_EQ(p.scaleBlock, kQuantBlock);
+  EXPECT_EQ(p.groupsPerByte, 1);
+  const LinearPacking p4 = linearPacking(*t, WeightType::INT4);
+  EXPECT_EQ(p4.group, 4);
+  EXPECT_EQ(p4.groupsPerByte, 2);
+  EXPECT_EQ(p4.storedGroups(40), 8); // 64 inputs padded, 16 groups, 8 bytes lanes deep
   for (const char *name : {"x86-64-avx2", "x86-64-avx512"})
     EXPECT_FALSE(resolveTarget(name, error)->int8Dot) << name;
 }

@@ -105,15 +105,17 @@ inline std::vector<float> roundedTo(const std::vector<float> &v, WeightType type
   return r;
 }
 
-/// A row of `n` values as an int8 matmul multiplies it (weights as the
-/// packer stores them, activations as the kernels quantize them): int8
-/// blocks of kInt8Block, dequantized.
-inline std::vector<float> int8Seen(const float *v, int n) {
+/// A row of `n` values as an int8 / int4 matmul multiplies it (weights as
+/// the packer stores them, activations as the kernels quantize them, always
+/// int8): blocks of kQuantBlock, quantized as `type` says and dequantized.
+inline std::vector<float> blockSeen(const float *v, int n, WeightType type = WeightType::INT8) {
   std::vector<float> out(static_cast<size_t>(n));
-  for (int first = 0; first < n; first += hybridc::codegen::kInt8Block) {
-    const int m = std::min(hybridc::codegen::kInt8Block, n - first);
-    int8_t q[hybridc::codegen::kInt8Block];
-    const float d = hybridc::codegen::quantizeInt8Block(v + first, m, q);
+  for (int first = 0; first < n; first += hybridc::codegen::kQuantBlock) {
+    const int m = std::min(hybridc::codegen::kQuantBlock, n - first);
+    int8_t q[hybridc::codegen::kQuantBlock];
+    const float d = type == WeightType::INT4
+                        ? hybridc::codegen::quantizeInt4Block(v + first, m, q)
+                        : hybridc::codegen::quantizeInt8Block(v + first, m, q);
     for (int i = 0; i < m; ++i)
       out[size_t(first + i)] = float(q[i]) * d;
   }
@@ -121,11 +123,12 @@ inline std::vector<float> int8Seen(const float *v, int n) {
 }
 
 /// Every row of a [rows][cols] matrix so.
-inline std::vector<float> int8SeenRows(const std::vector<float> &m, int rows, int cols) {
+inline std::vector<float> blockSeenRows(const std::vector<float> &m, int rows, int cols,
+                                        WeightType type = WeightType::INT8) {
   std::vector<float> out;
   out.reserve(m.size());
   for (int r = 0; r < rows; ++r) {
-    std::vector<float> row = int8Seen(&m[size_t(r) * cols], cols);
+    std::vector<float> row = blockSeen(&m[size_t(r) * cols], cols, type);
     out.insert(out.end(), row.begin(), row.end());
   }
   return out;
@@ -177,7 +180,7 @@ inline Halide::Buffer<> packedWeightBuffer(const float *w, int out, int in,
                                            const hybridc::codegen::LinearPacking &p,
                                            WeightType type, int experts = 0) {
   std::vector<uint8_t> bytes;
-  std::vector<int> shape{int(p.blocks(out)), int(p.groups(in)), p.lanes, p.group};
+  std::vector<int> shape{int(p.blocks(out)), int(p.storedGroups(in)), p.lanes, p.group};
   if (experts > 0) {
     hybridc::codegen::packExperts(w, experts, out, in, p, type, bytes);
     shape.insert(shape.begin() + 1, experts);
@@ -187,17 +190,17 @@ inline Halide::Buffer<> packedWeightBuffer(const float *w, int out, int in,
   return bufferFromBytes(bytes, hybridc::codegen::halideType(type), shape);
 }
 
-/// The int8 scales of w[E][out][in] as the kernels read them.
+/// The int8 / int4 scales of w[E][out][in] as the kernels read them.
 inline Halide::Buffer<> packedScaleBuffer(const float *w, int out, int in,
                                           const hybridc::codegen::LinearPacking &p,
-                                          int experts = 0) {
+                                          WeightType type, int experts = 0) {
   std::vector<uint8_t> bytes;
   std::vector<int> shape{int(p.blocks(out)), int(p.scaleBlocks(in)), p.lanes};
   if (experts > 0) {
-    hybridc::codegen::packExpertScales(w, experts, out, in, p, bytes);
+    hybridc::codegen::packExpertScales(w, experts, out, in, p, type, bytes);
     shape.insert(shape.begin() + 1, experts);
   } else {
-    hybridc::codegen::packLinearScales(w, out, in, p, bytes);
+    hybridc::codegen::packLinearScales(w, out, in, p, type, bytes);
   }
   return bufferFromBytes(bytes, Halide::Float(32), shape);
 }

@@ -31,4 +31,4 @@
 // CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<4x4x8x16x4xui8>
 // CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<4x4x1x16xf32>
 
-// PAIRS: error: hybrid-lower-to-kernels: input-group must be 1, 2 with weight-type=bf16 (bf16 pairs), or 4 with weight-type=int8, got 2
+// PAIRS: error: hybrid-lower-to-kernels: input-group must be 1, 2 with weight-type=bf16 (bf16 pairs), or 4 with weight-type=int8 or int4, got 2

@@ -4,7 +4,7 @@
 //
 // RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=bf16 lanes=16 chunk-tokens=64" | FileCheck %s
 // RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels --hybrid-lower-to-llvm | FileCheck %s --check-prefix=LLVM
-// RUN: not hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int4" 2>&1 | FileCheck %s --check-prefix=BADTYPE
+// RUN: not hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int2" 2>&1 | FileCheck %s --check-prefix=BADTYPE
 // RUN: not hybridc-opt %s --hybrid-lower-to-kernels 2>&1 | FileCheck %s --check-prefix=NOFWD
 
 // State blob: conv [3][160] f32 (1920 B) then SSM [8][16][16] f32; one KV
@@ -52,7 +52,7 @@
 // LLVM-NOT: memref.
 // LLVM-NOT: func.func
 
-// BADTYPE: error: hybrid-lower-to-kernels: weight-type must be f32, bf16 or int8, got 'int4'
+// BADTYPE: error: hybrid-lower-to-kernels: weight-type must be f32, bf16, int8 or int4, got 'int2'
 
 // NOFWD: error: hybrid-lower-to-kernels: no func.func @forward to lower
 func.func @not_a_model() {

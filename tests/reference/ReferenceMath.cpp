@@ -55,6 +55,19 @@ void roundInt8Block(float *x, int64_t n) {
   }
 }
 
+void roundInt4Block(float *x, int64_t n) {
+  // The signed value of largest magnitude maps to -8, so the grid reaches
+  // it exactly and spends its one extra level on that side.
+  float extreme = 0;
+  for (int64_t i = 0; i < n; ++i)
+    if (std::fabs(x[i]) > std::fabs(extreme))
+      extreme = x[i];
+  const float scale = extreme / -8.0f;
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = scale == 0 ? 0.0f
+                      : std::min(7.0f, std::max(-8.0f, std::nearbyint(x[i] / scale))) * scale;
+}
+
 void roundMatmulInputs(float *x, int64_t n) {
   switch (rounding) {
   case MatmulRounding::None:
@@ -66,6 +79,10 @@ void roundMatmulInputs(float *x, int64_t n) {
   case MatmulRounding::Int8:
     for (int64_t first = 0; first < n; first += 32)
       roundInt8Block(x + first, std::min<int64_t>(32, n - first));
+    return;
+  case MatmulRounding::Int4:
+    for (int64_t first = 0; first < n; first += 32)
+      roundInt4Block(x + first, std::min<int64_t>(32, n - first));
     return;
   }
 }

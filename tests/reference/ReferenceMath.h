@@ -26,9 +26,11 @@ void linear(const float *weight, const float *bias, const float *x,
 /// How the inputs of products with a weight matrix are rounded, as a
 /// compiled library's kernels round them: not at all, to bf16 (to nearest,
 /// ties to even: vdpbf16ps), or to int8 blocks of 32 consecutive inputs
-/// (scale = max |x| / 127, q = round(x / scale) to nearest even: vpdpbusd).
+/// (scale = max |x| / 127, q = round(x / scale) to nearest even: vpdpbusd),
+/// or to int4 blocks of 32 (the weights of an int4 library: scale = the
+/// value of largest magnitude over -8, q = round(x / scale) in [-8, 7]).
 /// Attention, the scan and every reduction are never rounded.
-enum class MatmulRounding { None, Bf16, Int8 };
+enum class MatmulRounding { None, Bf16, Int8, Int4 };
 
 /// Sets the rounding for this thread while it lives.
 class MatmulInputRounding {
@@ -49,6 +51,8 @@ MatmulRounding matmulRounding();
 void roundMatmulInputs(float *x, int64_t n);
 /// An int8 block (n <= 32 values) quantized and dequantized in place.
 void roundInt8Block(float *x, int64_t n);
+/// An int4 block (n <= 32 values) quantized and dequantized in place.
+void roundInt4Block(float *x, int64_t n);
 
 /// SiLU(v) = v·sigmoid(v).
 float silu(float v);

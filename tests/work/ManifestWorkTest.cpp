@@ -45,7 +45,7 @@ protected:
 TEST_F(ManifestWork, RoundTrips) {
   Manifest m = basic();
   ModelWork w;
-  w.bytesPerWeight = 2;
+  w.bitsPerWeight = 16;
   w.matmulMacsPerToken = 1;
   w.lmHeadMacsPerToken = 2;
   w.attentionMacsPerPosition = 3;
@@ -59,7 +59,7 @@ TEST_F(ManifestWork, RoundTrips) {
   llvm::Expected<Manifest> r = readManifest(dir);
   ASSERT_TRUE(static_cast<bool>(r)) << llvm::toString(r.takeError());
   ASSERT_TRUE(r->work.has_value());
-  EXPECT_EQ(r->work->bytesPerWeight, 2);
+  EXPECT_EQ(r->work->bitsPerWeight, 16);
   EXPECT_EQ(r->work->matmulMacsPerToken, 1);
   EXPECT_EQ(r->work->lmHeadMacsPerToken, 2);
   EXPECT_EQ(r->work->attentionMacsPerPosition, 3);
@@ -80,7 +80,7 @@ TEST_F(ManifestWork, OldManifestHasNoWork) {
 
 TEST_F(ManifestWork, MissingFieldIsNamed) {
   writeRaw(R"({"name": "tiny", "library": "libtiny.so", "header": "tiny.h",
-               "weights": "", "vocab_size": 512, "work": {"bytes_per_weight": 4}})");
+               "weights": "", "vocab_size": 512, "work": {"bits_per_weight": 32}})");
   llvm::Expected<Manifest> r = readManifest(dir);
   ASSERT_FALSE(static_cast<bool>(r));
   std::string msg = llvm::toString(r.takeError());

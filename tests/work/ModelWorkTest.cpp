@@ -46,7 +46,7 @@ TEST(ModelWork, SmallPresetMatchesTheDesignNumbers) {
   EXPECT_NEAR(w.matmulMacsPerToken / 1e6, 111.8, 0.1);
   EXPECT_NEAR(w.decodeWeightsPerToken / 1e6, 136.3, 0.1);
   EXPECT_EQ(w.lmHeadMacsPerToken, 32000 * 768);
-  EXPECT_EQ(w.bytesPerWeight, 2);
+  EXPECT_EQ(w.bitsPerWeight, 16);
   EXPECT_EQ(w.decodeWeightBytesPerToken, 2 * w.decodeWeightsPerToken);
   // 2 attention layers x (q·k + p·v) x 12 heads x 64.
   EXPECT_EQ(w.attentionMacsPerPosition, 2 * 2 * 12 * 64);
@@ -119,11 +119,23 @@ TEST(ModelWork, Int8ReadsAByteAndAScaleShare) {
   EXPECT_EQ(f32.matmulMacsPerToken, int8.matmulMacsPerToken);
 }
 
+TEST(ModelWork, Int4ReadsHalfAByteAndAScaleShare) {
+  // Half a byte per weight plus an f32 scale per 32: 20 bytes per 32 weights,
+  // except lm_head (32000 x 768) and the two attention layers' K and V
+  // projections (256 x 768 each), a byte per weight.
+  ModelWork f32 = workOf(smallPreset(), "f32"), int4 = workOf(smallPreset(), "int4");
+  EXPECT_EQ(int4.bitsPerWeight, 4);
+  const int64_t int8Kept = 32000 * 768 + 2 * 2 * 256 * 768;
+  EXPECT_EQ(int4.decodeWeightBytesPerToken, f32.decodeWeightsPerToken / 2 + int8Kept / 2 +
+                                                f32.decodeWeightsPerToken / 32 * 4);
+  EXPECT_EQ(f32.decodeStateBytesPerToken, int4.decodeStateBytesPerToken);
+}
+
 TEST(ModelWork, UnknownDtypeIsNamed) {
-  llvm::Expected<ModelWork> w = computeModelWork(smallPreset(), "int4");
+  llvm::Expected<ModelWork> w = computeModelWork(smallPreset(), "int2");
   ASSERT_FALSE(static_cast<bool>(w));
   EXPECT_EQ(llvm::toString(w.takeError()),
-            "model work: unknown weights dtype 'int4' (f32, bf16 or int8)");
+            "model work: unknown weights dtype 'int2' (f32, bf16, int8 or int4)");
 }
 
 } // namespace

@@ -34,12 +34,14 @@ struct BuiltKernel {
 /// target's vector width). Reports a bad spec through Halide::CompileError.
 BuiltKernel buildKernel(const KernelSpec &spec, const TargetSpec &target);
 
-/// The Halide type of a weight type (int8 weights are stored as u8 = q + 128).
+/// The Halide type of a weight type (int8 weights are stored as u8 = q + 128,
+/// int4 weights as bytes of two nibbles q + 8).
 inline Halide::Type halideType(WeightType type) {
   switch (type) {
   case WeightType::BF16:
     return Halide::BFloat(16);
   case WeightType::INT8:
+  case WeightType::INT4:
     return Halide::UInt(8);
   case WeightType::F32:
     break;
@@ -101,12 +103,13 @@ inline Halide::Var scheduleRows(Halide::Func &out, int lanes, int rowsPerTask) {
 /// A weight packed by packLinear, W[NB][KG][L][G], as the ImageParam
 /// w(g, l, k, b); with `experts` > 0 the experts' matrices packed by
 /// packExperts, W[NB][E][KG][L][G], as w(g, l, k, e, b). Static sizes let
-/// Halide drop bounds arithmetic and know the layout is dense.
+/// Halide drop bounds arithmetic and know the layout is dense. For int4 the
+/// k dimension holds pairs of groups (KG / 2), see BlockDot.
 inline Halide::ImageParam packedWeight(const char *name, WeightType type,
                                        const LinearPacking &p, int64_t out, int64_t in,
                                        int experts = 0) {
   const int L = p.lanes, G = p.group;
-  const int KG = int(p.groups(in)), NB = int(p.blocks(out));
+  const int KG = int(p.storedGroups(in)), NB = int(p.blocks(out));
   const int block = G * L * KG; // one block of L outputs
   Halide::ImageParam w(halideType(type), experts > 0 ? 5 : 4, name);
   w.dim(0).set_bounds(0, G).set_stride(1);
@@ -121,7 +124,7 @@ inline Halide::ImageParam packedWeight(const char *name, WeightType type,
   return w;
 }
 
-/// The int8 scales of a weight packed like packedWeight: S[NB][SB][L] as
+/// The int8 / int4 scales of a weight packed like packedWeight: S[NB][SB][L] as
 /// s(l, blk, b), or for experts S[NB][E][SB][L] as s(l, blk, e, b).
 inline Halide::ImageParam packedScales(const char *name, const LinearPacking &p, int64_t out,
                                        int64_t in, int experts = 0) {
@@ -139,7 +142,7 @@ inline Halide::ImageParam packedScales(const char *name, const LinearPacking &p,
 }
 
 /// Activation rows quantized as the int8 matmuls multiply them (KernelSpec.h):
-/// per block of kInt8Block inputs, scale = max |x| / 127 and q = round(x /
+/// per block of kQuantBlock inputs, scale = max |x| / 127 and q = round(x /
 /// scale) (to nearest even; 0 where the block is all zero or past `in`).
 /// `q(g, k, rest...)` is input k*4 + g as i8, `scale(blk, rest...)` and
 /// `sum(blk, rest...)` (of the block's q, i32) are per block.
@@ -165,7 +168,7 @@ template <typename Row>
 Int8Rows quantizeRows(const Row &row, int64_t in, const std::vector<Halide::Var> &rest,
                       const std::string &name) {
   using namespace Halide;
-  const int B = kInt8Block;
+  const int B = kQuantBlock;
   Var g(name + "_g"), k(name + "_k"), blk(name + "_blk");
   auto args = [&](std::vector<Expr> head) {
     head.insert(head.end(), rest.begin(), rest.end());
@@ -186,6 +189,58 @@ Int8Rows quantizeRows(const Row &row, int64_t in, const std::vector<Halide::Var>
   out.sum(args({blk})) += cast<int32_t>(out.q(args({r % 4, (blk * B + r) / 4})));
   return out;
 }
+
+/// The integer dot product of one scale block of int8 or int4 weights with
+/// an Int8Rows block: the reduction `rr` runs over the 4 inputs of a group
+/// (rr.x, vectorized into vpdpbusd), which of a pair of groups (rr.y, to be
+/// unrolled) and the block's 4 pairs (rr.z), so group `group(blk)` of the
+/// activations meets `weight(...)`. Pairs, because int4 packs groups 2j and
+/// 2j + 1 into the low and high nibbles of one byte lane: with rr.y a
+/// constant after unrolling, a nibble is one mask or one shift of the
+/// 64-byte vector both groups share. int8 reads its byte as it is.
+struct BlockDot {
+  WeightType type;
+  Halide::RDom rr;
+  BlockDot(WeightType t, const std::string &name)
+      : type(t), rr(0, 4, 0, 2, 0, kQuantBlock / 8, name) {}
+  /// The offset of the stored unsigned weights: u8 = q + 128, u4 = q + 8.
+  int offset() const { return type == WeightType::INT4 ? 8 : 128; }
+  /// The activation group of this reduction step in block `blk`.
+  Halide::Expr group(const Halide::Expr &blk) const { return blk * 8 + rr.z * 2 + rr.y; }
+  /// The unsigned weight (i32) of input rr.x of group(blk) for output lane
+  /// `lane` of w(g, lane, k, rest...) (packedWeight).
+  Halide::Expr weight(const Halide::ImageParam &w, const Halide::Expr &lane,
+                      const Halide::Expr &blk, const std::vector<Halide::Expr> &rest) const {
+    using namespace Halide;
+    std::vector<Expr> at{rr.x, lane, type == WeightType::INT4 ? blk * 4 + rr.z : group(blk)};
+    at.insert(at.end(), rest.begin(), rest.end());
+    Expr byte = w(at);
+    if (type == WeightType::INT4)
+      byte = select(rr.y == 0, byte & cast<uint8_t>(15), byte >> cast<uint8_t>(4));
+    return cast<int32_t>(byte);
+  }
+  /// One block's sum of products, with the weight offset removed: the
+  /// block's i32 dot product `dot` less offset() times the block's sum of q.
+  Halide::Expr unbiased(const Halide::Expr &dot, const Halide::Expr &qSum) const {
+    return Halide::cast<float>(dot - offset() * qSum);
+  }
+  /// The schedule of a block dot product's update: `rest` are the loops
+  /// between the lanes and the reduction (vectors, rows: unrolled by the
+  /// caller), then the pair loops, then `outer`.
+  Halide::Stage schedule(Halide::Stage step, const Halide::Var &lane,
+                         const std::vector<Halide::VarOrRVar> &inner,
+                         const std::vector<Halide::VarOrRVar> &outer) const {
+    std::vector<Halide::VarOrRVar> order{rr.x, lane};
+    order.insert(order.end(), inner.begin(), inner.end());
+    order.push_back(rr.y);
+    order.push_back(rr.z);
+    order.insert(order.end(), outer.begin(), outer.end());
+    step.reorder(order);
+    // As vectorizeDot: the 4-to-1 vector reduction Halide maps to vpdpbusd.
+    step.atomic().vectorize(rr.x).vectorize(lane).unroll(rr.y);
+    return step;
+  }
+};
 
 /// Element k*G + g of an activation row `x(i)` (i < in) as the packed
 /// matmul multiplies it: rounded to bf16 where the packing pairs bf16 inputs
@@ -267,14 +322,14 @@ inline void scheduleRegisterTile(Halide::Func acc, const Halide::LoopLevel &at,
 BuiltKernel buildEmbed(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildRmsNorm(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildLinear(const KernelSpec &, const TargetSpec &);
-BuiltKernel buildLinearInt8(const KernelSpec &, const TargetSpec &); // linear's int8 weights
+BuiltKernel buildLinearQuantized(const KernelSpec &, const TargetSpec &); // int8, int4 weights
 BuiltKernel buildSwiglu(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildResidualAdd(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildMoeRouter(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildMoeExperts(const KernelSpec &, const TargetSpec &);
-BuiltKernel buildMoeExpertsInt8(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildMoeExpertsQuantized(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildMoeExpertTiles(const KernelSpec &, const TargetSpec &);
-BuiltKernel buildMoeExpertTilesInt8(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildMoeExpertTilesQuantized(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildMoeCombine(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildConv1d(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildConvState(const KernelSpec &, const TargetSpec &);

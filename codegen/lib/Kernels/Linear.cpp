@@ -40,8 +40,8 @@ void check(bool ok, const KernelSpec &spec, const std::string &what) {
 } // namespace
 
 BuiltKernel buildLinear(const KernelSpec &spec, const TargetSpec &target) {
-  if (spec.weightType == WeightType::INT8)
-    return buildLinearInt8(spec, target);
+  if (isBlockQuantized(spec.weightType))
+    return buildLinearQuantized(spec, target);
   const int IN = int(spec.size("IN"));
   const int OUT = int(spec.size("OUT"));
   const bool hasBias = spec.size("has_bias") != 0;

@@ -89,8 +89,8 @@ BuiltKernel buildMoeRouter(const KernelSpec &spec, const TargetSpec &target) {
 // by expert instead (MoEGrouped.cpp).
 //===----------------------------------------------------------------------===//
 BuiltKernel buildMoeExperts(const KernelSpec &spec, const TargetSpec &target) {
-  if (spec.weightType == WeightType::INT8)
-    return buildMoeExpertsInt8(spec, target);
+  if (isBlockQuantized(spec.weightType))
+    return buildMoeExpertsQuantized(spec, target);
   const int H = int(spec.size("H"));
   const int I = int(spec.size("I"));
   const int E = int(spec.size("E"));

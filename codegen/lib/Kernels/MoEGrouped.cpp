@@ -27,8 +27,8 @@ namespace hybridc::codegen {
 using namespace Halide;
 
 BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target) {
-  if (spec.weightType == WeightType::INT8)
-    return buildMoeExpertTilesInt8(spec, target);
+  if (isBlockQuantized(spec.weightType))
+    return buildMoeExpertTilesQuantized(spec, target);
   const int H = int(spec.size("H"));
   const int I = int(spec.size("I"));
   const int E = int(spec.size("E"));

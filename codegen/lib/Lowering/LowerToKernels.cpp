@@ -120,7 +120,8 @@ struct LoweringContext {
   ModuleOp module;
   func::FuncOp forward;
   Type weightElem;
-  std::string weightTypeName;
+  codegen::WeightType weightType = codegen::WeightType::F32;
+  std::string weightTypeName; // as weight-type spells it
   codegen::LinearPacking packing; // of every linear and expert weight
   int64_t chunkTokens;   // the scan kernel's chunk
   int64_t prefillTokens; // the largest prefill call, a multiple of neither
@@ -240,9 +241,12 @@ private:
   Value scratchOffset(MoEScratch::Slot slot);
   Value weightView(StringRef tensor, StringRef layout, ArrayRef<int64_t> shape, Type elem);
   /// A weight used as the matrix of a `linear` kernel: [OUT, IN] packed.
-  /// A packed matrix and, for int8 weights, its scales (null otherwise).
+  /// A packed matrix and, for int8 / int4 weights, its scales (null
+  /// otherwise); `type`: the weight type of its kernel when it is not the
+  /// model's ("int8" for a matrix an int4 model keeps in 8 bits).
   struct Matrix {
     Value w, scales;
+    std::string type;
   };
   /// Appends the matrix's kernel arguments (the weight, then its scales).
   static void append(SmallVectorImpl<Value> &args, const Matrix &m) {
@@ -421,12 +425,20 @@ DriverBuilder::Matrix DriverBuilder::linearWeight(Value weightRef, int64_t &out,
                        {p.blocks(out), p.groups(in), p.lanes, p.group}, b->getF32Type()),
             Value()};
   }
-  const codegen::LinearPacking &p = lc.packing;
-  Matrix m{weightView(weightName(weightRef), "linear",
-                      {p.blocks(out), p.groups(in), p.lanes, p.group}, lc.weightElem),
-           Value()};
+  // A matrix the importer marked hybrid.min_bits = 8 in an int4 model:
+  // int8 blocks (the same scales, a byte per weight), its own layout names.
+  auto decl = lc.module.lookupSymbol<hybrid::WeightOp>(weightName(weightRef));
+  auto minBits = decl ? decl->getAttrOfType<IntegerAttr>(hybrid::kMinBitsAttr) : IntegerAttr();
+  const bool int8 = lc.weightType == codegen::WeightType::INT4 && minBits &&
+                    minBits.getInt() >= 8;
+  codegen::LinearPacking p = lc.packing;
+  if (int8)
+    p.groupsPerByte = 1;
+  Matrix m{weightView(weightName(weightRef), int8 ? "linear_int8" : "linear",
+                      {p.blocks(out), p.storedGroups(in), p.lanes, p.group}, lc.weightElem),
+           Value(), int8 ? "int8" : ""};
   if (p.scaleBlock)
-    m.scales = weightView(weightName(weightRef), "linear_scales",
+    m.scales = weightView(weightName(weightRef), int8 ? "linear_int8_scales" : "linear_scales",
                           {p.blocks(out), p.scaleBlocks(in), p.lanes}, b->getF32Type());
   return m;
 }
@@ -435,7 +447,7 @@ DriverBuilder::Matrix DriverBuilder::expertWeights(Value weightRef, int64_t E, i
                                                    int64_t in) {
   const codegen::LinearPacking &p = lc.packing;
   Matrix m{weightView(weightName(weightRef), "experts",
-                      {p.blocks(out), E, p.groups(in), p.lanes, p.group}, lc.weightElem),
+                      {p.blocks(out), E, p.storedGroups(in), p.lanes, p.group}, lc.weightElem),
            Value()};
   if (p.scaleBlock)
     m.scales = weightView(weightName(weightRef), "experts_scales",
@@ -503,7 +515,8 @@ void DriverBuilder::lowerLinear(hybrid::LinearOp op) {
                {{"IN", in}, {"OUT", out}, {"has_bias", op.getBias() ? 1 : 0},
                 {"decode", decode ? 1 : 0}},
                {},
-               true};
+               true,
+               w.type};
   SmallVector<Value> args{bufferOf(op.getInput())};
   append(args, w);
   if (op.getBias())
@@ -588,9 +601,12 @@ void DriverBuilder::lowerSwiGLU(hybrid::SwiGLUMLPOp op) {
   up.push_back(u);
   append(down, wout);
   down.push_back(out);
-  call({"linear", {{"IN", H}, {"OUT", twoS}, {"has_bias", 0}, {"decode", dec}}, {}, true}, up);
+  call({"linear", {{"IN", H}, {"OUT", twoS}, {"has_bias", 0}, {"decode", dec}}, {}, true, win.type},
+       up);
   call({"swiglu", {{"S", S}}, {}, false}, {u, h});
-  call({"linear", {{"IN", S}, {"OUT", outH}, {"has_bias", 0}, {"decode", dec}}, {}, true}, down);
+  call({"linear", {{"IN", S}, {"OUT", outH}, {"has_bias", 0}, {"decode", dec}}, {}, true,
+        wout.type},
+       down);
 }
 
 void DriverBuilder::lowerLMHead(hybrid::LMHeadOp op) {
@@ -620,7 +636,7 @@ void DriverBuilder::lowerLMHead(hybrid::LMHeadOp op) {
   append(args, w);
   args.push_back(logits);
   call({"linear", {{"IN", H}, {"OUT", vocab}, {"has_bias", 0}, {"decode", decode ? 1 : 0}},
-        {{"scale", scale}}, true},
+        {{"scale", scale}}, true, w.type},
        args);
 }
 
@@ -714,15 +730,15 @@ LogicalResult DriverBuilder::lower(Operation *op) {
       .Case<hybrid::WeightRefOp>([&](auto) { return success(); }) // views made at use
       .Case<hybrid::EmbedOp>([&](hybrid::EmbedOp o) -> LogicalResult {
         auto shape = cast<ShapedType>(o.getTable().getType()).getShape();
-        // A lookup reads one row per token: int8 blocks would buy little, so
-        // an int8 model keeps its embedding table in bf16.
-        const bool int8 = lc.weightTypeName == "int8";
+        // A lookup reads one row per token: int8 or int4 blocks would buy
+        // little, so such a model keeps its embedding table in bf16.
+        const bool blocks = codegen::isBlockQuantized(lc.weightType);
         Value table = weightView(weightName(o.getTable()), "plain", shape,
-                                 int8 ? Type(b->getBF16Type()) : lc.weightElem);
+                                 blocks ? Type(b->getBF16Type()) : lc.weightElem);
         Value out = resultBuffer(o.getResult());
         KernelDesc desc{"embed", {{"V", shape[0]}, {"H", shape[1]}},
                         {{"multiplier", f32(o.getMultiplierAttr())}}, true};
-        if (int8)
+        if (blocks)
           desc.weightType = "bf16";
         call(desc, {arg(kTokens), table, out});
         return success();
@@ -868,21 +884,25 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
       module.emitError("hybrid-lower-to-kernels: no func.func @forward to lower");
       return signalPassFailure();
     }
-    if (weightType != "f32" && weightType != "bf16" && weightType != "int8") {
-      module.emitError("hybrid-lower-to-kernels: weight-type must be f32, bf16 or int8, got '")
+    std::optional<codegen::WeightType> type = codegen::parseWeightType(weightType);
+    if (!type) {
+      module.emitError("hybrid-lower-to-kernels: weight-type must be f32, bf16, int8 or int4, "
+                       "got '")
           << weightType << "'";
       return signalPassFailure();
     }
+    const bool blocks = codegen::isBlockQuantized(*type);
     if (lanes <= 0 || chunkTokens <= 0 || prefillTokens < 0) {
       module.emitError("hybrid-lower-to-kernels: lanes and chunk-tokens must be positive, "
                        "prefill-tokens >= 0");
       return signalPassFailure();
     }
-    const bool groupOk = weightType == "int8" ? inputGroup == 4
-                                              : inputGroup == 1 || (inputGroup == 2 && weightType == "bf16");
+    const bool groupOk = blocks ? inputGroup == 4
+                                : inputGroup == 1 ||
+                                      (inputGroup == 2 && *type == codegen::WeightType::BF16);
     if (!groupOk) {
       module.emitError("hybrid-lower-to-kernels: input-group must be 1, 2 with "
-                       "weight-type=bf16 (bf16 pairs), or 4 with weight-type=int8, got ")
+                       "weight-type=bf16 (bf16 pairs), or 4 with weight-type=int8 or int4, got ")
           << int64_t(inputGroup);
       return signalPassFailure();
     }
@@ -915,13 +935,15 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     LoweringContext lc;
     lc.module = module;
     lc.forward = forward;
+    lc.weightType = *type;
     lc.weightTypeName = weightType;
-    lc.weightElem = weightType == "bf16"   ? Type(b.getBF16Type())
-                    : weightType == "int8" ? Type(b.getIntegerType(8, /*isSigned=*/false))
-                                           : Type(b.getF32Type());
+    lc.weightElem = *type == codegen::WeightType::BF16 ? Type(b.getBF16Type())
+                    : blocks ? Type(b.getIntegerType(8, /*isSigned=*/false))
+                             : Type(b.getF32Type());
     lc.packing.lanes = int(lanes);
     lc.packing.group = int(inputGroup);
-    lc.packing.scaleBlock = weightType == "int8" ? codegen::kInt8Block : 0;
+    lc.packing.scaleBlock = blocks ? codegen::kQuantBlock : 0;
+    lc.packing.groupsPerByte = *type == codegen::WeightType::INT4 ? 2 : 1;
     lc.chunkTokens = chunkTokens;
     lc.prefillTokens = prefillTokens > 0 ? prefillTokens : chunkTokens;
 

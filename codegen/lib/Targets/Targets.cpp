@@ -113,9 +113,10 @@ LinearPacking linearPacking(const TargetSpec &target, WeightType type) {
   p.lanes = target.lanes;
   if (type == WeightType::BF16 && target.bf16Dot)
     p.group = 2;
-  if (type == WeightType::INT8) {
-    p.group = 4; // the compiler accepts int8 only where target.int8Dot
-    p.scaleBlock = kInt8Block;
+  if (isBlockQuantized(type)) {
+    p.group = 4; // the compiler accepts int8 and int4 only where target.int8Dot
+    p.scaleBlock = kQuantBlock;
+    p.groupsPerByte = type == WeightType::INT4 ? 2 : 1;
   }
   return p;
 }
@@ -126,6 +127,8 @@ const char *weightTypeName(WeightType type) {
     return "bf16";
   case WeightType::INT8:
     return "int8";
+  case WeightType::INT4:
+    return "int4";
   case WeightType::F32:
     break;
   }
@@ -133,7 +136,7 @@ const char *weightTypeName(WeightType type) {
 }
 
 std::optional<WeightType> parseWeightType(const std::string &name) {
-  for (WeightType t : {WeightType::F32, WeightType::BF16, WeightType::INT8})
+  for (WeightType t : {WeightType::F32, WeightType::BF16, WeightType::INT8, WeightType::INT4})
     if (name == weightTypeName(t))
       return t;
   return std::nullopt;

@@ -329,10 +329,23 @@ void Compilation::describeGgufTypes() {
   if (quantized) {
     log << "; the " << quantized << " quantized tensors are dequantized exactly, then stored as "
         << o.weightsDtype;
-    if (weightType == codegen::WeightType::INT8 && counts.count("Q8_0"))
-      log << " (Q8_0 blocks exactly as they are)";
-    else if (o.weightsDtype == "f32" && !target.int8Dot)
-      log << " (int8, their default, needs a target with int8 dot products)";
+    // The blocks kept bit for bit, and how many others are requantized.
+    const char *kept = weightType == codegen::WeightType::INT8   ? "Q8_0"
+                       : weightType == codegen::WeightType::INT4 ? "Q4_0"
+                                                                 : nullptr;
+    // An int4 model keeps a Q8_0 tensor in int8 (the importer's
+    // hybrid.min_bits), so those stay exact too.
+    const int exactQ8 = weightType == codegen::WeightType::INT4 ? counts["Q8_0"] : 0;
+    if (kept && counts.count(kept)) {
+      const int others = quantized - counts[kept] - exactQ8;
+      log << " (" << kept << " blocks exactly as they are";
+      if (exactQ8)
+        log << ", Q8_0 ones as int8";
+      if (others)
+        log << "; the " << others << " others requantized";
+      log << ")";
+    } else if (o.weightsDtype == "f32" && !target.int8Dot)
+      log << " (int8 or int4, their default, needs a target with int8 dot products)";
   }
   log << "\n";
 }
@@ -427,20 +440,25 @@ void Compilation::describeModel() {
 
 /// Which tensors are stored in which type, from the weight plan's layouts.
 void Compilation::describeWeightTypes() {
-  int matrices = 0, table = 0, f32 = 0;
+  int matrices = 0, table = 0, f32 = 0, int8 = 0;
   for (const PackedWeight &w : plan) {
     if (w.layout == "linear" || w.layout == "experts")
       ++matrices;
+    else if (w.layout == "linear_int8")
+      ++int8;
     else if (w.layout == "plain")
       ++table;
     else if (w.layout == "f32" || w.layout == "linear_f32")
       ++f32;
   }
-  const bool int8 = weightType == codegen::WeightType::INT8;
+  const bool blocks = codegen::isBlockQuantized(weightType);
   log << "  stored: " << matrices << " matrices " << o.weightsDtype
-      << (int8 ? " (blocks of 32, an f32 scale each)" : "");
+      << (blocks ? " (blocks of 32, an f32 scale each)" : "");
+  if (int8)
+    log << ", " << int8 << " int8 (lm_head, attention K/V, tensors a GGUF file holds in 5 "
+        << "bits or more)";
   if (table)
-    log << ", embedding table " << (int8 ? "bf16" : o.weightsDtype);
+    log << ", embedding table " << (blocks ? "bf16" : o.weightsDtype);
   log << ", " << f32 << " tensors f32 (norms, conv, SSM parameters, biases, router)\n";
 }
 
@@ -562,9 +580,9 @@ llvm::Error Compilation::finish() {
   manifest.weights = o.embedWeights ? "" : name + ".weights";
   manifest.target = target.name;
   manifest.weightsDtype = o.weightsDtype;
-  manifest.matmulInputs = weightType == codegen::WeightType::INT8 ? "int8"
-                          : packing.group == 2                     ? "bf16"
-                                                                   : "f32";
+  manifest.matmulInputs = codegen::isBlockQuantized(weightType) ? "int8"
+                          : packing.group == 2                  ? "bf16"
+                                                                : "f32";
   manifest.vocabSize = cfg.vocabSize;
   manifest.hiddenSize = cfg.hiddenSize;
   manifest.numLayers = cfg.numLayers;
@@ -593,14 +611,20 @@ std::string hybridc::defaultWeightsDtype(const Checkpoint &checkpoint,
                                         const codegen::TargetSpec &target) {
   if (!checkpoint.isGguf() || !target.int8Dot)
     return "f32";
+  int64_t q4 = 0, quantized = 0; // elements
   for (const TensorView *t : checkpoint.allTensors()) {
-    if (isQuantized(t->dtype))
-      return "int8";
-    for (const TensorView *p : t->sources)
-      if (isQuantized(p->dtype))
-        return "int8";
+    std::vector<const TensorView *> parts = t->sources;
+    if (parts.empty())
+      parts.push_back(t);
+    for (const TensorView *p : parts)
+      if (isQuantized(p->dtype)) {
+        quantized += p->numElements();
+        q4 += p->dtype == DType::Q4_0 ? p->numElements() : 0;
+      }
   }
-  return "f32";
+  if (quantized == 0)
+    return "f32";
+  return 2 * q4 > quantized ? "int4" : "int8";
 }
 
 llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &log,
@@ -624,9 +648,11 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
   std::optional<codegen::WeightType> weightType =
       codegen::parseWeightType(resolved.weightsDtype);
   if (!weightType)
-    return makeError("--weights-dtype must be f32, bf16 or int8, got '" + o.weightsDtype + "'");
-  if (*weightType == codegen::WeightType::INT8 && !target->int8Dot)
-    return makeError("--weights-dtype int8 needs a target with AVX-512 VNNI int8 dot products "
+    return makeError("--weights-dtype must be f32, bf16, int8 or int4, got '" + o.weightsDtype +
+                     "'");
+  if (codegen::isBlockQuantized(*weightType) && !target->int8Dot)
+    return makeError("--weights-dtype " + resolved.weightsDtype +
+                     " needs a target with AVX-512 VNNI int8 dot products "
                      "(x86-64-avx512-bf16); target " + target->name + " has none");
   if (o.f32Activations)
     target->bf16Dot = false; // bf16 weights then widen to f32 and meet f32 activations
@@ -653,7 +679,9 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
   log << "hybridc compile " << o.modelDir << " -> " << o.outDir << " (name " << name
       << ", target " << target->name << (o.target == "host" ? " (host)" : "") << ", weights "
       << resolved.weightsDtype << (bf16Dot ? ", matmuls bf16 x bf16 (vdpbf16ps)" : "")
-      << (*weightType == codegen::WeightType::INT8 ? ", matmuls int8 x int8 (vpdpbusd)" : "")
+      << (*weightType == codegen::WeightType::INT8   ? ", matmuls int8 x int8 (vpdpbusd)"
+          : *weightType == codegen::WeightType::INT4 ? ", matmuls int4 x int8 (vpdpbusd)"
+                                                     : "")
       << (o.embedWeights ? ", embedded" : "") << ")\n";
   return Compilation(resolved, std::move(*checkpoint), name, *target, *weightType,
                      std::move(emit), std::string(scratch), log, irOut)

@@ -98,16 +98,27 @@ std::string packEntry(const PackedWeight &e, const TensorView &t, codegen::Weigh
   if (e.layout == "f32") {
     codegen::packPlain(data, t.numElements(), codegen::WeightType::F32, buf.bytes);
   } else if (e.layout == "linear_scales") {
-    codegen::packLinearScales(data, t.shape[0], t.shape[1], packing, buf.bytes);
+    codegen::packLinearScales(data, t.shape[0], t.shape[1], packing, type, buf.bytes);
   } else if (e.layout == "experts_scales") {
-    codegen::packExpertScales(data, t.shape[0], t.shape[1], t.shape[2], packing, buf.bytes);
+    codegen::packExpertScales(data, t.shape[0], t.shape[1], t.shape[2], packing, type,
+                              buf.bytes);
   } else if (e.layout == "plain") {
-    // The embedding table; an int8 model keeps it in bf16 (a lookup).
+    // The embedding table; an int8 or int4 model keeps it in bf16 (a lookup).
     codegen::packPlain(data, t.numElements(),
-                       type == codegen::WeightType::INT8 ? codegen::WeightType::BF16 : type,
+                       codegen::isBlockQuantized(type) ? codegen::WeightType::BF16 : type,
                        buf.bytes);
   } else if (e.layout == "linear") {
     codegen::packLinear(data, t.shape[0], t.shape[1], packing, type, buf.bytes);
+  } else if (e.layout == "linear_int8" || e.layout == "linear_int8_scales") {
+    // A matrix an int4 model keeps in int8 (the importer's hybrid.min_bits).
+    codegen::LinearPacking bytes = packing;
+    bytes.groupsPerByte = 1;
+    if (e.layout == "linear_int8")
+      codegen::packLinear(data, t.shape[0], t.shape[1], bytes, codegen::WeightType::INT8,
+                          buf.bytes);
+    else
+      codegen::packLinearScales(data, t.shape[0], t.shape[1], bytes, codegen::WeightType::INT8,
+                                buf.bytes);
   } else if (e.layout == "linear_f32") {
     codegen::packLinear(data, t.shape[0], t.shape[1], codegen::LinearPacking{packing.lanes, 1},
                         codegen::WeightType::F32, buf.bytes);

@@ -57,6 +57,7 @@ private:
   /// Declares every checkpoint tensor the model uses as a `hybrid.weight`.
   void declareWeights();
   /// A reference to checkpoint tensor `name`.
+  bool needsEightBits(const std::string &name, const TensorView &t) const;
   Value weight(const std::string &name, Location at);
   /// Same, but null when the tensor is optional and absent from the config.
   Value optionalWeight(bool present, const std::string &name, Location at) {
@@ -76,6 +77,27 @@ private:
   llvm::StringMap<Type> declared;
 };
 
+/// Whether a matrix should keep at least 8 bits where the model's weights
+/// are narrower (int4): lm_head (its error lands on every logit directly),
+/// the attention K and V projections (every query head of a group reads
+/// them, and they are a small share of the weights), and tensors a GGUF
+/// file holds in 5 bits or more (Q8_0 then stays bit-exact as int8). The
+/// lowering reads the mark; llama.cpp's Q4_0 files keep the same three
+/// kinds in Q8_0.
+bool ModelImporter::needsEightBits(const std::string &name, const TensorView &t) const {
+  auto endsWith = [&](const char *suffix) { return llvm::StringRef(name).ends_with(suffix); };
+  if (name == lmHeadTensorName(cfg) || endsWith(".self_attn.k_proj.weight") ||
+      endsWith(".self_attn.v_proj.weight"))
+    return true;
+  std::vector<const TensorView *> parts = t.sources;
+  if (parts.empty())
+    parts.push_back(&t);
+  for (const TensorView *p : parts)
+    if (p->dtype == DType::Q8_0 || p->dtype == DType::Q6_K || p->dtype == DType::Q5_K)
+      return true;
+  return false;
+}
+
 void ModelImporter::declareWeights() {
   // In model order (docs/model.md), so the printed IR reads like the checkpoint.
   for (const TensorSpec &spec : expectedTensors(cfg)) {
@@ -86,7 +108,10 @@ void ModelImporter::declareWeights() {
                 : t.dtype == DType::F16 ? Type(b.getF16Type())
                                         : Type(b.getF32Type());
     Type type = RankedTensorType::get(t.shape, elem);
-    b.create<hybrid::WeightOp>(loc(spec.name), b.getStringAttr(spec.name), TypeAttr::get(type));
+    auto decl = b.create<hybrid::WeightOp>(loc(spec.name), b.getStringAttr(spec.name),
+                                           TypeAttr::get(type));
+    if (needsEightBits(spec.name, t))
+      decl->setAttr(hybrid::kMinBitsAttr, b.getI64IntegerAttr(8));
     declared[spec.name] = type;
   }
 }

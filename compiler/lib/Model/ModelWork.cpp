@@ -55,15 +55,19 @@ double ModelWork::decodeBytes(double contextPositions) const {
 llvm::Expected<ModelWork> hybridc::computeModelWork(const ModelConfig &c,
                                                     llvm::StringRef weightsDtype) {
   ModelWork w;
+  const bool blocks = weightsDtype == "int8" || weightsDtype == "int4";
   if (weightsDtype == "f32")
-    w.bytesPerWeight = 4;
+    w.bitsPerWeight = 32;
   else if (weightsDtype == "bf16")
-    w.bytesPerWeight = 2;
+    w.bitsPerWeight = 16;
   else if (weightsDtype == "int8")
-    w.bytesPerWeight = 1;
+    w.bitsPerWeight = 8;
+  else if (weightsDtype == "int4")
+    w.bitsPerWeight = 4;
   else
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "model work: unknown weights dtype '%s' (f32, bf16 or int8)",
+                                   "model work: unknown weights dtype '%s' (f32, bf16, int8 "
+                                   "or int4)",
                                    weightsDtype.str().c_str());
 
   const int64_t mambaLayers = c.countLayers(LayerKind::Mamba);
@@ -84,9 +88,13 @@ llvm::Expected<ModelWork> hybridc::computeModelWork(const ModelConfig &c,
   // A decode step runs every matmul once for its one token, lm_head included,
   // so the weights it touches are exactly the multiply-adds it does.
   w.decodeWeightsPerToken = w.matmulMacsPerToken + w.lmHeadMacsPerToken;
-  w.decodeWeightBytesPerToken = w.decodeWeightsPerToken * w.bytesPerWeight;
-  // int8 weights carry an f32 scale per block of 32 inputs.
-  if (weightsDtype == "int8")
+  w.decodeWeightBytesPerToken = w.decodeWeightsPerToken * w.bitsPerWeight / 8;
+  // int4 keeps lm_head and the attention K/V projections in int8.
+  if (weightsDtype == "int4")
+    w.decodeWeightBytesPerToken +=
+        (w.lmHeadMacsPerToken + attentionLayers * 2 * c.kvDim() * c.hiddenSize) / 2;
+  // int8 and int4 weights carry an f32 scale per block of 32 inputs.
+  if (blocks)
     w.decodeWeightBytesPerToken += w.decodeWeightsPerToken / 32 * 4;
   const int64_t convState = (c.mambaConvKernel - 1) * c.convDim();
   w.decodeStateBytesPerToken = 2 * mambaLayers * (stateElements + convState) * kStateBytes;

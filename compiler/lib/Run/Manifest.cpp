@@ -19,7 +19,7 @@ struct WorkField {
   int64_t ModelWork::*member;
 };
 constexpr WorkField kWorkFields[] = {
-    {"bytes_per_weight", &ModelWork::bytesPerWeight},
+    {"bits_per_weight", &ModelWork::bitsPerWeight},
     {"matmul_macs_per_token", &ModelWork::matmulMacsPerToken},
     {"lm_head_macs_per_token", &ModelWork::lmHeadMacsPerToken},
     {"attention_macs_per_token_per_position", &ModelWork::attentionMacsPerPosition},

@@ -23,6 +23,11 @@ namespace hybrid {
 /// index found (pre-order), or nullopt when the location names no layer.
 std::optional<int64_t> getLayerIndex(mlir::Location loc);
 
+/// An optional i64 attribute of a `hybrid.weight`: the fewest bits per
+/// weight its matrix may be stored in. The importer sets 8 on the matrices
+/// an int4 model keeps in int8 (hybrid-lower-to-kernels packs them so).
+inline constexpr const char *kMinBitsAttr = "hybrid.min_bits";
+
 } // namespace hybrid
 
 #define GET_OP_CLASSES

@@ -29,6 +29,8 @@ def Hybrid_WeightOp : Hybrid_Op<"weight",
     A module-level declaration of one weight tensor. `sym_name` is the
     checkpoint tensor name verbatim (dots are valid in symbol names); `type`
     is a ranked tensor of f32, bf16 or f16. The data lives outside the IR.
+    An optional `hybrid.min_bits` (i64) asks for at least that many bits per
+    stored weight: an int4 model keeps a matrix marked 8 in int8.
 
     ```mlir
     hybrid.weight @model.embed_tokens.weight : tensor<512x64xf32>

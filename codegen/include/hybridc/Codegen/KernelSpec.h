@@ -12,8 +12,8 @@
 //
 // Shapes are written row-major, outermost first: `x[T][H]` is a Halide
 // buffer with dim 0 = H (innermost, stride 1) and dim 1 = T. Activations and
-// state are f32; "W" marks a weight stored in the model's weight type (f32
-// or bf16) in the packed layout named; everything else is f32.
+// state are f32; "W" marks a weight stored in the model's weight type (f32,
+// bf16, int8 or int4) in the packed layout named; everything else is f32.
 //
 // The packed layout of a matrix w[OUT][IN] (packLinear) is
 //     W[ceil(OUT/L)][ceil(IN/G)][L][G],  W[b][k][l][g] = w[b*L + l][k*G + g]
@@ -30,6 +30,13 @@
 // S[NB][E][IN_pad/32][L]). Kernels quantize their activations the same way
 // per token and block, and compute
 //   sum_blocks d_w d_x (sum_i u8_w q_x - 128 sum_i q_x).
+// int4 weights are the same blocks with 16 levels (the GGUF Q4_0 scheme):
+// d = m / -8 where m is the block's value of largest magnitude (so m itself
+// is q = -8), q = clamp(round(w / d), -8, 7), stored as u4 = q + 8. Two
+// groups of four share one byte lane: W4[NB][KG/2][L][4], byte (j, l, g)
+// holding group 2j in its low nibble and group 2j + 1 in its high one, so
+// one 64-byte load feeds two vpdpbusd after a mask and a shift. The sums
+// subtract 8 sum_i q_x instead of 128. Scales as for int8.
 // The E expert matrices of a mixture (packExperts) interleave by block,
 // W[NB][E][KG][L][G]: the grouped prefill kernel walks block b of every
 // expert in turn, and this way that walk is one sequential stream (9% faster
@@ -42,7 +49,7 @@
 //  rms_norm       H; eps, scale (output multiplier, default 1)
 //                 x[T][H], w[H] -> out[T][H]
 //  linear         IN OUT has_bias decode; scale (default 1)
-//                 x[T][IN], w W[NB][KG][L][G] (packLinear), [w_scale S (int8)],
+//                 x[T][IN], w W[NB][KG][L][G] (packLinear), [w_scale S (int8, int4)],
 //                 [bias[OUT]] -> out[T][OUT]    out = scale * (x . w^T + bias)
 //  swiglu         S          u[T][2S] -> out[T][S]; out = silu(u[:, :S]) * u[:, S:]
 //  residual_add   H; multiplier   x[T][H], b[T][H] -> out = x + multiplier * b
@@ -52,8 +59,8 @@
 //  moe_experts    H I E K     (decode; any T, made for T == 1)
 //                 f[T][H], idx i32[T][K], gates[T][K],
 //                 w_in W[NB][E][KG][L][G] (packExperts, OUT = 2I, IN = H),
-//                 [w_in_scale (int8)], w_out likewise with OUT = H, IN = I,
-//                 [w_out_scale (int8)]
+//                 [w_in_scale (int8, int4)], w_out likewise with OUT = H, IN = I,
+//                 [w_out_scale (int8, int4)]
 //                 -> out[T][H] = sum_k gates * W_out[e] (silu(g) * u),
 //                 g, u = the two halves of W_in[e] f
 //  moe_expert_tiles H I E TILE (prefill; TILE = kMoeTileRows)
@@ -98,16 +105,19 @@
 
 namespace hybridc::codegen {
 
-enum class WeightType { F32, BF16, INT8 };
+enum class WeightType { F32, BF16, INT8, INT4 };
 
-/// Inputs of one int8 scale block.
-constexpr int kInt8Block = 32;
+/// Whether a weight type is stored in blocks with scales (int8, int4).
+inline bool isBlockQuantized(WeightType t) { return t == WeightType::INT8 || t == WeightType::INT4; }
+
+/// Inputs of one int8 / int4 scale block.
+constexpr int kQuantBlock = 32;
 
 /// Rows of one moe_expert_tiles tile: the height of its register tile, and
 /// the granule in which the driver buckets an expert's tokens.
 constexpr int kMoeTileRows = 8;
 
-/// The weight type's name as --weights-dtype spells it ("f32", "bf16", "int8").
+/// The weight type's name as --weights-dtype spells it ("f32", "bf16", "int8", "int4").
 const char *weightTypeName(WeightType type);
 /// Parses a --weights-dtype name; nullopt for anything else.
 std::optional<WeightType> parseWeightType(const std::string &name);
@@ -138,13 +148,16 @@ bool cpuSupports(const TargetSpec &target);
 struct LinearPacking {
   int lanes = 8;      // L: output rows per block
   int group = 1;      // G: consecutive inputs per lane
-  int scaleBlock = 0; // inputs per scale (int8: kInt8Block), 0: no scales
+  int scaleBlock = 0; // inputs per scale (int8, int4: kQuantBlock), 0: no scales
+  int groupsPerByte = 1; // int4: 2 (two groups share a byte lane), else 1
   int64_t blocks(int64_t out) const { return (out + lanes - 1) / lanes; }
   /// IN rounded up to whole scale blocks.
   int64_t paddedInputs(int64_t in) const {
     return scaleBlock ? (in + scaleBlock - 1) / scaleBlock * scaleBlock : in;
   }
   int64_t groups(int64_t in) const { return (paddedInputs(in) + group - 1) / group; }
+  /// The stored group dimension: groups(in), or half of it for int4.
+  int64_t storedGroups(int64_t in) const { return groups(in) / groupsPerByte; }
   int64_t scaleBlocks(int64_t in) const { return scaleBlock ? paddedInputs(in) / scaleBlock : 0; }
 };
 /// The one place that decides the packing: the lowering's weight views, the
@@ -179,17 +192,27 @@ std::string compileHalideRuntime(const TargetSpec &target, const std::string &ob
 void packLinear(const float *w, int64_t out, int64_t in, const LinearPacking &packing,
                 WeightType type, std::vector<uint8_t> &bytes);
 
-/// The int8 scales of w[OUT][IN] as S[NB][IN_pad/32][L] f32 (zero past OUT).
+/// The int8 or int4 (`type`) scales of w[OUT][IN] as S[NB][IN_pad/32][L]
+/// f32 (zero past OUT).
 void packLinearScales(const float *w, int64_t out, int64_t in, const LinearPacking &packing,
-                      std::vector<uint8_t> &bytes);
-/// The int8 scales of E experts as S[NB][E][IN_pad/32][L] f32.
+                      WeightType type, std::vector<uint8_t> &bytes);
+/// The scales of E experts as S[NB][E][IN_pad/32][L] f32.
 void packExpertScales(const float *w, int64_t experts, int64_t out, int64_t in,
-                      const LinearPacking &packing, std::vector<uint8_t> &bytes);
+                      const LinearPacking &packing, WeightType type,
+                      std::vector<uint8_t> &bytes);
 
-/// Quantizes n <= kInt8Block values as one int8 block: q[i] = round(x[i] /
+/// Quantizes n <= kQuantBlock values as one int8 block: q[i] = round(x[i] /
 /// d) (to nearest even), d = max |x| / 127 (0 for an all-zero block, then q
 /// = 0). Returns d. The kernels quantize activations the same way.
 float quantizeInt8Block(const float *x, int n, int8_t *q);
+/// Quantizes n <= kQuantBlock values as one int4 block (the Q4_0 scheme):
+/// d = m / -8 for the value m of largest magnitude (the first one on a
+/// tie), q[i] = clamp(round(x[i] / d), -8, 7) to nearest even (0 for an
+/// all-zero block, d = 0). Returns d. A block of Q4_0 values, dequantized,
+/// quantizes back to the same q and d exactly.
+float quantizeInt4Block(const float *x, int n, int8_t *q);
+/// The scale quantizeInt8Block or quantizeInt4Block returns, without the q.
+float blockScale(const float *x, int n, WeightType type);
 
 /// Packs E row-major matrices w[E][OUT][IN] into the experts layout
 /// W[NB][E][KG][L][G]: block b of every expert, then block b + 1.

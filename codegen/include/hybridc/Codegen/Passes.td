@@ -25,12 +25,14 @@ def LowerToKernels : Pass<"hybrid-lower-to-kernels", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"weightType", "weight-type", "std::string", /*default=*/"\"f32\"",
-           "Storage type of matmul and embedding weights: f32 or bf16">,
+           "Storage type of matmul and embedding weights: f32, bf16, int8 "
+           "or int4 (blocks of 32 with f32 scales; the embedding table bf16)">,
     Option<"lanes", "lanes", "int64_t", /*default=*/"16",
            "f32 lanes of the target's vectors (the packed weight block width)">,
     Option<"inputGroup", "input-group", "int64_t", /*default=*/"1",
-           "Consecutive inputs per lane of a packed weight: 1, or 2 (bf16 "
-           "pairs, for targets whose kernels multiply them with vdpbf16ps)">,
+           "Consecutive inputs per lane of a packed weight: 1, 2 (bf16 "
+           "pairs, for targets whose kernels multiply them with vdpbf16ps), "
+           "or 4 (int8 and int4, vpdpbusd)">,
     Option<"chunkTokens", "chunk-tokens", "int64_t", /*default=*/"256",
            "The state-space-duality chunk length of the scan kernel">,
     Option<"prefillTokens", "prefill-tokens", "int64_t", /*default=*/"0",

@@ -20,8 +20,9 @@
 namespace hybridc {
 
 struct ModelWork {
-  /// Bytes of one stored matmul weight: 4 (f32) or 2 (bf16).
-  int64_t bytesPerWeight = 4;
+  /// Bits of one stored matmul weight: 32 (f32), 16 (bf16), 8 (int8) or 4
+  /// (int4), not counting int8 / int4 scales (4 bytes per block of 32).
+  int64_t bitsPerWeight = 32;
 
   /// Multiply-adds of every linear layer for one token, except lm_head:
   /// mamba in_proj/out_proj, attention q/k/v/o, router, the top-K experts'

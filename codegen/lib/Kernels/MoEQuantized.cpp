@@ -1,8 +1,8 @@
-//===- MoEInt8.cpp - the mixture's kernels with int8 expert weights -------===//
+//===- MoEQuantized.cpp - the mixture's kernels, int8 / int4 experts -----===//
 //
 // moe_experts (decode) and moe_expert_tiles (prefill) as MoE.cpp and
-// MoEGrouped.cpp compute them, with the int8 weights of KernelSpec.h and the
-// block dot product of LinearInt8.cpp: the token rows are quantized per
+// MoEGrouped.cpp compute them, with the int8 or int4 weights of KernelSpec.h
+// and the block dot product of LinearQuantized.cpp: the token rows are quantized per
 // block of 32 inputs once per call, and so are the hidden rows (gate *
 // silu(g) * u, per token and expert, or per tile row) before the down
 // projection; each block's integer sum (vpdpbusd) is scaled into an f32
@@ -23,33 +23,34 @@ void checkSpec(const KernelSpec &spec, const TargetSpec &target, bool ok) {
   if (!ok)
     failKernel(spec, "need positive H, I, E and a valid K or TILE");
   if (!target.int8Dot)
-    failKernel(spec, "int8 weights need a target with AVX-512 VNNI (x86-64-avx512-bf16)");
+    failKernel(spec, std::string(weightTypeName(spec.weightType)) +
+                         " weights need a target with AVX-512 VNNI (x86-64-avx512-bf16)");
 }
 
 } // namespace
 
-BuiltKernel buildMoeExpertsInt8(const KernelSpec &spec, const TargetSpec &target) {
+BuiltKernel buildMoeExpertsQuantized(const KernelSpec &spec, const TargetSpec &target) {
   const int H = int(spec.size("H")), I = int(spec.size("I"));
   const int E = int(spec.size("E")), K = int(spec.size("K"));
   checkSpec(spec, target, H > 0 && I > 0 && E > 0 && K > 0 && K <= E);
-  const LinearPacking pk = linearPacking(target, WeightType::INT8);
-  const int L = pk.lanes, G = pk.group, GPB = kInt8Block / G;
+  const LinearPacking pk = linearPacking(target, spec.weightType);
+  const int L = pk.lanes, G = pk.group;
   const int NB1 = int(pk.blocks(2 * I)), NB2 = int(pk.blocks(H));
   const int SB1 = int(pk.scaleBlocks(H)), SB2 = int(pk.scaleBlocks(I));
 
   ImageParam f = tokenRows("f", H);
   ImageParam idx(Int(32), 2, "idx");
   ImageParam gates = tokenRows("gates", K);
-  ImageParam wIn = packedWeight("w_in", WeightType::INT8, pk, 2 * I, H, E);
+  ImageParam wIn = packedWeight("w_in", spec.weightType, pk, 2 * I, H, E);
   ImageParam sIn = packedScales("w_in_scale", pk, 2 * I, H, E);
-  ImageParam wOut = packedWeight("w_out", WeightType::INT8, pk, H, I, E);
+  ImageParam wOut = packedWeight("w_out", spec.weightType, pk, H, I, E);
   ImageParam sOut = packedScales("w_out_scale", pk, H, I, E);
   idx.dim(0).set_bounds(0, K);
   idx.dim(1).set_min(0);
 
   Var j("j"), k("k"), t("t"), l("l"), b("b"), o("o"), blk("blk");
   auto expert = [&](const Expr &kk) { return clamp(idx(kk, t), 0, E - 1); };
-  RDom rr(0, G, 0, GPB, "rr");
+  BlockDot dot(spec.weightType, "rr");
 
   // u = W_in[e] f over 2I rows (rounded up to whole VB-vector groups; the
   // clamped block index keeps those loads inside W_in[e]).
@@ -59,11 +60,11 @@ BuiltKernel buildMoeExpertsInt8(const KernelSpec &spec, const TargetSpec &target
   auto inBlock = [&](const Expr &jj) { return min(jj / L, NB1 - 1); };
   Func iu("u_block_dot"), u("u");
   iu(j, k, blk, t) = 0;
-  iu(j, k, blk, t) += cast<int32_t>(wIn(rr.x, j % L, blk * GPB + rr.y, expert(k), inBlock(j))) *
-                      cast<int32_t>(fq.q(rr.x, blk * GPB + rr.y, t));
+  iu(j, k, blk, t) += dot.weight(wIn, j % L, blk, {expert(k), inBlock(j)}) *
+                      cast<int32_t>(fq.q(dot.rr.x, dot.group(blk), t));
   RDom rb1(0, SB1, "rb1");
   u(j, k, t) = 0.0f;
-  u(j, k, t) += cast<float>(iu(j, k, rb1, t) - 128 * fq.sum(rb1, t)) *
+  u(j, k, t) += dot.unbiased(iu(j, k, rb1, t), fq.sum(rb1, t)) *
                 (sIn(j % L, rb1, expert(k), inBlock(j)) * fq.scale(rb1, t));
 
   // The gated hidden rows, quantized per (token, expert) row.
@@ -76,11 +77,10 @@ BuiltKernel buildMoeExpertsInt8(const KernelSpec &spec, const TargetSpec &target
   RDom ro(0, SB2, 0, K, "ro");
   Func io("out_block_dot"), acc("acc");
   io(l, b, blk, k, t) = 0;
-  io(l, b, blk, k, t) +=
-      cast<int32_t>(wOut(rr.x, l, blk * GPB + rr.y, expert(k), min(b, NB2 - 1))) *
-      cast<int32_t>(hq.q(rr.x, blk * GPB + rr.y, k, t));
+  io(l, b, blk, k, t) += dot.weight(wOut, l, blk, {expert(k), min(b, NB2 - 1)}) *
+                         cast<int32_t>(hq.q(dot.rr.x, dot.group(blk), k, t));
   acc(l, b, t) = 0.0f;
-  acc(l, b, t) += cast<float>(io(l, b, ro.x, ro.y, t) - 128 * hq.sum(ro.x, ro.y, t)) *
+  acc(l, b, t) += dot.unbiased(io(l, b, ro.x, ro.y, t), hq.sum(ro.x, ro.y, t)) *
                   (sOut(l, ro.x, expert(ro.y), min(b, NB2 - 1)) * hq.scale(ro.x, ro.y, t));
 
   Func out("out");
@@ -116,27 +116,23 @@ BuiltKernel buildMoeExpertsInt8(const KernelSpec &spec, const TargetSpec &target
   iu.compute_at(u, rb1).bound_extent(j, L * VB).vectorize(j, L);
   {
     Stage step = iu.update();
-    step.split(j, jbi, jl, L).reorder(rr.x, jl, jbi, rr.y, k, blk, t);
-    vectorizeDot(step, rr.x, jl, pk).unroll(jbi);
+    step.split(j, jbi, jl, L);
+    dot.schedule(step, jl, {jbi}, {k, blk, t}).unroll(jbi);
   }
   acc.compute_at(out, oo).bound_extent(l, L).bound_extent(b, VB2).vectorize(l).unroll(b);
   acc.update().reorder(l, b, ro.x, ro.y, t).vectorize(l).unroll(b);
   io.compute_at(acc, ro.x).bound_extent(l, L).bound_extent(b, VB2).vectorize(l).unroll(b);
-  {
-    Stage step = io.update();
-    step.reorder(rr.x, l, b, rr.y, blk, k, t);
-    vectorizeDot(step, rr.x, l, pk).unroll(b);
-  }
+  dot.schedule(io.update(), l, {b}, {blk, k, t}).unroll(b);
 
   return BuiltKernel{Pipeline(out), {f, idx, gates, wIn, sIn, wOut, sOut}, {}};
 }
 
-BuiltKernel buildMoeExpertTilesInt8(const KernelSpec &spec, const TargetSpec &target) {
+BuiltKernel buildMoeExpertTilesQuantized(const KernelSpec &spec, const TargetSpec &target) {
   const int H = int(spec.size("H")), I = int(spec.size("I")), E = int(spec.size("E"));
   const int TT = int(spec.size("TILE"));
   checkSpec(spec, target, H > 0 && I > 0 && E > 0 && TT == kMoeTileRows);
-  const LinearPacking pk = linearPacking(target, WeightType::INT8);
-  const int L = pk.lanes, G = pk.group, GPB = kInt8Block / G;
+  const LinearPacking pk = linearPacking(target, spec.weightType);
+  const int L = pk.lanes, G = pk.group;
   const int NB1 = int(pk.blocks(2 * I)), NB2 = int(pk.blocks(H));
   const int SB1 = int(pk.scaleBlocks(H)), SB2 = int(pk.scaleBlocks(I));
 
@@ -144,9 +140,9 @@ BuiltKernel buildMoeExpertTilesInt8(const KernelSpec &spec, const TargetSpec &ta
   ImageParam rowToken(Int(32), 1, "row_token");
   ImageParam rowGate(Float(32), 1, "row_gate");
   ImageParam tileExpert(Int(32), 1, "tile_expert");
-  ImageParam wIn = packedWeight("w_in", WeightType::INT8, pk, 2 * I, H, E);
+  ImageParam wIn = packedWeight("w_in", spec.weightType, pk, 2 * I, H, E);
   ImageParam sIn = packedScales("w_in_scale", pk, 2 * I, H, E);
-  ImageParam wOut = packedWeight("w_out", WeightType::INT8, pk, H, I, E);
+  ImageParam wOut = packedWeight("w_out", spec.weightType, pk, H, I, E);
   ImageParam sOut = packedScales("w_out_scale", pk, H, I, E);
   rowToken.dim(0).set_min(0);
   rowGate.dim(0).set_min(0);
@@ -158,7 +154,7 @@ BuiltKernel buildMoeExpertTilesInt8(const KernelSpec &spec, const TargetSpec &ta
   Expr e = clamp(tileExpert(tl), 0, E - 1);
   Expr rowOf = clamp(tl * TT + r, 0, R - 1);
   Expr token = clamp(rowToken(rowOf), 0, T - 1);
-  RDom rr(0, G, 0, GPB, "rr");
+  BlockDot dot(spec.weightType, "rr");
 
   // The tile rows, quantized per row and block (q stored [KG][TILE][G]).
   Int8Rows xq = quantizeRows([&](const Expr &h) { return f(h, token); }, H, {r, tl}, "xq");
@@ -170,11 +166,11 @@ BuiltKernel buildMoeExpertTilesInt8(const KernelSpec &spec, const TargetSpec &ta
   auto inBlock = [&](const Expr &bb) { return min(bb, NB1 - 1); };
   Func iu("u_block_dot"), uacc("uacc"), u("u");
   iu(l, b, r, blk, tl) = 0;
-  iu(l, b, r, blk, tl) += cast<int32_t>(wIn(rr.x, l, blk * GPB + rr.y, e, inBlock(b))) *
-                          cast<int32_t>(xq.q(rr.x, blk * GPB + rr.y, r, tl));
+  iu(l, b, r, blk, tl) += dot.weight(wIn, l, blk, {e, inBlock(b)}) *
+                          cast<int32_t>(xq.q(dot.rr.x, dot.group(blk), r, tl));
   RDom rb1(0, SB1, "rb1");
   uacc(l, b, r, tl) = 0.0f;
-  uacc(l, b, r, tl) += cast<float>(iu(l, b, r, rb1, tl) - 128 * xq.sum(rb1, r, tl)) *
+  uacc(l, b, r, tl) += dot.unbiased(iu(l, b, r, rb1, tl), xq.sum(rb1, r, tl)) *
                        (sIn(l, rb1, e, inBlock(b)) * xq.scale(rb1, r, tl));
   u(jj, r, tl) = uacc(jj % L, jj / L, r, tl);
 
@@ -186,11 +182,11 @@ BuiltKernel buildMoeExpertTilesInt8(const KernelSpec &spec, const TargetSpec &ta
   const int VB2 = 1;
   Func io("y_block_dot"), acc("acc");
   io(l, b, r, blk, tl) = 0;
-  io(l, b, r, blk, tl) += cast<int32_t>(wOut(rr.x, l, blk * GPB + rr.y, e, min(b, NB2 - 1))) *
-                          cast<int32_t>(hq.q(rr.x, blk * GPB + rr.y, r, tl));
+  io(l, b, r, blk, tl) += dot.weight(wOut, l, blk, {e, min(b, NB2 - 1)}) *
+                          cast<int32_t>(hq.q(dot.rr.x, dot.group(blk), r, tl));
   RDom rb2(0, SB2, "rb2");
   acc(l, b, r, tl) = 0.0f;
-  acc(l, b, r, tl) += cast<float>(io(l, b, r, rb2, tl) - 128 * hq.sum(rb2, r, tl)) *
+  acc(l, b, r, tl) += dot.unbiased(io(l, b, r, rb2, tl), hq.sum(rb2, r, tl)) *
                       (sOut(l, rb2, e, min(b, NB2 - 1)) * hq.scale(rb2, r, tl));
 
   Func y("y");
@@ -219,7 +215,7 @@ BuiltKernel buildMoeExpertTilesInt8(const KernelSpec &spec, const TargetSpec &ta
       .vectorize(jl)
       .unroll(jv)
       .parallel(jo);
-  auto tile = [&](Func total, Func dot, const LoopLevel &at, int vectors, const RVar &rb) {
+  auto tile = [&](Func total, Func step, const LoopLevel &at, int vectors, const RVar &rb) {
     total.compute_at(at)
         .bound_extent(l, L)
         .bound_extent(b, vectors)
@@ -229,7 +225,7 @@ BuiltKernel buildMoeExpertTilesInt8(const KernelSpec &spec, const TargetSpec &ta
         .unroll(b)
         .unroll(r);
     total.update().reorder(l, b, r, rb, tl).vectorize(l).unroll(b).unroll(r);
-    dot.compute_at(total, rb)
+    step.compute_at(total, rb)
         .bound_extent(l, L)
         .bound_extent(b, vectors)
         .bound_extent(r, TT)
@@ -237,9 +233,7 @@ BuiltKernel buildMoeExpertTilesInt8(const KernelSpec &spec, const TargetSpec &ta
         .vectorize(l)
         .unroll(b)
         .unroll(r);
-    Stage step = dot.update();
-    step.reorder(rr.x, l, b, r, rr.y, blk, tl);
-    vectorizeDot(step, rr.x, l, pk).unroll(b).unroll(r);
+    dot.schedule(step.update(), l, {b, r}, {blk, tl}).unroll(b).unroll(r);
   };
   tile(uacc, iu, LoopLevel(u, tl), VB, rb1);
   tile(acc, io, LoopLevel(y, tiles.to), VB2, rb2);

@@ -1,15 +1,17 @@
-//===- LinearInt8.cpp - linear with int8 weights on VNNI (vpdpbusd) -------===//
+//===- LinearQuantized.cpp - linear with int8 / int4 weights (vpdpbusd) --===//
 //
-// The int8 layout of KernelSpec.h: weights u8 = q + 128 packed W[NB][KG][L]
-// [4], one f32 scale per (row, block of 32 inputs). The activations are
-// quantized per token and block the same way (max |x| / 127) once per call,
-// so each block's dot product is integer work:
-//   y = sum_blk  d_w d_x (sum_i u8_w q_x - 128 sum_i q_x)
+// The int8 and int4 layouts of KernelSpec.h: weights u8 = q + 128 packed
+// W[NB][KG][L][4] (int4: nibbles u4 = q + 8, two groups per byte lane), one
+// f32 scale per (row, block of 32 inputs). The activations are quantized to
+// int8 per token and block (max |x| / 127) once per call, so each block's
+// dot product is integer work:
+//   y = sum_blk  d_w d_x (sum_i u_w q_x - offset sum_i q_x)
 // where vpdpbusd (u8 x s8, four products summed into each i32 lane) does
 // the inner sum, 8 instructions per block of 32 inputs and 16 rows, and the
-// block's epilogue converts it to f32, removes the +128 offset and scales it
-// into f32 accumulators. Halide 14 emits vpdpbusd for a 4-to-1 vector
-// reduction of i32(u8) * i32(i8) (vectorizeDot with G = 4).
+// block's epilogue converts it to f32, removes the offset (128 or 8) and
+// scales it into f32 accumulators. Halide 14 emits vpdpbusd for a 4-to-1
+// vector reduction of i32(u8) * i32(i8) (BlockDot); int4 nibbles are one
+// vpandd or one shift-and-mask away from such a u8 vector.
 //
 // Schedules as linear's (Linear.cpp): GEMV (decode = 1) with VB output
 // vectors per step as independent chains; GEMM with a register tile of TT
@@ -27,7 +29,7 @@ namespace hybridc::codegen {
 
 using namespace Halide;
 
-BuiltKernel buildLinearInt8(const KernelSpec &spec, const TargetSpec &target) {
+BuiltKernel buildLinearQuantized(const KernelSpec &spec, const TargetSpec &target) {
   const int IN = int(spec.size("IN"));
   const int OUT = int(spec.size("OUT"));
   const bool hasBias = spec.size("has_bias") != 0;
@@ -36,13 +38,14 @@ BuiltKernel buildLinearInt8(const KernelSpec &spec, const TargetSpec &target) {
   if (IN <= 0 || OUT <= 0)
     failKernel(spec, "IN and OUT must be positive");
   if (!target.int8Dot)
-    failKernel(spec, "int8 weights need a target with AVX-512 VNNI (x86-64-avx512-bf16)");
-  const LinearPacking pk = linearPacking(target, WeightType::INT8);
-  const int L = pk.lanes, G = pk.group, GPB = kInt8Block / G;
+    failKernel(spec, std::string(weightTypeName(spec.weightType)) +
+                         " weights need a target with AVX-512 VNNI (x86-64-avx512-bf16)");
+  const LinearPacking pk = linearPacking(target, spec.weightType);
+  const int L = pk.lanes, G = pk.group;
   const int NB = int(pk.blocks(OUT)), SB = int(pk.scaleBlocks(IN));
 
   ImageParam x = tokenRows("x", IN);
-  ImageParam w = packedWeight("w", WeightType::INT8, pk, OUT, IN);
+  ImageParam w = packedWeight("w", spec.weightType, pk, OUT, IN);
   ImageParam ws = packedScales("w_scale", pk, OUT, IN);
   ImageParam bias(Float(32), 1, "bias");
   if (hasBias)
@@ -50,10 +53,10 @@ BuiltKernel buildLinearInt8(const KernelSpec &spec, const TargetSpec &target) {
   const Expr T = x.dim(1).extent();
 
   Var o("o"), t("t"), l("l"), b("b"), blk("blk"), tt("tt"), tb("tb");
-  RDom rr(0, G, 0, GPB, "rr"); // one block: 8 groups of 4
+  BlockDot dot(spec.weightType, "rr"); // one block: 4 pairs of groups of 4
   RDom rb(0, SB, "rb");
-  auto wAt = [&](const Expr &g, const Expr &lane, const Expr &k, const Expr &blkIdx) {
-    return cast<int32_t>(w(g, lane, k, min(blkIdx, NB - 1)));
+  auto wAt = [&](const Expr &lane, const Expr &blkIdx) {
+    return dot.weight(w, lane, blk, {min(blkIdx, NB - 1)});
   };
 
   Func acc("acc"), out("out");
@@ -75,10 +78,9 @@ BuiltKernel buildLinearInt8(const KernelSpec &spec, const TargetSpec &target) {
     const int VB = std::min(4, NB);
     Int8Rows xq = quantizeRows([&](const Expr &i) { return x(i, t); }, IN, {t}, "xq");
     iacc(l, b, blk, t) = 0;
-    iacc(l, b, blk, t) +=
-        wAt(rr.x, l, blk * GPB + rr.y, b) * cast<int32_t>(xq.q(rr.x, blk * GPB + rr.y, t));
+    iacc(l, b, blk, t) += wAt(l, b) * cast<int32_t>(xq.q(dot.rr.x, dot.group(blk), t));
     facc(l, b, t) = 0.0f;
-    facc(l, b, t) += cast<float>(iacc(l, b, rb, t) - 128 * xq.sum(rb, t)) *
+    facc(l, b, t) += dot.unbiased(iacc(l, b, rb, t), xq.sum(rb, t)) *
                      (ws(l, rb, min(b, NB - 1)) * xq.scale(rb, t));
     acc(l, b, t) = facc(l, b, t);
     defineOut();
@@ -95,9 +97,7 @@ BuiltKernel buildLinearInt8(const KernelSpec &spec, const TargetSpec &target) {
     facc.compute_at(out, og).bound_extent(l, L).bound_extent(b, VB).vectorize(l).unroll(b);
     facc.update().reorder(l, b, rb).vectorize(l).unroll(b);
     iacc.compute_at(facc, rb).bound_extent(l, L).bound_extent(b, VB).vectorize(l).unroll(b);
-    Stage step = iacc.update();
-    step.reorder(rr.x, l, b, rr.y);
-    vectorizeDot(step, rr.x, l, pk).unroll(b);
+    dot.schedule(iacc.update(), l, {b}, {}).unroll(b);
   } else {
     // --- GEMM: TT rows x VB vectors, i32 per block and f32 in total. ---
     const int TT = L >= 16 ? 4 : 3;
@@ -106,10 +106,10 @@ BuiltKernel buildLinearInt8(const KernelSpec &spec, const TargetSpec &target) {
     Expr row = clamp(tb * TT + tt, 0, T - 1);
     Int8Rows xq = quantizeRows([&](const Expr &i) { return x(i, row); }, IN, {tt, tb}, "xq");
     iacc(l, b, tt, blk, tb) = 0;
-    iacc(l, b, tt, blk, tb) += wAt(rr.x, l, blk * GPB + rr.y, b) *
-                               cast<int32_t>(xq.q(rr.x, blk * GPB + rr.y, tt, tb));
+    iacc(l, b, tt, blk, tb) +=
+        wAt(l, b) * cast<int32_t>(xq.q(dot.rr.x, dot.group(blk), tt, tb));
     facc(l, b, tt, tb) = 0.0f;
-    facc(l, b, tt, tb) += cast<float>(iacc(l, b, tt, rb, tb) - 128 * xq.sum(rb, tt, tb)) *
+    facc(l, b, tt, tb) += dot.unbiased(iacc(l, b, tt, rb, tb), xq.sum(rb, tt, tb)) *
                           (ws(l, rb, min(b, NB - 1)) * xq.scale(rb, tt, tb));
     acc(l, b, t) = facc(l, b, t % TT, t / TT);
     defineOut();
@@ -138,9 +138,7 @@ BuiltKernel buildLinearInt8(const KernelSpec &spec, const TargetSpec &target) {
         .vectorize(l)
         .unroll(b)
         .unroll(tt);
-    Stage step = iacc.update();
-    step.reorder(rr.x, l, b, tt, rr.y, blk, tb);
-    vectorizeDot(step, rr.x, l, pk).unroll(b).unroll(tt);
+    dot.schedule(iacc.update(), l, {b, tt}, {blk, tb}).unroll(b).unroll(tt);
   }
 
   BuiltKernel built{Pipeline(out), {x, w, ws}, {}};
