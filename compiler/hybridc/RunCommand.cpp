@@ -3,6 +3,8 @@
 // Streams tokens through a compiled library: positions before --decode-from
 // go through prefill (in calls of --chunk tokens), the rest one at a time
 // through decode; then --generate greedily extends the sequence.
+// --load-state starts from a saved session instead of an empty one, and
+// --save-state writes the session as it is at the end.
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
@@ -28,6 +30,7 @@ struct RunOptions {
   std::string logitsOut;
   int32_t threads = 0;      // 0: the library's default
   int64_t generate = 0;
+  std::string loadState, saveState;
 };
 
 llvm::Error makeError(const std::string &msg) {
@@ -88,6 +91,11 @@ llvm::Error run(const RunOptions &o) {
   if (!lib)
     return lib.takeError();
   ModelLibrary &m = **lib;
+  if (!o.loadState.empty()) {
+    if (llvm::Error e = m.loadState(o.loadState))
+      return e;
+    llvm::outs() << "loaded " << o.loadState << ": " << m.position() << " tokens\n";
+  }
   const int64_t V = m.vocab();
   const bool keepAll = !o.logitsOut.empty();
   std::vector<float> logits(static_cast<size_t>(keepAll ? n : 1) * V);
@@ -132,6 +140,11 @@ llvm::Error run(const RunOptions &o) {
     }
     llvm::outs() << "\n";
   }
+  if (!o.saveState.empty()) {
+    if (llvm::Error e = m.saveState(o.saveState))
+      return e;
+    llvm::outs() << "saved " << m.position() << " tokens to " << o.saveState << "\n";
+  }
   return llvm::Error::success();
 }
 
@@ -156,6 +169,12 @@ void hybridc::addRunCommand(CLI::App &app, int &exitCode) {
                   "Write every position's logits, raw little-endian float32 [n][vocab]");
   cmd->add_option("--threads", opts->threads, "Threads for this session")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--load-state", opts->loadState,
+                  "Start from a session saved by --save-state (same model) instead of an "
+                  "empty one; the tokens continue it");
+  cmd->add_option("--save-state", opts->saveState,
+                  "At the end, write the session (position, recurrent state, KV rows, token "
+                  "history) to this file");
   cmd->add_option("--generate", opts->generate, "Then greedily generate M tokens")
       ->check(CLI::NonNegativeNumber);
   cmd->callback([opts, &exitCode] {

@@ -76,6 +76,12 @@ struct hybridc_model {
   int32_t refs;             // 1 (open) + live sessions (atomic access)
 };
 
+// A kept recurrent state: the conv + SSM state after `position` tokens.
+typedef struct hybridc_rt_checkpoint {
+  int64_t position;
+  uint8_t *state;
+} hybridc_rt_checkpoint;
+
 struct hybridc_session {
   hybridc_model *model;
   const hybridc_model_desc *desc;
@@ -97,6 +103,19 @@ struct hybridc_session {
 
   hybridc_rt_pool *pool;    // lazily created worker threads
 
+  // What truncate rewinds with (Checkpoints.cpp). Every token fed, so the
+  // tokens after a checkpoint can be fed again:
+  int32_t *history;         // [position] tokens
+  int64_t history_capacity;
+  // The state before the latest prefill / decode, always kept: a fourth
+  // state buffer that the commit rotates in, so keeping it copies nothing.
+  uint8_t *call_state;
+  int64_t call_position;
+  // With an interval n > 0, a copy of the state every n tokens, ascending.
+  int64_t checkpoint_interval;
+  hybridc_rt_checkpoint *checkpoints;
+  int64_t num_checkpoints;
+
   // Target of the zero-size logits memref when no logits are requested, so
   // the driver never sees a NULL buffer pointer.
   float no_logits[16] __attribute__((aligned(HYBRIDC_RT_ALIGN)));
@@ -104,6 +123,30 @@ struct hybridc_session {
 
 // Drops one reference to the model; the last one unmaps and frees it.
 void hybridc_rt_model_release(hybridc_model *model);
+
+// ---- Streaming.cpp -----------------------------------------------------------
+// Grows the KV cache to `need` rows per segment (keeping rows [0, position)),
+// within the session's token cap. `fn` names the calling function in errors.
+int hybridc_rt_ensure_kv(hybridc_session *s, int64_t need, const char *fn);
+// Feeds history tokens [from, to) starting from `state` (the state after
+// `from` tokens), then makes the result the session's state at position
+// `to`, without touching the checkpoints: how truncate rewinds. The KV rows
+// [from, to) are rewritten with the same tokens.
+int hybridc_rt_refeed(hybridc_session *s, const uint8_t *state, int64_t from, int64_t to,
+                      const char *fn);
+
+// ---- Checkpoints.cpp -----------------------------------------------------------
+// Makes room for `n` more history tokens; nothing else changes.
+int hybridc_rt_reserve_history(hybridc_session *s, int64_t n, const char *fn);
+// Frees the interval checkpoints after `position` (all of them for -1).
+void hybridc_rt_drop_checkpoints(hybridc_session *s, int64_t position);
+// `n` checkpoints with a state buffer each (positions unset), or NULL (and
+// nothing allocated) when memory runs out; hybridc_rt_free_checkpoints
+// frees them.
+hybridc_rt_checkpoint *hybridc_rt_alloc_checkpoints(const hybridc_model_desc *d, int64_t n);
+void hybridc_rt_free_checkpoints(hybridc_rt_checkpoint *list, int64_t n);
+// Bytes one state snapshot occupies.
+int64_t hybridc_rt_checkpoint_bytes(const hybridc_session *s);
 
 #ifdef __cplusplus
 } // extern "C"

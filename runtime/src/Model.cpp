@@ -181,6 +181,14 @@ int hybridc_rt_model_set_threads(hybridc_model *model, int32_t n) {
   return HYBRIDC_OK;
 }
 
+const char *hybridc_rt_model_target(const hybridc_model *model) {
+  if (!model) {
+    hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT, "model_target: model is NULL");
+    return NULL;
+  }
+  return model->desc->target ? model->desc->target : "";
+}
+
 } // extern "C"
 
 // Sessions keep the model alive: closing a model while sessions still exist

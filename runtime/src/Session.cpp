@@ -74,17 +74,21 @@ int hybridc_rt_session_create(hybridc_model *model, hybridc_session **out) {
   s->state = (uint8_t *)hybridc_rt_aligned_alloc(d->state_bytes);
   s->scratch[0] = (uint8_t *)hybridc_rt_aligned_alloc(d->state_bytes);
   s->scratch[1] = (uint8_t *)hybridc_rt_aligned_alloc(d->state_bytes);
-  if (!s->state || !s->scratch[0] || !s->scratch[1]) {
+  s->call_state = (uint8_t *)hybridc_rt_aligned_alloc(d->state_bytes);
+  if (!s->state || !s->scratch[0] || !s->scratch[1] || !s->call_state) {
     free(s->state);
     free(s->scratch[0]);
     free(s->scratch[1]);
+    free(s->call_state);
     free(s);
     return hybridc_rt_fail(HYBRIDC_ERR_OUT_OF_MEMORY,
-                           "session_create: out of memory for %" PRId64 " bytes of state (x3)",
+                           "session_create: out of memory for %" PRId64 " bytes of state (x4)",
                            d->state_bytes);
   }
-  // All-zero state is the empty sequence (see runtime_abi.h).
+  // All-zero state is the empty sequence (see runtime_abi.h); the state
+  // before the latest call is that too until there is a call.
   memset(s->state, 0, (size_t)d->state_bytes);
+  memset(s->call_state, 0, (size_t)d->state_bytes);
   __atomic_add_fetch(&model->refs, 1, __ATOMIC_ACQ_REL);
   *out = s;
   return HYBRIDC_OK;
@@ -97,6 +101,9 @@ void hybridc_rt_session_free(hybridc_session *s) {
   free(s->state);
   free(s->scratch[0]);
   free(s->scratch[1]);
+  free(s->call_state);
+  hybridc_rt_drop_checkpoints(s, -1);
+  free(s->history);
   hybridc_rt_map_free(s->kv, s->kv_alloc_bytes);
   free(s->workspace);
   hybridc_model *m = s->model;
@@ -111,7 +118,10 @@ int hybridc_rt_session_reset(hybridc_session *s) {
   // recurrent state need clearing; the KV and workspace memory is kept for
   // the next sequence.
   memset(s->state, 0, (size_t)s->desc->state_bytes);
+  memset(s->call_state, 0, (size_t)s->desc->state_bytes);
   s->position = 0;
+  s->call_position = 0;
+  hybridc_rt_drop_checkpoints(s, -1);
   return HYBRIDC_OK;
 }
 
@@ -164,7 +174,60 @@ int64_t hybridc_rt_session_state_bytes(const hybridc_session *s) {
     return -1;
   }
   const hybridc_model_desc *d = s->desc;
-  return d->state_bytes + s->position * (int64_t)d->kv_segments * d->kv_row_bytes;
+  // The state, the state before the latest call and the interval
+  // checkpoints; the token history; the KV rows in use.
+  return d->state_bytes * (2 + s->num_checkpoints) + s->position * (int64_t)sizeof(int32_t) +
+         s->position * (int64_t)d->kv_segments * d->kv_row_bytes;
+}
+
+int hybridc_rt_session_fork(const hybridc_session *src, hybridc_session **out) {
+  if (!out)
+    return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT, "session_fork: out is NULL");
+  *out = NULL;
+  if (!src)
+    return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT, "session_fork: source session is NULL");
+  hybridc_session *s = NULL;
+  int status = hybridc_rt_session_create(src->model, &s);
+  if (status != HYBRIDC_OK)
+    return status;
+  const hybridc_model_desc *d = src->desc;
+  s->threads = src->threads;
+  s->max_tokens = src->max_tokens;
+  s->checkpoint_interval = src->checkpoint_interval;
+  // Only what is in use is copied: KV rows [0, position), the history, the
+  // kept states.
+  status = hybridc_rt_ensure_kv(s, src->position > 0 ? src->position : 1, "session_fork");
+  if (status == HYBRIDC_OK)
+    status = hybridc_rt_reserve_history(s, src->position, "session_fork");
+  if (status == HYBRIDC_OK && src->num_checkpoints > 0) {
+    s->checkpoints = hybridc_rt_alloc_checkpoints(d, src->num_checkpoints);
+    if (!s->checkpoints)
+      status = hybridc_rt_fail(HYBRIDC_ERR_OUT_OF_MEMORY,
+                               "session_fork: out of memory copying %" PRId64 " checkpoints",
+                               src->num_checkpoints);
+    for (int64_t i = 0; s->checkpoints && i < src->num_checkpoints; ++i) {
+      s->checkpoints[i].position = src->checkpoints[i].position;
+      memcpy(s->checkpoints[i].state, src->checkpoints[i].state, (size_t)d->state_bytes);
+    }
+    if (s->checkpoints)
+      s->num_checkpoints = src->num_checkpoints;
+  }
+  if (status != HYBRIDC_OK) {
+    hybridc_rt_session_free(s);
+    return status;
+  }
+  memcpy(s->state, src->state, (size_t)d->state_bytes);
+  memcpy(s->call_state, src->call_state, (size_t)d->state_bytes);
+  s->call_position = src->call_position;
+  if (src->position > 0)
+    memcpy(s->history, src->history, (size_t)src->position * sizeof(int32_t));
+  const size_t rows = (size_t)(src->position * d->kv_row_bytes);
+  for (int32_t seg = 0; seg < d->kv_segments && rows > 0; ++seg)
+    memcpy(s->kv + (size_t)seg * (size_t)(s->kv_capacity * d->kv_row_bytes),
+           src->kv + (size_t)seg * (size_t)(src->kv_capacity * d->kv_row_bytes), rows);
+  s->position = src->position;
+  *out = s;
+  return HYBRIDC_OK;
 }
 
 } // extern "C"

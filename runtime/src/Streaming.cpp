@@ -9,7 +9,11 @@
 //   3. run the chunks with state_in/state_out alternating between two
 //      scratch buffers, never writing the committed state; KV rows are only
 //      appended past the committed position,
-//   4. on success swap the last scratch buffer in and advance the position.
+//   4. on success swap the last scratch buffer in and advance the position;
+//      the state from before the call becomes the session's call checkpoint
+//      (a pointer rotation) and the tokens join its history.
+// With a checkpoint interval n, the chunks also end at every multiple of n,
+// and the state there is copied into a checkpoint allocated in step 2.
 //===----------------------------------------------------------------------===//
 #include "Internal.h"
 
@@ -38,7 +42,9 @@ hybridc_memref1d memref(const void *p, int64_t size) {
 // up to their new offsets, last first, since they overlap their old place;
 // amortised doubling keeps the total copying linear in the sequence length.
 // If the kernel refuses the remap, the old mapping stays as it was.
-int ensure_kv(hybridc_session *s, int64_t need, const char *fn) {
+} // namespace
+
+int hybridc_rt_ensure_kv(hybridc_session *s, int64_t need, const char *fn) {
   const hybridc_model_desc *d = s->desc;
   if (s->max_tokens > 0 && need > s->max_tokens)
     return hybridc_rt_fail(HYBRIDC_ERR_CAPACITY,
@@ -80,6 +86,8 @@ int ensure_kv(hybridc_session *s, int64_t need, const char *fn) {
   return HYBRIDC_OK;
 }
 
+namespace {
+
 int64_t workspace_bytes(const hybridc_model_desc *d, int64_t tokens) {
   return d->workspace_fixed_bytes + tokens * d->workspace_bytes_per_token;
 }
@@ -104,21 +112,74 @@ int ensure_workspace(hybridc_session *s, int64_t tokens, const char *fn) {
   return HYBRIDC_OK;
 }
 
-// Runs `n` validated tokens through the model and commits the result.
+// Checkpoint buffers a call of n tokens at `position` fills: one per multiple
+// of the interval in (position, position + n], allocated before it runs.
+struct NewCheckpoints {
+  hybridc_rt_checkpoint *list = nullptr; // the old ones, then the new ones
+  int64_t count = 0;                     // new ones
+  int64_t filled = 0;
+};
+
+void free_new(hybridc_session *s, NewCheckpoints &c) {
+  for (int64_t i = 0; i < c.count; ++i)
+    free(c.list[s->num_checkpoints + i].state);
+  free(c.list);
+  c = NewCheckpoints();
+}
+
+int alloc_new(hybridc_session *s, int64_t n, NewCheckpoints &c, const char *fn) {
+  const int64_t every = s->checkpoint_interval;
+  if (every <= 0)
+    return HYBRIDC_OK;
+  const int64_t first = s->position / every + 1, last = (s->position + n) / every;
+  if (last < first)
+    return HYBRIDC_OK;
+  const int64_t total = s->num_checkpoints + (last - first + 1);
+  c.list = (hybridc_rt_checkpoint *)calloc((size_t)total, sizeof *c.list);
+  if (!c.list)
+    return hybridc_rt_fail(HYBRIDC_ERR_OUT_OF_MEMORY, "%s: out of memory for checkpoints", fn);
+  if (s->num_checkpoints)
+    memcpy(c.list, s->checkpoints, (size_t)s->num_checkpoints * sizeof *c.list);
+  for (int64_t k = first; k <= last; ++k) {
+    hybridc_rt_checkpoint &cp = c.list[s->num_checkpoints + c.count];
+    cp.position = k * every;
+    cp.state = (uint8_t *)hybridc_rt_aligned_alloc(s->desc->state_bytes);
+    if (!cp.state) {
+      free_new(s, c);
+      return hybridc_rt_fail(HYBRIDC_ERR_OUT_OF_MEMORY,
+                             "%s: out of memory for the checkpoint at position %" PRId64, fn,
+                             k * every);
+    }
+    ++c.count;
+  }
+  return HYBRIDC_OK;
+}
+
+// Runs `n` validated tokens from `in` (the state after `start` tokens)
+// through the model and commits the result. `refeed`: truncate's re-run of
+// history tokens, which keeps the checkpoints and the history as they are.
 int run(hybridc_session *s, const int32_t *tokens, int64_t n, float *logits, int32_t flags,
-        bool decode, const char *fn) {
+        bool decode, const char *fn, const uint8_t *in, int64_t start, bool refeed) {
   hybridc_rt_halide_hooks_anchor();
   const hybridc_model_desc *d = s->desc;
   const hybridc_model *m = s->model;
-  if (n > INT64_MAX - s->position)
+  if (n > INT64_MAX - start)
     return hybridc_rt_fail(HYBRIDC_ERR_CAPACITY, "%s: position overflow", fn);
-  int status = ensure_kv(s, s->position + n, fn);
+  int status = hybridc_rt_ensure_kv(s, start + n, fn);
   if (status != HYBRIDC_OK)
     return status;
   int64_t chunk = d->max_chunk_tokens;
   status = ensure_workspace(s, n < chunk ? n : chunk, fn);
   if (status != HYBRIDC_OK)
     return status;
+  NewCheckpoints fresh;
+  if (!refeed) {
+    status = hybridc_rt_reserve_history(s, n, fn);
+    if (status == HYBRIDC_OK)
+      status = alloc_new(s, n, fresh, fn);
+    if (status != HYBRIDC_OK)
+      return status;
+  }
 
   hybridc_call_ctx ctx;
   memset(&ctx, 0, sizeof ctx);
@@ -131,10 +192,15 @@ int run(hybridc_session *s, const int32_t *tokens, int64_t n, float *logits, int
   const int64_t vocab = d->vocab_size;
   hybridc_driver_fn driver = decode ? d->decode : d->prefill;
 
-  const uint8_t *in = s->state;
   int next_scratch = 0;
-  for (int64_t off = 0; off < n; off += chunk) {
+  for (int64_t off = 0; off < n;) {
     int64_t cn = n - off < chunk ? n - off : chunk;
+    // End the chunk at the next checkpoint, if it comes first.
+    if (fresh.filled < fresh.count) {
+      const int64_t at = fresh.list[s->num_checkpoints + fresh.filled].position - start;
+      if (at - off < cn)
+        cn = at - off;
+    }
     bool last = off + cn == n;
     uint8_t *out = s->scratch[next_scratch];
 
@@ -158,11 +224,12 @@ int run(hybridc_session *s, const int32_t *tokens, int64_t n, float *logits, int
       lg = memref(logits, 0);
     }
 
-    driver(&ctx, &tok, &w, &sin, &sout, &kv, s->kv_capacity, s->position + off, &ws, &lg,
+    driver(&ctx, &tok, &w, &sin, &sout, &kv, s->kv_capacity, start + off, &ws, &lg,
            logits_from);
 
     int32_t st = __atomic_load_n(&ctx.status, __ATOMIC_ACQUIRE);
     if (st != HYBRIDC_OK) {
+      free_new(s, fresh);
       // Only the documented codes reach the caller; anything else a driver
       // might store is reported as a kernel error.
       if (st < HYBRIDC_ERR_INVALID_ARGUMENT || st > HYBRIDC_ERR_KERNEL)
@@ -173,19 +240,38 @@ int run(hybridc_session *s, const int32_t *tokens, int64_t n, float *logits, int
       return hybridc_rt_fail(st,
                              "%s: tokens [%" PRId64 ", %" PRId64 ") at position %" PRId64
                              " failed, session unchanged: %s",
-                             fn, off, off + cn, s->position + off,
+                             fn, off, off + cn, start + off,
                              ctx.message[0] ? ctx.message : "(no message)");
     }
+    off += cn;
+    if (fresh.filled < fresh.count &&
+        fresh.list[s->num_checkpoints + fresh.filled].position == start + off)
+      memcpy(fresh.list[s->num_checkpoints + fresh.filled++].state, out,
+             (size_t)d->state_bytes);
     in = out;
     next_scratch ^= 1;
   }
 
-  // Commit: the last written scratch buffer becomes the state, the old state
-  // becomes scratch.
+  // Commit: the last written scratch buffer becomes the state; the old state
+  // becomes the call checkpoint (whose buffer becomes scratch), or scratch
+  // itself for a re-feed.
   int written = next_scratch ^ 1;
   uint8_t *old = s->state;
   s->state = s->scratch[written];
-  s->scratch[written] = old;
+  if (refeed) {
+    s->scratch[written] = old;
+    s->position = start + n;
+    return HYBRIDC_OK;
+  }
+  s->scratch[written] = s->call_state;
+  s->call_state = old;
+  s->call_position = s->position;
+  memcpy(s->history + s->position, tokens, (size_t)n * sizeof *tokens);
+  if (fresh.list) {
+    free(s->checkpoints);
+    s->checkpoints = fresh.list;
+    s->num_checkpoints += fresh.count;
+  }
   s->position += n;
   return HYBRIDC_OK;
 }
@@ -214,7 +300,7 @@ int hybridc_rt_prefill(hybridc_session *s, const int32_t *tokens, int64_t n, flo
       return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT,
                              "%s: tokens[%" PRId64 "] = %d is out of range [0, %d)", fn, i,
                              tokens[i], vocab);
-  return run(s, tokens, n, logits, flags, false, fn);
+  return run(s, tokens, n, logits, flags, false, fn, s->state, s->position, false);
 }
 
 int hybridc_rt_decode(hybridc_session *s, int32_t token, float *logits) {
@@ -224,7 +310,13 @@ int hybridc_rt_decode(hybridc_session *s, int32_t token, float *logits) {
   if (token < 0 || token >= s->desc->vocab_size)
     return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT, "%s: token %d is out of range [0, %d)",
                            fn, token, s->desc->vocab_size);
-  return run(s, &token, 1, logits, HYBRIDC_LOGITS_LAST, true, fn);
+  return run(s, &token, 1, logits, HYBRIDC_LOGITS_LAST, true, fn, s->state, s->position, false);
+}
+
+int hybridc_rt_refeed(hybridc_session *s, const uint8_t *state, int64_t from, int64_t to,
+                      const char *fn) {
+  return run(s, s->history + from, to - from, NULL, HYBRIDC_LOGITS_LAST, false, fn, state, from,
+             true);
 }
 
 } // extern "C"

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 
 using namespace hybridc::e2e;
@@ -319,6 +320,61 @@ TEST_P(Compiled, ResetRepeatsAFreshSession) {
   EXPECT_EQ(lib->sessionPosition(run.session()), 0);
   auto again = run.prefillAll(tokens.data(), tokens.size());
   EXPECT_EQ(first, again) << "reset session differs from its first run";
+}
+
+// Speculative decoding's rewind inside the latest call, then one past it
+// from an interval checkpoint (16 tokens: re-fed from 32 to 37): the
+// session then matches the reference of the shorter sequence.
+TEST_P(Compiled, TruncateMatchesTheShorterSequence) {
+  auto tokens = randomTokens(80, vocab, 17);
+  auto want = referenceLogits(tokens);
+  ASSERT_FALSE(want.empty());
+  Runner run(*lib);
+  ASSERT_TRUE(run.ok());
+  void *s = run.session();
+  ASSERT_EQ(lib->sessionSetCheckpointInterval(s, 16), kOk);
+  ASSERT_EQ(lib->prefill(s, tokens.data(), 50, nullptr, kLogitsLast), kOk) << lib->lastError();
+  std::vector<int32_t> draft = randomTokens(20, vocab, 18); // not the sequence's tokens
+  ASSERT_FALSE(run.prefillAll(draft.data(), 20).empty());
+  ASSERT_EQ(lib->sessionTruncate(s, 50), kOk) << lib->lastError();
+  ASSERT_FALSE(run.prefillAll(tokens.data() + 50, 10).empty());
+  ASSERT_EQ(lib->sessionTruncate(s, 57), kOk) << lib->lastError(); // inside that call
+  std::vector<float> got;
+  for (int64_t i = 57; i < 80; ++i) {
+    auto row = run.decode(tokens[size_t(i)]);
+    ASSERT_FALSE(row.empty());
+    got.insert(got.end(), row.begin(), row.end());
+  }
+  expectRows("rewound to 57 inside the latest prefill, then decoded to 80", got, want, 57, 23);
+  ASSERT_EQ(lib->sessionTruncate(s, 37), kOk) << lib->lastError();
+  EXPECT_EQ(lib->sessionPosition(s), 37);
+  got = run.prefillAll(tokens.data() + 37, 8);
+  expectRows("rewound to 37 from the checkpoint at 32, then prefilled to 45", got, want, 37, 8);
+  EXPECT_EQ(lib->sessionTruncate(s, 46), kInvalidArgument);
+}
+
+// A fork and a saved-then-loaded copy continue bit for bit as the original.
+TEST_P(Compiled, ForkAndSaveLoadContinueBitIdentically) {
+  auto tokens = randomTokens(40, vocab, 19);
+  Runner a(*lib), b(*lib);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_FALSE(a.prefillLast(tokens.data(), 30).empty());
+  void *fork = nullptr;
+  ASSERT_EQ(lib->sessionFork(a.session(), &fork), kOk) << lib->lastError();
+  std::vector<char> image(size_t(lib->sessionSaveSize(a.session())));
+  int64_t written = 0;
+  ASSERT_EQ(lib->sessionSave(a.session(), image.data(), int64_t(image.size()), &written), kOk)
+      << lib->lastError();
+  ASSERT_EQ(lib->sessionLoad(b.session(), image.data(), written), kOk) << lib->lastError();
+  for (size_t i = 30; i < tokens.size(); ++i) {
+    auto original = a.decode(tokens[i]);
+    auto loaded = b.decode(tokens[i]);
+    std::vector<float> forked(static_cast<size_t>(vocab));
+    ASSERT_EQ(lib->decode(fork, tokens[i], forked.data()), kOk) << lib->lastError();
+    ASSERT_EQ(std::memcmp(forked.data(), original.data(), forked.size() * 4), 0) << "row " << i;
+    ASSERT_EQ(loaded, original) << "row " << i;
+  }
+  lib->sessionFree(fork);
 }
 
 INSTANTIATE_TEST_SUITE_P(tiny_f32_avx512, Compiled, ::testing::Values(&kTinyAvx512), byModel);

@@ -130,7 +130,7 @@ TEST_F(ToyTest, ResetStartsAnEmptySequence) {
   ASSERT_EQ(hybridc_rt_prefill(s, t.data(), 9, nullptr, HYBRIDC_LOGITS_LAST), HYBRIDC_OK);
   ASSERT_EQ(hybridc_rt_session_reset(s), HYBRIDC_OK);
   EXPECT_EQ(hybridc_rt_session_position(s), 0);
-  EXPECT_EQ(hybridc_rt_session_state_bytes(s), toy::kStateBytes);
+  EXPECT_EQ(hybridc_rt_session_state_bytes(s), 2 * toy::kStateBytes);
   std::vector<int32_t> u = random_tokens(6, 22);
   std::vector<float> l(toy::kVocab);
   ASSERT_EQ(hybridc_rt_prefill(s, u.data(), 6, l.data(), HYBRIDC_LOGITS_LAST), HYBRIDC_OK);
@@ -138,16 +138,18 @@ TEST_F(ToyTest, ResetStartsAnEmptySequence) {
   EXPECT_EQ(hybridc_rt_session_reset(nullptr), HYBRIDC_ERR_INVALID_ARGUMENT);
 }
 
-TEST_F(ToyTest, StateBytesCountsStateAndKvRowsInUse) {
+// The state, the state before the latest call, the history (4 bytes a
+// token) and the KV rows in use.
+TEST_F(ToyTest, StateBytesCountsStatesHistoryAndKvRowsInUse) {
   hybridc_session *s = session();
-  EXPECT_EQ(hybridc_rt_session_state_bytes(s), toy::kStateBytes);
+  EXPECT_EQ(hybridc_rt_session_state_bytes(s), 2 * toy::kStateBytes);
   std::vector<int32_t> t = random_tokens(5, 1);
   ASSERT_EQ(hybridc_rt_prefill(s, t.data(), 5, nullptr, HYBRIDC_LOGITS_LAST), HYBRIDC_OK);
   EXPECT_EQ(hybridc_rt_session_state_bytes(s),
-            toy::kStateBytes + 5 * toy::kKvSegments * toy::kKvRowBytes);
+            2 * toy::kStateBytes + 5 * 4 + 5 * toy::kKvSegments * toy::kKvRowBytes);
   decode(s, 1);
   EXPECT_EQ(hybridc_rt_session_state_bytes(s),
-            toy::kStateBytes + 6 * toy::kKvSegments * toy::kKvRowBytes);
+            2 * toy::kStateBytes + 6 * 4 + 6 * toy::kKvSegments * toy::kKvRowBytes);
   EXPECT_EQ(hybridc_rt_session_state_bytes(nullptr), -1);
   EXPECT_EQ(hybridc_rt_session_position(nullptr), -1);
 }

@@ -229,6 +229,7 @@ hybridc_model_desc make_desc(const uint8_t *embedded) {
   d.workspace_bytes_per_token = kWorkspacePerToken;
   d.prefill = toy_prefill;
   d.decode = toy_decode;
+  d.target = "toy-cpu";
   return d;
 }
 

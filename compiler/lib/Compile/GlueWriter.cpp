@@ -145,7 +145,8 @@ static uint64_t hybridc_now_ns(void) {
      << "  " << info.kvSegments << ", " << info.kvRowBytes << ", /* kv segments, row bytes */\n"
      << "  " << info.maxChunkTokens << ", /* max_chunk_tokens */\n"
      << "  " << info.workspaceFixedBytes << ", " << info.workspaceBytesPerToken << ", /* workspace fixed, per token */\n"
-     << "  _mlir_ciface_hybridc_prefill,\n  _mlir_ciface_hybridc_decode,\n};\n\n";
+     << "  _mlir_ciface_hybridc_prefill,\n  _mlir_ciface_hybridc_decode,\n"
+     << "  \"" << info.target << "\", /* target */\n};\n\n";
   os << fillTemplate(apiTemplate, info);
   if (info.profile)
     os << "\n__attribute__((visibility(\"default\"))) const char *" << info.name

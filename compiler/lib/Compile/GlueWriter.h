@@ -30,6 +30,7 @@ struct KernelSignature {
 
 struct ModelGlueInfo {
   std::string name;
+  std::string target; // TargetSpec::name, what <name>_model_target returns
   uint64_t modelHash = 0;
   int64_t weightsBytes = 0;
   bool embeddedWeights = false;

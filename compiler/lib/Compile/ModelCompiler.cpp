@@ -406,6 +406,7 @@ void Compilation::describeModel() {
   }
   describeWeightTypes();
   glue.name = name;
+  glue.target = target.name;
   glue.embeddedWeights = o.embedWeights;
   glue.profile = o.profile;
   glue.vocabSize = cfg.vocabSize;

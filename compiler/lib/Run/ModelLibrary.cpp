@@ -1,7 +1,13 @@
 //===- ModelLibrary.cpp - a compiled model, loaded with dlopen ------------===//
 #include "hybridc/Run/ModelLibrary.h"
 
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
 #include <dlfcn.h>
+
+#include <vector>
 
 using namespace hybridc;
 
@@ -41,6 +47,14 @@ CompiledLibrary::load(const std::string &outDir) {
   resolve(lib->handle_, p + "session_set_max_tokens", lib->sessionSetMaxTokens, missing);
   resolve(lib->handle_, p + "session_position", lib->sessionPosition, missing);
   resolve(lib->handle_, p + "session_state_bytes", lib->sessionStateBytes, missing);
+  resolve(lib->handle_, p + "session_save_size", lib->sessionSaveSize, missing);
+  resolve(lib->handle_, p + "session_save", lib->sessionSave, missing);
+  resolve(lib->handle_, p + "session_load", lib->sessionLoad, missing);
+  resolve(lib->handle_, p + "session_fork", lib->sessionFork, missing);
+  resolve(lib->handle_, p + "session_set_checkpoint_interval",
+          lib->sessionSetCheckpointInterval, missing);
+  resolve(lib->handle_, p + "session_truncate", lib->sessionTruncate, missing);
+  resolve(lib->handle_, p + "model_target", lib->modelTarget, missing);
   resolve(lib->handle_, p + "prefill", lib->prefill, missing);
   resolve(lib->handle_, p + "decode", lib->decode, missing);
   resolve(lib->handle_, p + "last_error", lib->lastError, missing);
@@ -103,3 +117,35 @@ llvm::Error ModelLibrary::decode(int32_t token, float *logits) {
 }
 
 llvm::Error ModelLibrary::reset() { return check(lib->sessionReset(session), "session_reset"); }
+
+llvm::Error ModelLibrary::saveState(const std::string &path) {
+  const int64_t size = lib->sessionSaveSize(session);
+  if (size < 0)
+    return check(1, "session_save_size");
+  std::vector<char> image(static_cast<size_t>(size));
+  if (llvm::Error e =
+          check(lib->sessionSave(session, image.data(), size, nullptr), "session_save"))
+    return e;
+  std::error_code ec;
+  llvm::raw_fd_ostream out(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return makeError(path + ": cannot write: " + ec.message());
+  out.write(image.data(), image.size());
+  out.close();
+  if (out.has_error())
+    return makeError(path + ": write failed: " + out.error().message());
+  return llvm::Error::success();
+}
+
+llvm::Error ModelLibrary::loadState(const std::string &path) {
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buf =
+      llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!buf)
+    return makeError(path + ": cannot read: " + buf.getError().message());
+  const llvm::StringRef bytes = (*buf)->getBuffer();
+  if (llvm::Error e = check(lib->sessionLoad(session, bytes.data(),
+                                             static_cast<int64_t>(bytes.size())),
+                            "session_load"))
+    return makeError(path + ": " + llvm::toString(std::move(e)));
+  return llvm::Error::success();
+}

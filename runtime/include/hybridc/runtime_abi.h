@@ -53,6 +53,27 @@ typedef struct hybridc_weights_header {
   char model_name[64];     /* NUL-terminated, for messages */
 } hybridc_weights_header;
 
+/* ---- Session state image (session_save / session_load) --------------------
+ * A session's sequence as bytes, all integers little-endian, no padding:
+ *   header (HYBRIDC_STATE_HEADER_BYTES = 80):
+ *      0 magic "HYBRIDCS" (8 bytes, no terminator)
+ *      8 u32 format version (HYBRIDC_STATE_FORMAT_VERSION)
+ *     12 u32 header bytes (80)
+ *     16 u64 model hash (hybridc_model_desc.model_hash: the same weights)
+ *     24 u64 checksum of every byte of the image but these 8
+ *     32 i64 position P (tokens in the sequence)
+ *     40 i64 position of the state before the latest call (<= P)
+ *     48 i64 number C of interval checkpoints
+ *     56 i64 state bytes S, 64 i64 KV segments K, 72 i64 KV row bytes R
+ *   then the state (S bytes), the state before the latest call (S), the
+ *   token history (P x i32), C checkpoints (i64 position, ascending in
+ *   (0, P], then S bytes of state each) and the K segments' rows [0, P)
+ *   (P x R bytes each). Session settings (threads, token cap, checkpoint
+ *   interval) are not part of it. */
+#define HYBRIDC_STATE_MAGIC "HYBRIDCS"
+#define HYBRIDC_STATE_FORMAT_VERSION 1u
+#define HYBRIDC_STATE_HEADER_BYTES 80u
+
 /* ---- Calls into the driver ------------------------------------------------
  * An MLIR rank-1 memref descriptor, as `llvm.emit_c_interface` passes it. */
 typedef struct hybridc_memref1d {
@@ -111,6 +132,7 @@ typedef struct hybridc_model_desc {
   int64_t workspace_bytes_per_token;
   hybridc_driver_fn prefill;     /* any n in [1, max_chunk_tokens] */
   hybridc_driver_fn decode;      /* n == 1 */
+  const char *target;            /* the CPU variant compiled for, e.g. "x86-64-avx512" */
 } hybridc_model_desc;
 
 /* ---- Called by kernel wrappers (generated glue) -------------------------- */
@@ -135,8 +157,20 @@ int hybridc_rt_session_set_threads(hybridc_session *session, int32_t n);
 /* 0 = no cap (the default): the KV cache grows without a fixed maximum. */
 int hybridc_rt_session_set_max_tokens(hybridc_session *session, int64_t max_tokens);
 int64_t hybridc_rt_session_position(const hybridc_session *session);
-/* Bytes of state the session holds now (conv + SSM + KV cache in use). */
+/* Bytes of state the session holds now: conv + SSM state, the kept
+ * checkpoint states, the token history and the KV cache rows in use. */
 int64_t hybridc_rt_session_state_bytes(const hybridc_session *session);
+
+/* Streaming state (Checkpoints.cpp, StateImage.cpp, Session.cpp). */
+int64_t hybridc_rt_session_save_size(const hybridc_session *session);
+int hybridc_rt_session_save(const hybridc_session *session, void *buf, int64_t capacity,
+                            int64_t *written);
+int hybridc_rt_session_load(hybridc_session *session, const void *buf, int64_t size);
+int hybridc_rt_session_fork(const hybridc_session *src, hybridc_session **out);
+int hybridc_rt_session_set_checkpoint_interval(hybridc_session *session, int64_t tokens);
+int hybridc_rt_session_truncate(hybridc_session *session, int64_t position);
+/* The target the library was compiled for (NULL model: NULL). */
+const char *hybridc_rt_model_target(const hybridc_model *model);
 
 /* logits: NULL, or [vocab] floats (HYBRIDC_LOGITS_LAST), or [n][vocab]
  * (HYBRIDC_LOGITS_ALL). A failed call leaves the session exactly as before. */

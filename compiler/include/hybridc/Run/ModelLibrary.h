@@ -43,6 +43,13 @@ public:
   int (*sessionSetMaxTokens)(void *, int64_t) = nullptr;
   int64_t (*sessionPosition)(const void *) = nullptr;
   int64_t (*sessionStateBytes)(const void *) = nullptr;
+  int64_t (*sessionSaveSize)(const void *) = nullptr;
+  int (*sessionSave)(const void *, void *, int64_t, int64_t *) = nullptr;
+  int (*sessionLoad)(void *, const void *, int64_t) = nullptr;
+  int (*sessionFork)(const void *, void **) = nullptr;
+  int (*sessionSetCheckpointInterval)(void *, int64_t) = nullptr;
+  int (*sessionTruncate)(void *, int64_t) = nullptr;
+  const char *(*modelTarget)(const void *) = nullptr;
   int (*prefill)(void *, const int32_t *, int64_t, float *, int32_t) = nullptr;
   int (*decode)(void *, int32_t, float *) = nullptr;
   const char *(*lastError)(void) = nullptr;
@@ -74,6 +81,10 @@ public:
   llvm::Error prefill(const int32_t *tokens, int64_t n, float *logits, bool all);
   llvm::Error decode(int32_t token, float *logits);
   llvm::Error reset();
+  /// Writes the session's state image (session_save) to `path`.
+  llvm::Error saveState(const std::string &path);
+  /// Replaces the session's sequence with the image in `path`.
+  llvm::Error loadState(const std::string &path);
   int64_t position() const { return lib->sessionPosition(session); }
   int64_t stateBytes() const { return lib->sessionStateBytes(session); }
   /// Per-kernel times of a library built with --profile (null otherwise).
