@@ -30,6 +30,7 @@ struct BenchOptions {
   bool json = false;
   bool noLimits = false;
   int64_t probeMiB = 1024;
+  int64_t batch = 0; // streams of decode_batch (0: not measured)
 };
 
 double seconds(std::chrono::steady_clock::time_point since) {
@@ -132,6 +133,13 @@ llvm::Error bench(BenchOptions o) {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     t = static_cast<int32_t>((state >> 33) % static_cast<uint64_t>(V));
   }
+  // The batch streams: forks of the session after the prompt, made before
+  // the single-stream decode so both measure decode after `prompt` tokens.
+  const bool batched = o.batch > 0;
+  auto nextToken = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<int32_t>((state >> 33) % static_cast<uint64_t>(V));
+  };
   std::vector<float> logits(V);
 
   // Warm-up: page in the weights and create the worker threads.
@@ -147,6 +155,9 @@ llvm::Error bench(BenchOptions o) {
   double prefillSeconds = seconds(start);
   std::string prefillProfile = m.profileReport() ? m.profileReport() : "";
   m.profileReset();
+  if (batched)
+    if (llvm::Error e = m.forkStreams(o.batch))
+      return e;
 
   start = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < o.gen; ++i) {
@@ -157,11 +168,33 @@ llvm::Error bench(BenchOptions o) {
   }
   double decodeSeconds = seconds(start);
   std::string decodeProfile = m.profileReport() ? m.profileReport() : "";
+
+  // decode_batch: every stream gets its own pseudo-random token each step,
+  // so the streams route to different experts as independent ones would
+  // (identical tokens would let every stream share the same experts).
+  double batchSeconds = 0;
+  std::string batchProfile;
+  if (batched) {
+    std::vector<int32_t> tokens(static_cast<size_t>(o.batch));
+    std::vector<float> batchLogits(static_cast<size_t>(o.batch * V));
+    m.profileReset();
+    start = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < o.gen; ++i) {
+      for (int32_t &t : tokens)
+        t = nextToken();
+      if (llvm::Error e = m.decodeBatch(tokens.data(), batchLogits.data()))
+        return e;
+    }
+    batchSeconds = seconds(start);
+    batchProfile = m.profileReport() ? m.profileReport() : "";
+  }
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
   double peakMiB = usage.ru_maxrss / 1024.0;
   double prefillRate = o.prompt / prefillSeconds;
   double decodeRate = o.gen > 0 ? o.gen / decodeSeconds : 0.0;
+  double batchRate = batched && o.gen > 0 ? o.gen * o.batch / batchSeconds : 0.0;
+  double batchSpeedup = decodeRate > 0 ? batchRate / decodeRate : 0.0;
   double stateMiB = m.stateBytes() / 1048576.0;
   const BenchTimes times{o.prompt, o.gen, prefillSeconds, decodeSeconds};
   const Roofline roofline = computeRoofline(m.manifest(), limits, "--no-limits", times);
@@ -191,9 +224,17 @@ llvm::Error bench(BenchOptions o) {
                                                     : llvm::json::Value(roofline.peakUsed);
     result["fraction_note"] =
         roofline.note.empty() ? llvm::json::Value(nullptr) : llvm::json::Value(roofline.note);
+    if (batched) {
+      result["batch_streams"] = o.batch;
+      result["batch_decode_tokens_per_s"] = batchRate;
+      result["batch_decode_seconds"] = batchSeconds;
+      result["batch_speedup_over_decode"] = batchSpeedup;
+    }
     if (!prefillProfile.empty()) {
       result["prefill_kernel_profile"] = prefillProfile;
       result["decode_kernel_profile"] = decodeProfile;
+      if (batched)
+        result["batch_decode_kernel_profile"] = batchProfile;
     }
     llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(result))) << "\n";
   } else {
@@ -206,9 +247,16 @@ llvm::Error bench(BenchOptions o) {
         o.threads, o.prompt, prefillSeconds, prefillRate, o.gen, decodeSeconds, decodeRate,
         stateMiB, peakMiB);
     llvm::outs() << describeRoofline(roofline, times, prefillRate, decodeRate);
+    if (batched && o.gen > 0)
+      llvm::outs() << llvm::formatv("decode_batch {0} streams after {1}: {2:f1} tok/s in all "
+                                    "({3:f1} per stream) = {4:f2}x one stream's decode\n",
+                                    o.batch, o.prompt, batchRate, batchRate / o.batch,
+                                    batchSpeedup);
     if (!prefillProfile.empty())
       llvm::outs() << "prefill kernels:\n" << prefillProfile << "decode kernels:\n"
                    << decodeProfile;
+    if (!batchProfile.empty())
+      llvm::outs() << "decode_batch kernels:\n" << batchProfile;
   }
   return llvm::Error::success();
 }
@@ -229,6 +277,10 @@ void hybridc::addBenchCommand(CLI::App &app, int &exitCode) {
   cmd->add_option("--threads", opts->threads,
                   "Threads of the model and the limit probes (default: online CPUs)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", opts->batch,
+                  "Also measure decode_batch over this many streams (forks of the session "
+                  "after the prompt), --gen steps, against one stream's decode")
+      ->check(CLI::Range(int64_t(1), int64_t(4096)));
   cmd->add_flag("--json", opts->json, "Print the figures as JSON");
   cmd->add_flag("--no-limits", opts->noLimits,
                 "Skip measuring the machine's read bandwidth and compute peaks (about 1 s), "

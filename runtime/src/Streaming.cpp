@@ -155,6 +155,43 @@ int alloc_new(hybridc_session *s, int64_t n, NewCheckpoints &c, const char *fn) 
   return HYBRIDC_OK;
 }
 
+// Commits a call of `n` tokens that left its state in scratch[written]: it
+// becomes the state, the old state becomes the call checkpoint (whose buffer
+// becomes scratch), the tokens join the history and the new interval
+// checkpoints (filled by the caller) join the list.
+void commit(hybridc_session *s, int written, const int32_t *tokens, int64_t n,
+            NewCheckpoints &fresh) {
+  uint8_t *old = s->state;
+  s->state = s->scratch[written];
+  s->scratch[written] = s->call_state;
+  s->call_state = old;
+  s->call_position = s->position;
+  memcpy(s->history + s->position, tokens, (size_t)n * sizeof *tokens);
+  if (fresh.list) {
+    free(s->checkpoints);
+    s->checkpoints = fresh.list;
+    s->num_checkpoints += fresh.count;
+  }
+  s->position += n;
+}
+
+// The status a failed driver call reports: only the documented codes reach
+// the caller; anything else a driver might store is a kernel error.
+int32_t driver_status(hybridc_call_ctx &ctx) {
+  int32_t st = __atomic_load_n(&ctx.status, __ATOMIC_ACQUIRE);
+  if (st != HYBRIDC_OK && (st < HYBRIDC_ERR_INVALID_ARGUMENT || st > HYBRIDC_ERR_KERNEL))
+    st = HYBRIDC_ERR_KERNEL;
+  ctx.message[sizeof ctx.message - 1] = '\0';
+  return st;
+}
+
+void init_ctx(hybridc_call_ctx &ctx, hybridc_session *s) {
+  memset(&ctx, 0, sizeof ctx);
+  ctx.status = HYBRIDC_OK;
+  ctx.session = s;
+  ctx.num_threads = s->threads;
+}
+
 // Runs `n` validated tokens from `in` (the state after `start` tokens)
 // through the model and commits the result. `refeed`: truncate's re-run of
 // history tokens, which keeps the checkpoints and the history as they are.
@@ -182,10 +219,7 @@ int run(hybridc_session *s, const int32_t *tokens, int64_t n, float *logits, int
   }
 
   hybridc_call_ctx ctx;
-  memset(&ctx, 0, sizeof ctx);
-  ctx.status = HYBRIDC_OK;
-  ctx.session = s;
-  ctx.num_threads = s->threads;
+  init_ctx(ctx, s);
 
   hybridc_memref1d w = memref(m->payload, (int64_t)d->weights_bytes);
   hybridc_memref1d kv = memref(s->kv, (int64_t)d->kv_segments * s->kv_capacity * d->kv_row_bytes);
@@ -227,14 +261,9 @@ int run(hybridc_session *s, const int32_t *tokens, int64_t n, float *logits, int
     driver(&ctx, &tok, &w, &sin, &sout, &kv, s->kv_capacity, start + off, &ws, &lg,
            logits_from);
 
-    int32_t st = __atomic_load_n(&ctx.status, __ATOMIC_ACQUIRE);
+    int32_t st = driver_status(ctx);
     if (st != HYBRIDC_OK) {
       free_new(s, fresh);
-      // Only the documented codes reach the caller; anything else a driver
-      // might store is reported as a kernel error.
-      if (st < HYBRIDC_ERR_INVALID_ARGUMENT || st > HYBRIDC_ERR_KERNEL)
-        st = HYBRIDC_ERR_KERNEL;
-      ctx.message[sizeof ctx.message - 1] = '\0';
       // Nothing committed: the state pointer and position are unchanged and
       // the KV rows written past the position will be overwritten.
       return hybridc_rt_fail(st,
@@ -252,33 +281,139 @@ int run(hybridc_session *s, const int32_t *tokens, int64_t n, float *logits, int
     next_scratch ^= 1;
   }
 
-  // Commit: the last written scratch buffer becomes the state; the old state
-  // becomes the call checkpoint (whose buffer becomes scratch), or scratch
-  // itself for a re-feed.
-  int written = next_scratch ^ 1;
-  uint8_t *old = s->state;
-  s->state = s->scratch[written];
   if (refeed) {
-    s->scratch[written] = old;
+    uint8_t *old = s->state;
+    s->state = s->scratch[next_scratch ^ 1];
+    s->scratch[next_scratch ^ 1] = old;
     s->position = start + n;
     return HYBRIDC_OK;
   }
-  s->scratch[written] = s->call_state;
-  s->call_state = old;
-  s->call_position = s->position;
-  memcpy(s->history + s->position, tokens, (size_t)n * sizeof *tokens);
-  if (fresh.list) {
-    free(s->checkpoints);
-    s->checkpoints = fresh.list;
-    s->num_checkpoints += fresh.count;
-  }
-  s->position += n;
+  commit(s, next_scratch ^ 1, tokens, n, fresh);
   return HYBRIDC_OK;
+}
+
+// Checks a decode_batch call's arguments: distinct sessions of one model,
+// tokens in range, logits given.
+int check_batch(hybridc_session *const *sessions, const int32_t *tokens, int64_t n,
+                const float *logits, const char *fn) {
+  if (!sessions || !tokens || !logits)
+    return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
+                           !sessions ? "sessions" : !tokens ? "tokens" : "logits");
+  if (n <= 0)
+    return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT, "%s: n must be >= 1 (got %" PRId64 ")",
+                           fn, n);
+  if (sessions[0] && !sessions[0]->desc->decode_batch)
+    return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT,
+                           "%s: the model '%s' was built without a batch driver", fn,
+                           sessions[0]->desc->name);
+  for (int64_t i = 0; i < n; ++i) {
+    const hybridc_session *s = sessions[i];
+    if (!s)
+      return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT, "%s: sessions[%" PRId64 "] is NULL",
+                             fn, i);
+    if (s->model != sessions[0]->model)
+      return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT,
+                             "%s: sessions[%" PRId64 "] belongs to another open model than "
+                             "sessions[0]; a batch runs on one model's weights",
+                             fn, i);
+    if (tokens[i] < 0 || tokens[i] >= s->desc->vocab_size)
+      return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT,
+                             "%s: tokens[%" PRId64 "] = %d is out of range [0, %d)", fn, i,
+                             tokens[i], s->desc->vocab_size);
+    for (int64_t j = 0; j < i; ++j)
+      if (sessions[j] == s)
+        return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT,
+                               "%s: sessions[%" PRId64 "] and sessions[%" PRId64
+                               "] are the same session; each may appear once",
+                               fn, j, i);
+  }
+  return HYBRIDC_OK;
+}
+
+// One token for each of n validated sessions through the batch driver, in
+// calls of at most max_chunk_tokens streams; every session commits only
+// after every call succeeded.
+int run_batch(hybridc_session *const *sessions, const int32_t *tokens, int64_t n,
+              float *logits, const char *fn) {
+  hybridc_rt_halide_hooks_anchor();
+  hybridc_session *lead = sessions[0]; // its workspace and threads run the call
+  const hybridc_model_desc *d = lead->desc;
+  NewCheckpoints *fresh = (NewCheckpoints *)calloc((size_t)n, sizeof *fresh);
+  int64_t *streams = (int64_t *)malloc((size_t)n * HYBRIDC_STREAM_FIELDS * sizeof *streams);
+  int status = fresh && streams ? HYBRIDC_OK
+                                : hybridc_rt_fail(HYBRIDC_ERR_OUT_OF_MEMORY,
+                                                  "%s: out of memory for %" PRId64 " streams",
+                                                  fn, n);
+  int64_t prepared = 0;
+  const int64_t chunk = d->max_chunk_tokens;
+  if (status == HYBRIDC_OK)
+    status = ensure_workspace(lead, n < chunk ? n : chunk, fn);
+  // Growing the KV caches and the histories is invisible to the sessions'
+  // contents; only the new checkpoints need undoing on failure.
+  for (; status == HYBRIDC_OK && prepared < n; ++prepared) {
+    hybridc_session *s = sessions[prepared];
+    fresh[prepared] = NewCheckpoints();
+    if (s->position == INT64_MAX)
+      status = hybridc_rt_fail(HYBRIDC_ERR_CAPACITY, "%s: position overflow", fn);
+    if (status == HYBRIDC_OK)
+      status = hybridc_rt_ensure_kv(s, s->position + 1, fn);
+    if (status == HYBRIDC_OK)
+      status = hybridc_rt_reserve_history(s, 1, fn);
+    if (status == HYBRIDC_OK)
+      status = alloc_new(s, 1, fresh[prepared], fn);
+    int64_t *row = streams + prepared * HYBRIDC_STREAM_FIELDS;
+    row[HYBRIDC_STREAM_STATE_IN] = (int64_t)(uintptr_t)s->state;
+    row[HYBRIDC_STREAM_STATE_OUT] = (int64_t)(uintptr_t)s->scratch[0];
+    row[HYBRIDC_STREAM_KV] = (int64_t)(uintptr_t)s->kv;
+    row[HYBRIDC_STREAM_KV_CAPACITY] = s->kv_capacity;
+    row[HYBRIDC_STREAM_PAST] = s->position;
+  }
+
+  hybridc_call_ctx ctx;
+  init_ctx(ctx, lead);
+  hybridc_memref1d w = memref(lead->model->payload, (int64_t)d->weights_bytes);
+  for (int64_t off = 0; status == HYBRIDC_OK && off < n;) {
+    const int64_t cn = n - off < chunk ? n - off : chunk;
+    hybridc_memref1d tok = memref(tokens + off, cn);
+    hybridc_memref1d table = memref(streams + off * HYBRIDC_STREAM_FIELDS,
+                                    cn * HYBRIDC_STREAM_FIELDS);
+    hybridc_memref1d ws = memref(lead->workspace, workspace_bytes(d, cn));
+    hybridc_memref1d lg = memref(logits + off * d->vocab_size, cn * d->vocab_size);
+    d->decode_batch(&ctx, &tok, &w, &table, &ws, &lg);
+    status = driver_status(ctx);
+    if (status != HYBRIDC_OK)
+      status = hybridc_rt_fail(status,
+                               "%s: streams [%" PRId64 ", %" PRId64
+                               ") failed, no session changed: %s",
+                               fn, off, off + cn, ctx.message[0] ? ctx.message : "(no message)");
+    off += cn;
+  }
+
+  for (int64_t i = 0; i < prepared; ++i) {
+    hybridc_session *s = sessions[i];
+    if (status != HYBRIDC_OK) {
+      free_new(s, fresh[i]);
+      continue;
+    }
+    if (fresh[i].count) // the one checkpoint this token can reach
+      memcpy(fresh[i].list[s->num_checkpoints].state, s->scratch[0], (size_t)d->state_bytes);
+    commit(s, 0, tokens + i, 1, fresh[i]);
+  }
+  free(fresh);
+  free(streams);
+  return status;
 }
 
 } // namespace
 
 extern "C" {
+
+int hybridc_rt_decode_batch(hybridc_session *const *sessions, const int32_t *tokens, int64_t n,
+                            float *logits) {
+  const char *fn = "decode_batch";
+  int status = check_batch(sessions, tokens, n, logits, fn);
+  return status != HYBRIDC_OK ? status : run_batch(sessions, tokens, n, logits, fn);
+}
 
 int hybridc_rt_prefill(hybridc_session *s, const int32_t *tokens, int64_t n, float *logits,
                        int32_t flags) {

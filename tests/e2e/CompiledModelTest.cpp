@@ -377,6 +377,59 @@ TEST_P(Compiled, ForkAndSaveLoadContinueBitIdentically) {
   lib->sessionFree(fork);
 }
 
+// decode_batch over three streams at different positions (so different KV
+// lengths and states): each stream's rows match the reference of its own
+// sequence at the variant's tolerance, and a stream continues alone after.
+TEST_P(Compiled, DecodeBatchMatchesEachStreamsReference) {
+  constexpr int kStreams = 3, kSteps = 8;
+  Runner run(*lib);
+  ASSERT_TRUE(run.ok());
+  // Streams 1 and 2 are forks of the still empty session: one open model.
+  std::vector<void *> sessions{run.session()};
+  for (int i = 1; i < kStreams; ++i) {
+    void *s = nullptr;
+    ASSERT_EQ(lib->sessionFork(run.session(), &s), kOk) << lib->lastError();
+    sessions.push_back(s);
+  }
+  std::vector<std::vector<int32_t>> seqs;
+  std::vector<int64_t> prompt;
+  for (int i = 0; i < kStreams; ++i) {
+    seqs.push_back(randomTokens(40, vocab, 30 + uint32_t(i)));
+    prompt.push_back(12 + 7 * i);
+    ASSERT_EQ(lib->prefill(sessions[size_t(i)], seqs.back().data(), prompt.back(), nullptr,
+                           kLogitsLast),
+              kOk)
+        << lib->lastError();
+  }
+  std::vector<std::vector<float>> got(kStreams);
+  std::vector<float> logits(size_t(kStreams * vocab));
+  for (int t = 0; t < kSteps; ++t) {
+    std::vector<int32_t> tokens;
+    for (int i = 0; i < kStreams; ++i)
+      tokens.push_back(seqs[size_t(i)][size_t(prompt[size_t(i)] + t)]);
+    ASSERT_EQ(lib->decodeBatch(sessions.data(), tokens.data(), kStreams, logits.data()), kOk)
+        << lib->lastError();
+    for (int i = 0; i < kStreams; ++i)
+      got[size_t(i)].insert(got[size_t(i)].end(), logits.begin() + i * vocab,
+                            logits.begin() + (i + 1) * vocab);
+  }
+  for (int i = 0; i < kStreams; ++i) {
+    SCOPED_TRACE("stream " + std::to_string(i));
+    auto want = referenceLogits(seqs[size_t(i)]);
+    ASSERT_FALSE(want.empty());
+    const int64_t at = prompt[size_t(i)];
+    EXPECT_EQ(lib->sessionPosition(sessions[size_t(i)]), at + kSteps);
+    std::vector<float> next(static_cast<size_t>(vocab));
+    ASSERT_EQ(lib->decode(sessions[size_t(i)], seqs[size_t(i)][size_t(at + kSteps)], next.data()),
+              kOk)
+        << lib->lastError();
+    got[size_t(i)].insert(got[size_t(i)].end(), next.begin(), next.end());
+    expectRows("batch steps then a decode", got[size_t(i)], want, at, kSteps + 1);
+  }
+  for (int i = 1; i < kStreams; ++i)
+    lib->sessionFree(sessions[size_t(i)]);
+}
+
 INSTANTIATE_TEST_SUITE_P(tiny_f32_avx512, Compiled, ::testing::Values(&kTinyAvx512), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_f32_avx2, Compiled, ::testing::Values(&kTinyAvx2), byModel);
 INSTANTIATE_TEST_SUITE_P(golden_avx512, Compiled, ::testing::Values(&kGolden), byModel);

@@ -43,8 +43,7 @@ struct Grouping {
 };
 
 Grouping group(int T, const Case &c, const std::vector<int32_t> &idx,
-               const std::vector<float> &gates) {
-  const int TT = kMoeTileRows;
+               const std::vector<float> &gates, int TT) {
   std::vector<int> pairs(size_t(T) * c.K);
   std::iota(pairs.begin(), pairs.end(), 0);
   std::stable_sort(pairs.begin(), pairs.end(), [&](int a, int b) { return idx[a] < idx[b]; });
@@ -70,8 +69,10 @@ Grouping group(int T, const Case &c, const std::vector<int32_t> &idx,
   return g;
 }
 
-void run(const std::string &targetName, WeightType type, const Case &c, Routing how) {
-  SCOPED_TRACE(targetName + (type == WeightType::BF16 ? " bf16" : " f32") +
+// tile: kMoeTileRows (prefill) or kMoeBatchTileRows (decode_batch).
+void run(const std::string &targetName, WeightType type, const Case &c, Routing how,
+         int tile = kMoeTileRows) {
+  SCOPED_TRACE(targetName + " " + weightTypeName(type) + " TILE=" + std::to_string(tile) +
                " H=" + std::to_string(c.H) + " I=" + std::to_string(c.I) +
                " E=" + std::to_string(c.E) + " K=" + std::to_string(c.K) +
                " routing=" + std::to_string(int(how)));
@@ -79,7 +80,7 @@ void run(const std::string &targetName, WeightType type, const Case &c, Routing 
   KernelSpec tiles;
   tiles.kind = "moe_expert_tiles";
   tiles.symbol = "test_moe_expert_tiles";
-  tiles.sizes = {{"H", c.H}, {"I", c.I}, {"E", c.E}, {"TILE", kMoeTileRows}};
+  tiles.sizes = {{"H", c.H}, {"I", c.I}, {"E", c.E}, {"TILE", tile}};
   tiles.weightType = type;
   BuiltKernel kt = buildJit(tiles, target);
   ASSERT_EQ(kt.buffers.size(), isBlockQuantized(type) ? 8u : 6u);
@@ -98,7 +99,7 @@ void run(const std::string &targetName, WeightType type, const Case &c, Routing 
     std::vector<float> f = randomVector(size_t(T) * c.H, 83 + T);
     std::vector<float> gates = randomVector(size_t(T) * c.K, 84 + T, 0.0f, 1.0f);
     std::vector<int32_t> idx = route(T, c, how, 85 + T);
-    Grouping g = group(T, c, idx, gates);
+    Grouping g = group(T, c, idx, gates, tile);
     const int R = int(g.rowToken.size());
 
     Halide::Buffer<float> fBuf = bufferFrom(f, {T, c.H});
@@ -156,6 +157,16 @@ TEST_P(MoEGroupedTest, OneExpertTakesEveryTokenBF16) {
 }
 TEST_P(MoEGroupedTest, ExpertsWithNoTokenBF16) {
   run(GetParam(), WeightType::BF16, {33, 17, 9, 2}, Routing::SkipOddExperts);
+}
+
+// The batch driver's shorter tile, every weight type.
+TEST_P(MoEGroupedTest, BatchTileEveryWeightType) {
+  const bool int8 = testTarget(GetParam()).int8Dot;
+  for (WeightType type : {WeightType::F32, WeightType::BF16, WeightType::INT8, WeightType::INT4})
+    if (int8 || !isBlockQuantized(type))
+      for (const Case &c : kCases)
+        run(GetParam(), type, c, Routing::Random, kMoeBatchTileRows);
+  run(GetParam(), WeightType::F32, kCases[1], Routing::OneExpertForAll, kMoeBatchTileRows);
 }
 
 // int8 weights (vpdpbusd, activations quantized per block), every routing.

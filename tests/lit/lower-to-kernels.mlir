@@ -43,12 +43,32 @@
 // CHECK: call @hk_rms_norm_0
 // CHECK: call @hk_linear_6
 // CHECK-NOT: hybrid.
-// CHECK-LABEL: func.func @hybridc_decode
+// CHECK-LABEL: func.func @hybridc_decode(
 // CHECK: call @hk_ssm_step_0
+
+// The batch driver: token-wise ops are multi-row calls shared with prefill;
+// conv, scan and attention run per stream on the state and KV addresses of
+// the stream table (%arg3), K/V rows copied into each stream's cache first.
+// CHECK-LABEL: func.func @hybridc_decode_batch(%arg0: !llvm.ptr, %arg1: memref<?xi32>, %arg2: memref<?xi8>, %arg3: memref<?xi64>, %arg4: memref<?xi8>, %arg5: memref<?xi8>)
+// CHECK: call @hk_linear_0(
+// CHECK: scf.for %[[S:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: memref.load %arg3
+// CHECK: llvm.inttoptr
+// CHECK: builtin.unrealized_conversion_cast {{.*}} to memref<?xi8>
+// CHECK: memref.subview %{{.*}}[%[[S]], 0]
+// CHECK: call @hk_conv1d_0
+// CHECK: call @hk_conv_state_0
+// CHECK: call @hk_ssm_step_0
+// CHECK: call @hk_moe_expert_tiles_{{.*}}
+// CHECK: scf.for
+// CHECK: memref.load
+// CHECK: memref.store
+// CHECK: call @hk_attention_
 
 // LLVM: llvm.func @hybridc_prefill(
 // LLVM: llvm.func @_mlir_ciface_hybridc_prefill(%arg0: !llvm.ptr, %arg1: !llvm.ptr
 // LLVM: llvm.func @_mlir_ciface_hybridc_decode(
+// LLVM: llvm.func @_mlir_ciface_hybridc_decode_batch(
 // LLVM-NOT: memref.
 // LLVM-NOT: func.func
 

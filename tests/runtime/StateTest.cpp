@@ -344,8 +344,8 @@ TEST_F(ToyTest, ResetForgetsHistoryAndCheckpoints) {
   expectContinues(s, {5}, 1, "after reset");
 }
 
-// Random interleavings of every operation always match a fresh session fed
-// the same effective tokens.
+// Random interleavings of every operation (decode_batch included) always
+// match a fresh session fed the same effective tokens.
 TEST_F(ToyTest, RandomInterleavingsMatchTheReference) {
   for (unsigned seed = 0; seed < 40; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -356,7 +356,7 @@ TEST_F(ToyTest, RandomInterleavingsMatchTheReference) {
     Tokens seq;
     int64_t callStart = 0; // where the latest call began
     for (int step = 0; step < 30; ++step) {
-      switch (rng() % 6) {
+      switch (rng() % 7) {
       case 0:
       case 1: { // prefill of 1..9 tokens, all logits checked
         Tokens t = random_tokens(1 + rng() % 9, rng());
@@ -402,6 +402,23 @@ TEST_F(ToyTest, RandomInterleavingsMatchTheReference) {
         ASSERT_EQ(hybridc_rt_session_load(loaded, image.data(), int64_t(image.size())),
                   HYBRIDC_OK);
         s = loaded;
+        break;
+      }
+      case 6: { // decode_batch beside a companion session with its own tokens
+        hybridc_session *other = session();
+        Tokens own = random_tokens(1 + rng() % 5, rng());
+        prefill(other, own);
+        hybridc_session *both[2] = {other, s};
+        const int32_t tokens[2] = {int32_t(rng() % toy::kVocab), int32_t(rng() % toy::kVocab)};
+        std::vector<float> l(2 * toy::kVocab);
+        callStart = int64_t(seq.size());
+        ASSERT_EQ(hybridc_rt_decode_batch(both, tokens, 2, l.data()), HYBRIDC_OK)
+            << hybridc_rt_last_error();
+        own.push_back(tokens[0]);
+        seq.push_back(tokens[1]);
+        ASSERT_EQ(std::vector<float>(l.begin(), l.begin() + toy::kVocab),
+                  toy::reference(own).back());
+        ASSERT_EQ(std::vector<float>(l.begin() + toy::kVocab, l.end()), toy::reference(seq).back());
         break;
       }
       }

@@ -28,12 +28,14 @@ void reset_hooks() {
   h.task_fail_token = -1;
   h.prefill_calls = 0;
   h.decode_calls = 0;
+  h.batch_calls = 0;
   h.last_threads = 0;
   h.violations = 0;
   std::lock_guard<std::mutex> lock(h.mu);
   h.first_violation.clear();
   h.capacities.clear();
   h.chunk_sizes.clear();
+  h.batch_sizes.clear();
 }
 
 std::string first_violation() {
@@ -212,6 +214,50 @@ void toy_decode(void *ctx, hybridc_memref1d *t, hybridc_memref1d *w, hybridc_mem
   driver(true, ctx, t, w, si, so, kv, cap, past, ws, lg, from);
 }
 
+// The batch driver: checks its own contract, then runs each stream through
+// the one-token driver on the stream's state and KV cache, a workspace
+// slice and its logits row.
+void toy_decode_batch(void *ctx_ptr, hybridc_memref1d *tokens, hybridc_memref1d *weights,
+                      hybridc_memref1d *streams, hybridc_memref1d *workspace,
+                      hybridc_memref1d *logits) {
+  Hooks &hk = hooks();
+  hk.batch_calls++;
+  const int64_t n = tokens->size;
+  {
+    std::lock_guard<std::mutex> lock(hk.mu);
+    hk.batch_sizes.push_back(n);
+  }
+  EXPECT_CONTRACT(n >= 1 && n <= kMaxChunk);
+  EXPECT_CONTRACT(streams->size == n * HYBRIDC_STREAM_FIELDS && streams->stride == 1);
+  EXPECT_CONTRACT(workspace->size == kWorkspaceFixed + n * kWorkspacePerToken);
+  EXPECT_CONTRACT(logits->size == n * kVocab);
+  const int64_t *table = static_cast<const int64_t *>(streams->aligned);
+  auto bytes = [](int64_t address, int64_t size) {
+    hybridc_memref1d m{};
+    m.allocated = m.aligned = reinterpret_cast<void *>(uintptr_t(address));
+    m.size = size;
+    m.stride = 1;
+    return m;
+  };
+  auto *ctx = static_cast<hybridc_call_ctx *>(ctx_ptr);
+  for (int64_t i = 0; i < n && ctx->status == HYBRIDC_OK; ++i) {
+    const int64_t *row = table + i * HYBRIDC_STREAM_FIELDS;
+    for (int64_t j = 0; j < i; ++j) // distinct streams never share a buffer
+      for (int f : {HYBRIDC_STREAM_STATE_IN, HYBRIDC_STREAM_STATE_OUT, HYBRIDC_STREAM_KV})
+        EXPECT_CONTRACT(table[j * HYBRIDC_STREAM_FIELDS + f] != row[f]);
+    const int64_t cap = row[HYBRIDC_STREAM_KV_CAPACITY];
+    hybridc_memref1d tok = bytes(int64_t(uintptr_t(tokens->aligned)) + 4 * i, 1);
+    hybridc_memref1d sin = bytes(row[HYBRIDC_STREAM_STATE_IN], kStateBytes);
+    hybridc_memref1d sout = bytes(row[HYBRIDC_STREAM_STATE_OUT], kStateBytes);
+    hybridc_memref1d kv = bytes(row[HYBRIDC_STREAM_KV], kKvSegments * cap * kKvRowBytes);
+    hybridc_memref1d ws = bytes(int64_t(uintptr_t(workspace->aligned)),
+                                kWorkspaceFixed + kWorkspacePerToken);
+    hybridc_memref1d lg = bytes(int64_t(uintptr_t(logits->aligned)) + 4 * i * kVocab, kVocab);
+    driver(true, ctx, &tok, weights, &sin, &sout, &kv, cap, row[HYBRIDC_STREAM_PAST], &ws, &lg,
+           0);
+  }
+}
+
 hybridc_model_desc make_desc(const uint8_t *embedded) {
   hybridc_model_desc d{};
   d.name = "toy";
@@ -230,6 +276,7 @@ hybridc_model_desc make_desc(const uint8_t *embedded) {
   d.prefill = toy_prefill;
   d.decode = toy_decode;
   d.target = "toy-cpu";
+  d.decode_batch = toy_decode_batch;
   return d;
 }
 

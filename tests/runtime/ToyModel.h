@@ -43,13 +43,15 @@ struct Hooks {
   std::atomic<int32_t> halide_error_token{-1}; // halide_error + failure
   std::atomic<int32_t> task_fail_token{-1};    // a parallel task returns non-zero
   std::atomic<int> prefill_calls{0};
-  std::atomic<int> decode_calls{0};
+  std::atomic<int> decode_calls{0};      // one-token driver calls (batch streams too)
+  std::atomic<int> batch_calls{0};
   std::atomic<int> last_threads{0};
   std::atomic<int> violations{0};
   std::mutex mu;
   std::string first_violation;         // guarded by mu
   std::vector<int64_t> capacities;     // distinct kv_capacity values, in order
   std::vector<int64_t> chunk_sizes;    // n of every driver call
+  std::vector<int64_t> batch_sizes;    // n of every batch driver call
 };
 Hooks &hooks();
 void reset_hooks();

@@ -33,8 +33,9 @@ BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target
   const int I = int(spec.size("I"));
   const int E = int(spec.size("E"));
   const int TT = int(spec.size("TILE"));
-  if (H <= 0 || I <= 0 || E <= 0 || TT != kMoeTileRows)
-    failKernel(spec, "need positive H, I, E and TILE = " + std::to_string(kMoeTileRows));
+  if (H <= 0 || I <= 0 || E <= 0 || !isMoeTileRows(TT))
+    failKernel(spec, "need positive H, I, E and TILE = " + std::to_string(kMoeTileRows) +
+                         " or " + std::to_string(kMoeBatchTileRows));
   const LinearPacking pk = linearPacking(target, spec.weightType);
   const int L = pk.lanes, G = pk.group;
   const int NB1 = int(pk.blocks(2 * I)); // W_in blocks (2I outputs)

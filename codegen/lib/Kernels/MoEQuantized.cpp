@@ -130,7 +130,7 @@ BuiltKernel buildMoeExpertsQuantized(const KernelSpec &spec, const TargetSpec &t
 BuiltKernel buildMoeExpertTilesQuantized(const KernelSpec &spec, const TargetSpec &target) {
   const int H = int(spec.size("H")), I = int(spec.size("I")), E = int(spec.size("E"));
   const int TT = int(spec.size("TILE"));
-  checkSpec(spec, target, H > 0 && I > 0 && E > 0 && TT == kMoeTileRows);
+  checkSpec(spec, target, H > 0 && I > 0 && E > 0 && isMoeTileRows(TT));
   const LinearPacking pk = linearPacking(target, spec.weightType);
   const int L = pk.lanes, G = pk.group;
   const int NB1 = int(pk.blocks(2 * I)), NB2 = int(pk.blocks(H));

@@ -6,6 +6,14 @@
 //
 //   hybridc_prefill / hybridc_decode(ctx, tokens, weights, state_in,
 //       state_out, kv, kv_capacity, past, workspace, logits, logits_from)
+//   hybridc_decode_batch(ctx, tokens, weights, streams, workspace, logits)
+//
+// The batch driver runs one token of each of n streams (sessions): the ops
+// that work token by token (norms, matmuls, MoE, lm_head) see the n tokens
+// as the rows of one prefill-like call, so each weight is read once for all
+// streams; the ops with per-stream state (conv, scan, attention) run in a
+// loop over the streams with the state and KV cache addresses of each,
+// read from the `streams` table.
 //
 // Every value of @forward gets a home: weights are views of the packed
 // payload, state a view of state_in/state_out, K/V projections rows of the
@@ -23,6 +31,7 @@
 #include "hybridc/Codegen/Passes.h"
 
 #include "hybrid/HybridOps.h"
+#include "hybridc/runtime_abi.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -46,11 +55,17 @@ namespace {
 
 constexpr int64_t kDyn = ShapedType::kDynamic;
 
-// Argument positions of the driver functions.
+// Argument positions of the prefill and decode drivers.
 enum DriverArg {
   kCtx, kTokens, kWeights, kStateIn, kStateOut, kKv, kKvCapacity, kPast,
-  kWorkspace, kLogits, kLogitsFrom, kNumDriverArgs
+  kWorkspace, kLogits, kLogitsFrom, kNumDriverArgs,
+  kStreams // the batch driver's stream table (its argument 3)
 };
+// The batch driver's arguments, in order.
+constexpr DriverArg kBatchDriverArgs[] = {kCtx, kTokens, kWeights, kStreams, kWorkspace,
+                                          kLogits};
+
+enum class DriverKind { Prefill, Decode, DecodeBatch };
 
 int64_t product(ArrayRef<int64_t> shape) {
   int64_t n = 1;
@@ -196,8 +211,8 @@ struct MoEScratch {
   Slot y, rowToken, rowGate, tileExpert, rowOf, cursor;
   int64_t perToken = 0, fixed = 0; // the whole region
 
-  MoEScratch(int64_t E, int64_t K, int64_t H) {
-    const int64_t spare = moeGroupedRowsFixedPart(E, codegen::kMoeTileRows);
+  MoEScratch(int64_t E, int64_t K, int64_t H, int64_t tile) {
+    const int64_t spare = moeGroupedRowsFixedPart(E, tile);
     auto place = [&](Slot &s, int64_t perTok, int64_t fix) {
       s = {perToken, fixed};
       perToken += alignTo(perTok, 16);
@@ -212,10 +227,12 @@ struct MoEScratch {
   }
 };
 
-/// Emits one driver function (prefill or decode) from @forward.
+/// Emits one driver function (prefill, decode or decode_batch) from @forward.
 class DriverBuilder {
 public:
-  DriverBuilder(LoweringContext &lc, bool decode) : lc(lc), decode(decode) {}
+  DriverBuilder(LoweringContext &lc, DriverKind kind)
+      : lc(lc), decode(kind == DriverKind::Decode),
+        steps(kind != DriverKind::Prefill), batch(kind == DriverKind::DecodeBatch) {}
   LogicalResult build(OpBuilder &b, StringRef name);
 
 private:
@@ -226,7 +243,12 @@ private:
 
   // --- emission helpers -----------------------------------------------------
   Value idx(int64_t v) { return b->create<arith::ConstantIndexOp>(loc, v); }
-  Value arg(DriverArg a) { return fn.getArgument(a); }
+  Value arg(DriverArg a);
+  /// Emits `body(i)` in a loop over the batch's streams with `stream` set
+  /// to stream i's state and KV cache.
+  void forEachStream(function_ref<void(Value)> body);
+  /// A memref<?xi8> of `bytes` bytes at the address `address` (i64).
+  Value bytesAt(Value address, Value bytes);
   MemRefType dynamicType(MemRefType t) {
     return MemRefType::get(SmallVector<int64_t>(t.getRank(), kDyn), t.getElementType(),
                            StridedLayoutAttr::get(t.getContext(), kDyn,
@@ -261,6 +283,10 @@ private:
   Value stateView(Value stateArg, bool output);
   Value kvSegment(Value cacheArg);
   Value rows(Value matrix, Value first, Value count);
+  /// Rows per tile of the grouped MoE kernel.
+  int64_t moeTile() const { return batch ? codegen::kMoeBatchTileRows : codegen::kMoeTileRows; }
+  /// Copies the [1][W] row `from` into the [1][W] row `to`.
+  void copyRow(Value from, Value to);
   void call(const KernelDesc &desc, ArrayRef<Value> args);
   StringRef weightName(Value weightRef) {
     return cast<hybrid::WeightRefOp>(weightRef.getDefiningOp()).getWeight();
@@ -282,7 +308,14 @@ private:
   void lowerAttention(hybrid::AttentionOp op);
 
   LoweringContext &lc;
-  bool decode;
+  bool decode; // token-wise ops see one row (GEMV kernels)
+  bool steps;  // conv, scan and attention advance one token per stream
+  bool batch;  // several streams, each with its own state and KV cache
+  /// The state and KV cache the per-stream ops use: the driver's arguments,
+  /// or in the batch driver the current stream's, inside forEachStream.
+  struct Stream {
+    Value stateIn, stateOut, kv, kvCapacity, past;
+  } stream;
   OpBuilder *b = nullptr;
   Location loc = UnknownLoc();
   func::FuncOp fn;
@@ -298,7 +331,9 @@ private:
 };
 
 bool DriverBuilder::feedsKvCache(Value v) const {
-  if (!v.hasOneUse())
+  // The batch driver's rows belong to different caches: they are copied
+  // into them stream by stream.
+  if (batch || !v.hasOneUse())
     return false;
   OpOperand &use = *v.getUses().begin();
   return isa<hybrid::AttentionOp>(use.getOwner()) &&
@@ -340,7 +375,7 @@ void DriverBuilder::planWorkspace() {
             [&](Operation *o) { planResult(o->getResult(0)); })
         .Case<hybrid::SSMScanOp>([&](hybrid::SSMScanOp o) {
           planResult(o.getResult());
-          if (!decode && lc.prefillTokens > lc.chunkTokens)
+          if (!steps && lc.prefillTokens > lc.chunkTokens)
             scanCarryElements = std::max(
                 scanCarryElements,
                 alignTo(product(cast<ShapedType>(o.getState().getType()).getShape()), 16));
@@ -352,7 +387,7 @@ void DriverBuilder::planWorkspace() {
           planTemp(1, o.getTopK()); // expert ids [T][K] (i32)
           planTemp(2, o.getTopK()); // gates [T][K]
           if (!decode) { // grouping rows; every MoE layer reuses one region
-            MoEScratch scratch(wIn[0], o.getTopK(), wIn[2]);
+            MoEScratch scratch(wIn[0], o.getTopK(), wIn[2], moeTile());
             scratchPerToken = std::max(scratchPerToken, scratch.perToken);
             scratchFixed = std::max(scratchFixed, scratch.fixed);
           }
@@ -459,18 +494,74 @@ Value DriverBuilder::stateView(Value stateArg, bool output) {
   unsigned index = cast<BlockArgument>(stateArg).getArgNumber() - 1;
   auto type = MemRefType::get(cast<ShapedType>(stateArg.getType()).getShape(),
                               b->getF32Type());
-  return b->create<memref::ViewOp>(loc, type, arg(output ? kStateOut : kStateIn),
+  return b->create<memref::ViewOp>(loc, type, output ? stream.stateOut : stream.stateIn,
                                    idx(lc.stateOffset[index]), ValueRange{});
 }
 
 Value DriverBuilder::kvSegment(Value cacheArg) {
   unsigned index = cast<BlockArgument>(cacheArg).getArgNumber() - 1;
   Value segmentBytes =
-      b->create<arith::MulIOp>(loc, arg(kKvCapacity), idx(lc.kvRowBytes));
+      b->create<arith::MulIOp>(loc, stream.kvCapacity, idx(lc.kvRowBytes));
   Value offset = b->create<arith::MulIOp>(loc, segmentBytes, idx(lc.kvSegment[index]));
   auto type = MemRefType::get({kDyn, lc.kvRowBytes / 4}, b->getF32Type());
-  return b->create<memref::ViewOp>(loc, type, arg(kKv), offset,
-                                   ValueRange{arg(kKvCapacity)});
+  return b->create<memref::ViewOp>(loc, type, stream.kv, offset,
+                                   ValueRange{stream.kvCapacity});
+}
+
+Value DriverBuilder::arg(DriverArg a) {
+  if (!batch)
+    return fn.getArgument(a);
+  for (auto [i, known] : llvm::enumerate(kBatchDriverArgs))
+    if (known == a)
+      return fn.getArgument(i);
+  llvm_unreachable("the batch driver has no such argument");
+}
+
+Value DriverBuilder::bytesAt(Value address, Value bytes) {
+  // The memref descriptor of a contiguous byte buffer, built in the LLVM
+  // dialect; the conversion to LLVM folds the cast away.
+  MLIRContext *ctx = b->getContext();
+  Type ptr = LLVM::LLVMPointerType::get(ctx), i64 = b->getI64Type();
+  Type dims = LLVM::LLVMArrayType::get(i64, 1);
+  auto descType = LLVM::LLVMStructType::getLiteral(ctx, {ptr, ptr, i64, dims, dims});
+  Value base = b->create<LLVM::IntToPtrOp>(loc, ptr, address);
+  Value desc = b->create<LLVM::UndefOp>(loc, descType);
+  auto i64c = [&](int64_t v) { return b->create<LLVM::ConstantOp>(loc, i64, v); };
+  desc = b->create<LLVM::InsertValueOp>(loc, desc, base, ArrayRef<int64_t>{0});
+  desc = b->create<LLVM::InsertValueOp>(loc, desc, base, ArrayRef<int64_t>{1});
+  desc = b->create<LLVM::InsertValueOp>(loc, desc, i64c(0), ArrayRef<int64_t>{2});
+  desc = b->create<LLVM::InsertValueOp>(
+      loc, desc, b->create<arith::IndexCastOp>(loc, i64, bytes), ArrayRef<int64_t>{3, 0});
+  desc = b->create<LLVM::InsertValueOp>(loc, desc, i64c(1), ArrayRef<int64_t>{4, 0});
+  Type memref = MemRefType::get({kDyn}, b->getI8Type());
+  return b->create<UnrealizedConversionCastOp>(loc, memref, desc).getResult(0);
+}
+
+void DriverBuilder::forEachStream(function_ref<void(Value)> body) {
+  auto loop = b->create<scf::ForOp>(loc, idx(0), tokenCount, idx(1));
+  OpBuilder::InsertionGuard guard(*b);
+  b->setInsertionPointToStart(loop.getBody());
+  Value i = loop.getInductionVar();
+  Value first = b->create<arith::MulIOp>(loc, i, idx(HYBRIDC_STREAM_FIELDS));
+  auto field = [&](int64_t f) {
+    return b->create<memref::LoadOp>(loc, arg(kStreams),
+                                     ValueRange{b->create<arith::AddIOp>(loc, first, idx(f))})
+        .getResult();
+  };
+  auto index = [&](Value v) {
+    return b->create<arith::IndexCastOp>(loc, b->getIndexType(), v).getResult();
+  };
+  Stream outer = stream;
+  Value capacity = index(field(HYBRIDC_STREAM_KV_CAPACITY));
+  Value kvBytes = b->create<arith::MulIOp>(loc, capacity,
+                                           idx(lc.kvSegments * lc.kvRowBytes));
+  stream.stateIn = bytesAt(field(HYBRIDC_STREAM_STATE_IN), idx(lc.stateBytes));
+  stream.stateOut = bytesAt(field(HYBRIDC_STREAM_STATE_OUT), idx(lc.stateBytes));
+  stream.kv = bytesAt(field(HYBRIDC_STREAM_KV), kvBytes);
+  stream.kvCapacity = capacity;
+  stream.past = index(field(HYBRIDC_STREAM_PAST));
+  body(i);
+  stream = outer;
 }
 
 Value DriverBuilder::rows(Value matrix, Value first, Value count) {
@@ -556,8 +647,8 @@ void DriverBuilder::lowerGroupedExperts(hybrid::MoEOp op, Value ids, Value gates
                                         const Matrix &win, const Matrix &wout, Value out) {
   auto wIn = cast<ShapedType>(op.getWIn().getType()).getShape(); // [E, 2I, H]
   int64_t E = wIn[0], H = wIn[2], I = wIn[1] / 2, K = op.getTopK();
-  const int64_t tile = codegen::kMoeTileRows;
-  MoEScratch scratch(E, K, H);
+  const int64_t tile = moeTile();
+  MoEScratch scratch(E, K, H, tile);
   Type i32 = b->getI32Type(), f32 = b->getF32Type();
   Value capacity = b->create<arith::AddIOp>(
       loc, b->create<arith::MulIOp>(loc, tokenCount, idx(K)),
@@ -610,8 +701,9 @@ void DriverBuilder::lowerSwiGLU(hybrid::SwiGLUMLPOp op) {
 }
 
 void DriverBuilder::lowerLMHead(hybrid::LMHeadOp op) {
-  // Only rows logits_from .. T-1 are computed (usually just the last one).
-  Value from = arg(kLogitsFrom);
+  // Only rows logits_from .. T-1 are computed (usually just the last one);
+  // every stream's in the batch driver.
+  Value from = batch ? idx(0) : arg(kLogitsFrom);
   Value any = b->create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, from, tokenCount);
   auto ifOp = b->create<scf::IfOp>(loc, any, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(*b);
@@ -649,18 +741,28 @@ void DriverBuilder::lowerSSMScan(hybrid::SSMScanOp op) {
                                : std::numeric_limits<double>::infinity()}};
   std::vector<std::pair<std::string, int64_t>> sizes{
       {"NH", NH}, {"P", P}, {"N", N}, {"G", G}};
-  if (!decode)
+  if (!steps)
     sizes.push_back({"Q", lc.chunkTokens});
   Value y = resultBuffer(op.getResult());
-  Value stateIn = stateView(op.getState(), false);
-  Value stateOut = stateView(cast<BlockArgument>(op.getState()), /*output=*/true);
-  buffers[op.getNewState()] = stateOut;
-  KernelDesc desc{decode ? "ssm_step" : "ssm_chunk", sizes, constants, false};
+  KernelDesc desc{steps ? "ssm_step" : "ssm_chunk", sizes, constants, false};
   SmallVector<Value> in{bufferOf(op.getInput()), bufferOf(op.getDt()), bufferOf(op.getB()),
                         bufferOf(op.getC())};
   SmallVector<Value> params{plainF32(op.getALog()), plainF32(op.getD()),
                             plainF32(op.getDtBias())};
-  const int64_t chunks = decode ? 1 : (lc.prefillTokens + lc.chunkTokens - 1) / lc.chunkTokens;
+  if (batch)
+    return forEachStream([&](Value i) {
+      SmallVector<Value> args;
+      for (Value v : in)
+        args.push_back(rows(v, i, idx(1)));
+      args.append(params);
+      args.append({stateView(op.getState(), false), rows(y, i, idx(1)),
+                   stateView(op.getState(), true)});
+      call(desc, args);
+    });
+  Value stateIn = stateView(op.getState(), false);
+  Value stateOut = stateView(op.getState(), /*output=*/true);
+  buffers[op.getNewState()] = stateOut;
+  const int64_t chunks = steps ? 1 : (lc.prefillTokens + lc.chunkTokens - 1) / lc.chunkTokens;
   if (chunks == 1) {
     SmallVector<Value> args(in);
     args.append(params);
@@ -699,14 +801,38 @@ void DriverBuilder::lowerSSMScan(hybrid::SSMScanOp op) {
 void DriverBuilder::lowerAttention(hybrid::AttentionOp op) {
   auto cache = cast<ShapedType>(op.getKCache().getType()).getShape(); // [KV, ?, HD]
   int64_t KV = cache[0], HD = cache[2], heads = op.getNumHeads();
-  Value seen = b->create<arith::AddIOp>(loc, arg(kPast), tokenCount);
-  Value k = rows(kvSegment(op.getKCache()), idx(0), seen);
-  Value v = rows(kvSegment(op.getVCache()), idx(0), seen);
-  Value past = b->create<arith::IndexCastOp>(loc, b->getI32Type(), arg(kPast));
   Value out = resultBuffer(op.getResult());
-  call({"attention", {{"HEADS", heads}, {"KV", KV}, {"HD", HD}, {"decode", decode ? 1 : 0}},
-        {{"scale", op.getScale().convertToDouble()}}, false},
-       {bufferOf(op.getQ()), k, v, past, out});
+  KernelDesc desc{"attention",
+                  {{"HEADS", heads}, {"KV", KV}, {"HD", HD}, {"decode", steps ? 1 : 0}},
+                  {{"scale", op.getScale().convertToDouble()}},
+                  false};
+  // Attends over the stream's cache rows [0, past + count).
+  auto attend = [&](Value q, Value count, Value o) {
+    Value seen = b->create<arith::AddIOp>(loc, stream.past, count);
+    Value k = rows(kvSegment(op.getKCache()), idx(0), seen);
+    Value v = rows(kvSegment(op.getVCache()), idx(0), seen);
+    Value past = b->create<arith::IndexCastOp>(loc, b->getI32Type(), stream.past);
+    call(desc, {q, k, v, past, o});
+  };
+  if (!batch)
+    return attend(bufferOf(op.getQ()), tokenCount, out);
+  forEachStream([&](Value i) {
+    // Stream i's K and V rows go to row `past` of its own caches first.
+    for (auto [proj, cache] : {std::pair(op.getK(), op.getKCache()),
+                               std::pair(op.getV(), op.getVCache())})
+      copyRow(rows(bufferOf(proj), i, idx(1)), rows(kvSegment(cache), stream.past, idx(1)));
+    attend(rows(bufferOf(op.getQ()), i, idx(1)), idx(1), rows(out, i, idx(1)));
+  });
+}
+
+void DriverBuilder::copyRow(Value from, Value to) {
+  // A KV row is a few hundred floats: a plain loop, which LLVM vectorizes.
+  int64_t width = cast<MemRefType>(from.getType()).getShape()[1];
+  auto loop = b->create<scf::ForOp>(loc, idx(0), idx(width), idx(1));
+  OpBuilder::InsertionGuard guard(*b);
+  b->setInsertionPointToStart(loop.getBody());
+  SmallVector<Value> at{idx(0), loop.getInductionVar()};
+  b->create<memref::StoreOp>(loc, b->create<memref::LoadOp>(loc, from, at), to, at);
 }
 
 LogicalResult DriverBuilder::lower(Operation *op) {
@@ -775,17 +901,25 @@ LogicalResult DriverBuilder::lower(Operation *op) {
         if (!isa<BlockArgument>(o.getState()))
           return o.emitOpError("state must be a function argument");
         Value out = resultBuffer(o.getResult());
-        Value stateIn = stateView(o.getState(), false);
-        Value stateOut = stateView(o.getState(), true);
-        buffers[o.getNewState()] = stateOut;
-        SmallVector<Value> args{bufferOf(o.getInput()), stateIn, plainF32(o.getWeight())};
-        if (o.getBias())
-          args.push_back(plainF32(o.getBias()));
-        args.push_back(out);
-        call({"conv1d", {{"C", C}, {"K", K}, {"has_bias", o.getBias() ? 1 : 0}}, {}, false},
-             args);
-        call({"conv_state", {{"C", C}, {"K", K}}, {}, false},
-             {bufferOf(o.getInput()), stateIn, stateOut});
+        auto convolve = [&](Value in, Value result) {
+          Value stateIn = stateView(o.getState(), false);
+          Value stateOut = stateView(o.getState(), true);
+          if (!batch)
+            buffers[o.getNewState()] = stateOut;
+          SmallVector<Value> args{in, stateIn, plainF32(o.getWeight())};
+          if (o.getBias())
+            args.push_back(plainF32(o.getBias()));
+          args.push_back(result);
+          call({"conv1d", {{"C", C}, {"K", K}, {"has_bias", o.getBias() ? 1 : 0}}, {}, false},
+               args);
+          call({"conv_state", {{"C", C}, {"K", K}}, {}, false}, {in, stateIn, stateOut});
+        };
+        if (!batch)
+          convolve(bufferOf(o.getInput()), out);
+        else
+          forEachStream([&](Value i) {
+            convolve(rows(bufferOf(o.getInput()), i, idx(1)), rows(out, i, idx(1)));
+          });
         return success();
       })
       .Case<hybrid::SSMScanOp>([&](hybrid::SSMScanOp o) -> LogicalResult {
@@ -850,6 +984,13 @@ LogicalResult DriverBuilder::build(OpBuilder &builder, StringRef name) {
   // memref.view may give it its [rows][vocab] shape).
   argTypes[kLogits] = i8buf;
   argTypes[kKvCapacity] = argTypes[kPast] = argTypes[kLogitsFrom] = index;
+  if (batch) {
+    SmallVector<Type> all(argTypes);
+    all.push_back(MemRefType::get({kDyn}, builder.getI64Type())); // kStreams
+    argTypes.clear();
+    for (DriverArg a : kBatchDriverArgs)
+      argTypes.push_back(all[a == kStreams ? kNumDriverArgs : a]);
+  }
 
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(lc.module.getBody());
@@ -860,6 +1001,8 @@ LogicalResult DriverBuilder::build(OpBuilder &builder, StringRef name) {
   builder.setInsertionPointToStart(entry);
   loc = lc.forward.getLoc();
   tokenCount = builder.create<memref::DimOp>(loc, arg(kTokens), 0);
+  if (!batch)
+    stream = {arg(kStateIn), arg(kStateOut), arg(kKv), arg(kKvCapacity), arg(kPast)};
 
   planWorkspace();
   lc.workspaceRowBytes =
@@ -967,8 +1110,9 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
       }
     }
 
-    if (failed(DriverBuilder(lc, /*decode=*/false).build(b, kPrefillFunctionName)) ||
-        failed(DriverBuilder(lc, /*decode=*/true).build(b, kDecodeFunctionName)))
+    if (failed(DriverBuilder(lc, DriverKind::Prefill).build(b, kPrefillFunctionName)) ||
+        failed(DriverBuilder(lc, DriverKind::Decode).build(b, kDecodeFunctionName)) ||
+        failed(DriverBuilder(lc, DriverKind::DecodeBatch).build(b, kDecodeBatchFunctionName)))
       return signalPassFailure();
 
     // Declarations first, in creation order, then the two drivers.

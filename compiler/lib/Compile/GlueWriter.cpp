@@ -131,7 +131,9 @@ static uint64_t hybridc_now_ns(void) {
         " hybridc_memref1d *, hybridc_memref1d *, int64_t);\n"
      << "extern void _mlir_ciface_hybridc_decode(void *, hybridc_memref1d *, hybridc_memref1d *,"
         " hybridc_memref1d *, hybridc_memref1d *, hybridc_memref1d *, int64_t, int64_t,"
-        " hybridc_memref1d *, hybridc_memref1d *, int64_t);\n";
+        " hybridc_memref1d *, hybridc_memref1d *, int64_t);\n"
+     << "extern void _mlir_ciface_hybridc_decode_batch(void *, hybridc_memref1d *,"
+        " hybridc_memref1d *, hybridc_memref1d *, hybridc_memref1d *, hybridc_memref1d *);\n";
   if (info.embeddedWeights)
     os << "extern const uint8_t hybridc_embedded_weights[];\n";
   os << "\nconst hybridc_model_desc hybridc_model_descriptor = {\n"
@@ -146,7 +148,8 @@ static uint64_t hybridc_now_ns(void) {
      << "  " << info.maxChunkTokens << ", /* max_chunk_tokens */\n"
      << "  " << info.workspaceFixedBytes << ", " << info.workspaceBytesPerToken << ", /* workspace fixed, per token */\n"
      << "  _mlir_ciface_hybridc_prefill,\n  _mlir_ciface_hybridc_decode,\n"
-     << "  \"" << info.target << "\", /* target */\n};\n\n";
+     << "  \"" << info.target << "\", /* target */\n"
+     << "  _mlir_ciface_hybridc_decode_batch,\n};\n\n";
   os << fillTemplate(apiTemplate, info);
   if (info.profile)
     os << "\n__attribute__((visibility(\"default\"))) const char *" << info.name

@@ -57,6 +57,7 @@ CompiledLibrary::load(const std::string &outDir) {
   resolve(lib->handle_, p + "model_target", lib->modelTarget, missing);
   resolve(lib->handle_, p + "prefill", lib->prefill, missing);
   resolve(lib->handle_, p + "decode", lib->decode, missing);
+  resolve(lib->handle_, p + "decode_batch", lib->decodeBatch, missing);
   resolve(lib->handle_, p + "last_error", lib->lastError, missing);
   resolve(lib->handle_, p + "status_string", lib->statusString, missing);
   resolve(lib->handle_, p + "profile_report", lib->profileReport, optional);
@@ -96,6 +97,8 @@ llvm::Expected<std::unique_ptr<ModelLibrary>> ModelLibrary::open(const std::stri
 }
 
 ModelLibrary::~ModelLibrary() {
+  for (void *f : forks)
+    lib->sessionFree(f);
   if (session)
     lib->sessionFree(session);
   if (model)
@@ -114,6 +117,23 @@ llvm::Error ModelLibrary::prefill(const int32_t *tokens, int64_t n, float *logit
 
 llvm::Error ModelLibrary::decode(int32_t token, float *logits) {
   return check(lib->decode(session, token, logits), "decode");
+}
+
+llvm::Error ModelLibrary::forkStreams(int64_t n) {
+  for (void *f : forks)
+    lib->sessionFree(f);
+  forks.clear();
+  for (int64_t i = 0; i < n; ++i) {
+    void *f = nullptr;
+    if (llvm::Error e = check(lib->sessionFork(session, &f), "session_fork"))
+      return e;
+    forks.push_back(f);
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error ModelLibrary::decodeBatch(const int32_t *tokens, float *logits) {
+  return check(lib->decodeBatch(forks.data(), tokens, streams(), logits), "decode_batch");
 }
 
 llvm::Error ModelLibrary::reset() { return check(lib->sessionReset(session), "session_reset"); }

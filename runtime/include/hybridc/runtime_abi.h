@@ -115,6 +115,25 @@ typedef void (*hybridc_driver_fn)(void *ctx, hybridc_memref1d *tokens,
                                   hybridc_memref1d *workspace, hybridc_memref1d *logits,
                                   int64_t logits_from);
 
+/* The batch driver: one token of each of n streams (n = tokens->size),
+ * stream i being described by row i of `streams`, an i64 table of
+ * [n][HYBRIDC_STREAM_FIELDS] (field order below): the addresses of its
+ * state_in, state_out and KV cache (as the driver above takes them), its
+ * kv_capacity (>= past + 1) and its past. The streams' buffers must not
+ * overlap. workspace as above for n tokens; logits [n][vocab], row i for
+ * stream i. */
+enum {
+  HYBRIDC_STREAM_STATE_IN = 0,
+  HYBRIDC_STREAM_STATE_OUT = 1,
+  HYBRIDC_STREAM_KV = 2,
+  HYBRIDC_STREAM_KV_CAPACITY = 3,
+  HYBRIDC_STREAM_PAST = 4,
+  HYBRIDC_STREAM_FIELDS = 5
+};
+typedef void (*hybridc_batch_driver_fn)(void *ctx, hybridc_memref1d *tokens,
+                                        hybridc_memref1d *weights, hybridc_memref1d *streams,
+                                        hybridc_memref1d *workspace, hybridc_memref1d *logits);
+
 /* ---- The model descriptor (defined by the generated glue) ---------------- */
 typedef struct hybridc_model_desc {
   const char *name;              /* --name */
@@ -133,6 +152,7 @@ typedef struct hybridc_model_desc {
   hybridc_driver_fn prefill;     /* any n in [1, max_chunk_tokens] */
   hybridc_driver_fn decode;      /* n == 1 */
   const char *target;            /* the CPU variant compiled for, e.g. "x86-64-avx512" */
+  hybridc_batch_driver_fn decode_batch; /* n in [1, max_chunk_tokens] streams */
 } hybridc_model_desc;
 
 /* ---- Called by kernel wrappers (generated glue) -------------------------- */
@@ -177,6 +197,10 @@ const char *hybridc_rt_model_target(const hybridc_model *model);
 int hybridc_rt_prefill(hybridc_session *session, const int32_t *tokens, int64_t n,
                        float *logits, int32_t flags);
 int hybridc_rt_decode(hybridc_session *session, int32_t token, float *logits);
+/* One token for each of n distinct sessions of one model; logits [n][vocab]
+ * (required). All or nothing: on failure no session changes. */
+int hybridc_rt_decode_batch(hybridc_session *const *sessions, const int32_t *tokens, int64_t n,
+                            float *logits);
 
 /* The message of the last failed call on this thread ("" if none). */
 const char *hybridc_rt_last_error(void);

@@ -116,6 +116,11 @@ constexpr int kQuantBlock = 32;
 /// Rows of one moe_expert_tiles tile: the height of its register tile, and
 /// the granule in which the driver buckets an expert's tokens.
 constexpr int kMoeTileRows = 8;
+/// The tile of decode_batch, whose few tokens give most experts one or two
+/// rows: a shorter tile wastes less arithmetic on padding rows.
+constexpr int kMoeBatchTileRows = 4;
+/// Whether moe_expert_tiles is built for tiles of `rows`.
+inline bool isMoeTileRows(int rows) { return rows == kMoeTileRows || rows == kMoeBatchTileRows; }
 
 /// The weight type's name as --weights-dtype spells it ("f32", "bf16", "int8", "int4").
 const char *weightTypeName(WeightType type);

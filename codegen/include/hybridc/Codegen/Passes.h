@@ -22,6 +22,7 @@ namespace hybridc {
 /// `_mlir_ciface_<name>`).
 constexpr const char *kPrefillFunctionName = "hybridc_prefill";
 constexpr const char *kDecodeFunctionName = "hybridc_decode";
+constexpr const char *kDecodeBatchFunctionName = "hybridc_decode_batch";
 /// Attribute on kernel declarations describing the kernel to generate.
 constexpr const char *kKernelAttrName = "hybrid.kernel";
 

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace hybridc {
 
@@ -52,6 +53,7 @@ public:
   const char *(*modelTarget)(const void *) = nullptr;
   int (*prefill)(void *, const int32_t *, int64_t, float *, int32_t) = nullptr;
   int (*decode)(void *, int32_t, float *) = nullptr;
+  int (*decodeBatch)(void *const *, const int32_t *, int64_t, float *) = nullptr;
   const char *(*lastError)(void) = nullptr;
   const char *(*statusString)(int) = nullptr;
   // Only in libraries compiled with --profile (null otherwise).
@@ -80,6 +82,12 @@ public:
   /// logits: null, [vocab] (all == false) or [n][vocab] (all == true).
   llvm::Error prefill(const int32_t *tokens, int64_t n, float *logits, bool all);
   llvm::Error decode(int32_t token, float *logits);
+  /// Makes the streams decodeBatch runs: n forks of the session as it is
+  /// now (any earlier ones are freed first).
+  llvm::Error forkStreams(int64_t n);
+  int64_t streams() const { return static_cast<int64_t>(forks.size()); }
+  /// One token per stream (tokens[streams()]); logits [streams()][vocab].
+  llvm::Error decodeBatch(const int32_t *tokens, float *logits);
   llvm::Error reset();
   /// Writes the session's state image (session_save) to `path`.
   llvm::Error saveState(const std::string &path);
@@ -101,6 +109,7 @@ private:
   std::unique_ptr<CompiledLibrary> lib;
   void *model = nullptr;
   void *session = nullptr;
+  std::vector<void *> forks;
 };
 
 } // namespace hybridc
