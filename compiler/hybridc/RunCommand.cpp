@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 using namespace hybridc;
 
@@ -23,7 +24,9 @@ namespace {
 
 struct RunOptions {
   std::string outDir;
-  std::vector<int64_t> tokens;
+  // As text, split here: CLI11 reads "--tokens ''" as token 0 and drops
+  // the empty entry of "1,,2"; both are mistakes to report.
+  std::optional<std::string> tokens;
   std::string tokensFile;
   int64_t chunk = 0;        // 0: the whole prefill part in one call
   int64_t decodeFrom = -1;  // -1: no decode for the given tokens
@@ -39,15 +42,24 @@ llvm::Error makeError(const std::string &msg) {
 
 llvm::Expected<std::vector<int32_t>> readTokens(const RunOptions &o) {
   std::vector<int32_t> out;
-  auto push = [&](int64_t v, const std::string &where) -> llvm::Error {
+  auto push = [&](llvm::StringRef word, const std::string &where) -> llvm::Error {
+    int64_t v;
+    if (word.trim().empty())
+      return makeError(where + " is empty");
+    if (word.trim().getAsInteger(10, v))
+      return makeError(where + " ('" + word.str() + "') is not an integer");
     if (v < 0 || v > INT32_MAX)
       return makeError(where + ": token id " + std::to_string(v) + " is out of range");
     out.push_back(static_cast<int32_t>(v));
     return llvm::Error::success();
   };
-  for (size_t i = 0; i < o.tokens.size(); ++i)
-    if (llvm::Error e = push(o.tokens[i], "--tokens entry " + std::to_string(i)))
-      return std::move(e);
+  if (o.tokens) {
+    llvm::SmallVector<llvm::StringRef> entries;
+    llvm::StringRef(*o.tokens).split(entries, ',');
+    for (size_t i = 0; i < entries.size(); ++i)
+      if (llvm::Error e = push(entries[i], "--tokens entry " + std::to_string(i)))
+        return std::move(e);
+  }
   if (!o.tokensFile.empty()) {
     llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buf =
         llvm::MemoryBuffer::getFile(o.tokensFile, /*IsText=*/true);
@@ -60,11 +72,7 @@ llvm::Expected<std::vector<int32_t>> readTokens(const RunOptions &o) {
         break;
       llvm::StringRef word = rest.take_until([](char c) { return std::isspace(c); });
       rest = rest.drop_front(word.size());
-      int64_t v;
-      if (word.getAsInteger(10, v))
-        return makeError(o.tokensFile + ": token " + std::to_string(index) + " ('" +
-                         word.str() + "') is not an integer");
-      if (llvm::Error e = push(v, o.tokensFile + ": token " + std::to_string(index)))
+      if (llvm::Error e = push(word, o.tokensFile + ": token " + std::to_string(index)))
         return std::move(e);
     }
   }
@@ -156,8 +164,7 @@ void hybridc::addRunCommand(CLI::App &app, int &exitCode) {
       "run", "Stream tokens through a compiled model (prefill, then decode) and "
              "optionally write every position's logits or generate greedily");
   cmd->add_option("out_dir", opts->outDir, "Output folder of `hybridc compile`")->required();
-  auto *tokens = cmd->add_option("--tokens", opts->tokens, "Token ids, e.g. 1,2,3")
-                     ->delimiter(',');
+  auto *tokens = cmd->add_option("--tokens", opts->tokens, "Token ids, e.g. 1,2,3");
   auto *file = cmd->add_option("--tokens-file", opts->tokensFile,
                                "File of whitespace-separated token ids");
   tokens->excludes(file);

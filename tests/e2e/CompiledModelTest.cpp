@@ -403,6 +403,12 @@ TEST_P(Compiled, DecodeBatchMatchesEachStreamsReference) {
   }
   std::vector<std::vector<float>> got(kStreams);
   std::vector<float> logits(size_t(kStreams * vocab));
+  // Through the generated glue, a refused batch changes no stream.
+  std::vector<void *> repeated{sessions[0], sessions[1], sessions[0]};
+  const std::vector<int32_t> some{1, 2, 3};
+  EXPECT_EQ(lib->decodeBatch(repeated.data(), some.data(), 3, logits.data()), kInvalidArgument);
+  for (int i = 0; i < kStreams; ++i)
+    EXPECT_EQ(lib->sessionPosition(sessions[size_t(i)]), prompt[size_t(i)]);
   for (int t = 0; t < kSteps; ++t) {
     std::vector<int32_t> tokens;
     for (int i = 0; i < kStreams; ++i)
