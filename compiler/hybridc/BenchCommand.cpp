@@ -127,19 +127,16 @@ llvm::Error bench(BenchOptions o) {
     return lib.takeError();
   ModelLibrary &m = **lib;
   const int64_t V = m.vocab();
-  std::vector<int32_t> prompt(o.prompt);
-  uint64_t state = 0x2545F4914F6CDD1Dull; // fixed seed: the same prompt every run
-  for (int32_t &t : prompt) {
-    state = state * 6364136223846793005ull + 1442695040888963407ull;
-    t = static_cast<int32_t>((state >> 33) % static_cast<uint64_t>(V));
-  }
-  // The batch streams: forks of the session after the prompt, made before
-  // the single-stream decode so both measure decode after `prompt` tokens.
-  const bool batched = o.batch > 0;
+  // Pseudo-random tokens from a fixed seed: the same prompt every run.
+  uint64_t state = 0x2545F4914F6CDD1Dull;
   auto nextToken = [&] {
     state = state * 6364136223846793005ull + 1442695040888963407ull;
     return static_cast<int32_t>((state >> 33) % static_cast<uint64_t>(V));
   };
+  std::vector<int32_t> prompt(o.prompt);
+  for (int32_t &t : prompt)
+    t = nextToken();
+  const bool batched = o.batch > 0;
   std::vector<float> logits(V);
 
   // Warm-up: page in the weights and create the worker threads.
@@ -155,6 +152,8 @@ llvm::Error bench(BenchOptions o) {
   double prefillSeconds = seconds(start);
   std::string prefillProfile = m.profileReport() ? m.profileReport() : "";
   m.profileReset();
+  // The batch streams: forks of the session after the prompt, made before
+  // the single-stream decode so both measure decode after `prompt` tokens.
   if (batched)
     if (llvm::Error e = m.forkStreams(o.batch))
       return e;
