@@ -12,19 +12,29 @@ struct AttnShape {
   int HEADS, KV, HD;
 };
 
-KernelSpec attentionSpec(const AttnShape &s, double scale, bool decode) {
+KernelSpec attentionSpec(const AttnShape &s, double scale, bool decode, bool bf16 = false) {
   KernelSpec spec;
   spec.kind = "attention";
   spec.symbol = "attention_test";
-  spec.sizes = {{"HEADS", s.HEADS}, {"KV", s.KV}, {"HD", s.HD}, {"decode", decode ? 1 : 0}};
+  spec.sizes = {{"HEADS", s.HEADS}, {"KV", s.KV}, {"HD", s.HD}, {"decode", decode ? 1 : 0},
+                {"bf16", bf16 ? 1 : 0}};
   spec.constants = {{"scale", scale}};
   return spec;
 }
 
+// The bf16 kernel's error bound, relative to max |v|. Its q, k and v are
+// bf16 (the reference rounds them the same way, and products of bf16 values
+// are exact in f32), and so are its softmax weights: each weight w_j within
+// 2^-9 relative, and the output sum_j w_j v_j / sum_j w_j (the sum of the
+// rounded weights) a convex combination of the v_j, it moves by at most
+// 2^-9 * max_j |v_j - out| <= 2^-8 * max |v|.
+constexpr double kBf16WeightBound = 1.0 / 256;
+
 // Runs T queries after `past` cached tokens against a cache of L rows; rows
 // past + T .. L-1 are NaN, so reading any of them shows in the output.
+// With `bf16` the reference sees q, k and v rounded to bf16.
 void runCase(hybridc::codegen::BuiltKernel &kernel, const AttnShape &s, double scale, int T,
-             int past, int L, uint32_t seed) {
+             int past, int L, uint32_t seed, bool bf16) {
   SCOPED_TRACE("HEADS=" + std::to_string(s.HEADS) + " KV=" + std::to_string(s.KV) +
                " HD=" + std::to_string(s.HD) + " T=" + std::to_string(T) +
                " past=" + std::to_string(past) + " L=" + std::to_string(L));
@@ -35,6 +45,12 @@ void runCase(hybridc::codegen::BuiltKernel &kernel, const AttnShape &s, double s
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (size_t i = size_t(past + T) * kw; i < k.size(); ++i)
     k[i] = v[i] = nan;
+  auto seen = [&](std::vector<float> x) {
+    if (bf16)
+      for (float &e : x)
+        e = roundBF16(e);
+    return x;
+  };
 
   auto qb = bufferFrom(q, {T, qw});
   auto kb = bufferFrom(k, {L, kw});
@@ -46,6 +62,7 @@ void runCase(hybridc::codegen::BuiltKernel &kernel, const AttnShape &s, double s
   auto out = makeBuffer<float>({T, qw});
   kernel.pipeline.realize(Halide::Realization({out}));
 
+  const std::vector<float> qs = seen(q), ks = seen(k), vs = seen(v);
   std::vector<double> want(size_t(T) * qw, 0.0);
   const int hpk = s.HEADS / s.KV;
   for (int t = 0; t < T; ++t)
@@ -56,7 +73,7 @@ void runCase(hybridc::codegen::BuiltKernel &kernel, const AttnShape &s, double s
       for (int j = 0; j < visible; ++j) {
         double dot = 0;
         for (int d = 0; d < s.HD; ++d)
-          dot += double(q[size_t(t) * qw + h * s.HD + d]) * k[size_t(j) * kw + g * s.HD + d];
+          dot += double(qs[size_t(t) * qw + h * s.HD + d]) * ks[size_t(j) * kw + g * s.HD + d];
         sc[j] = dot * scale;
         mx = std::max(mx, sc[j]);
       }
@@ -64,17 +81,30 @@ void runCase(hybridc::codegen::BuiltKernel &kernel, const AttnShape &s, double s
         total += (x = std::exp(x - mx));
       for (int j = 0; j < visible; ++j)
         for (int d = 0; d < s.HD; ++d)
-          want[size_t(t) * qw + h * s.HD + d] += sc[j] / total * v[size_t(j) * kw + g * s.HD + d];
+          want[size_t(t) * qw + h * s.HD + d] += sc[j] / total * vs[size_t(j) * kw + g * s.HD + d];
     }
-  EXPECT_TRUE(closeRel(toVector(out), want, kTolF32));
+  if (!bf16) {
+    EXPECT_TRUE(closeRel(toVector(out), want, kTolF32));
+    return;
+  }
+  // v lies in [-1, 1]; f32 rounding on top of the bound.
+  const std::vector<float> got = toVector(out);
+  double worst = 0;
+  for (size_t i = 0; i < got.size(); ++i)
+    worst = std::max(worst, std::isnan(got[i]) ? INFINITY : std::fabs(got[i] - want[i]));
+  EXPECT_LE(worst, kBf16WeightBound + kTolF32);
 }
 
-// Both schedules (the decode one is made for T = 1 but correct for any T).
+// Both schedules (the decode one is made for T = 1 but correct for any T),
+// and the bf16 prefill on targets with bf16 dot products.
 void checkShape(const AttnShape &s, double scale, uint32_t seed) {
   for (const auto &name : testTargetNames())
-    for (bool decode : {false, true}) {
-      SCOPED_TRACE(name + (decode ? " decode" : " prefill"));
-      auto kernel = buildJit(attentionSpec(s, scale, decode), testTarget(name));
+    for (int variant : {0, 1, 2}) {
+      const bool decode = variant == 1, bf16 = variant == 2;
+      if (bf16 && !testTarget(name).bf16Dot)
+        continue;
+      SCOPED_TRACE(name + (decode ? " decode" : bf16 ? " bf16 prefill" : " prefill"));
+      auto kernel = buildJit(attentionSpec(s, scale, decode, bf16), testTarget(name));
       // (T, past, L): prefill, decode, continuation, a cache longer than
       // used, spans of several key blocks (64 to 256 keys per block), of
       // several query tiles (8 or 16 queries), a tile's queries seeing
@@ -84,7 +114,7 @@ void checkShape(const AttnShape &s, double scale, uint32_t seed) {
                               {3, 7, 12},  {1, 70, 80},   {40, 90, 131}, {70, 3, 73},
                               {1, 600, 610}, {2, 517, 519}, {33, 480, 513}};
       for (const auto &c : cases)
-        runCase(kernel, s, scale, c[0], c[1], c[2], seed += 7);
+        runCase(kernel, s, scale, c[0], c[1], c[2], seed += 7, bf16);
     }
 }
 

@@ -88,6 +88,20 @@ TEST(Bf16DotAsm, MoeExpertTilesPrefill) {
                      {{"H", 768}, {"I", 384}, {"E", 32}, {"TILE", kMoeTileRows}}));
 }
 
+// Prefill attention of a bf16 model: both of its products (scores, then
+// weighted values) in vdpbf16ps, at least one each per unrolled tile.
+TEST(Bf16DotAsm, AttentionPrefill) {
+  KernelSpec s = spec("attention", "attention_bf16",
+                      {{"HEADS", 12}, {"KV", 4}, {"HD", 64}, {"decode", 0}, {"bf16", 1}},
+                      WeightType::F32);
+  s.constants = {{"scale", 0.125}};
+  expectBf16Dot(s);
+  SCOPED_TRACE("f32 attention");
+  s.sizes["bf16"] = 0;
+  const std::vector<std::string> ms = mnemonics(assemblyOf(s));
+  EXPECT_EQ(std::count(ms.begin(), ms.end(), "vdpbf16ps"), 0);
+}
+
 TEST(Int8DotAsm, LinearGemmAndGemv) {
   for (int decode : {0, 1})
     expectDot(spec("linear", "int8_linear_" + std::to_string(decode),

@@ -3,6 +3,7 @@
 // must generate. Then the kernel-level module lowers to the LLVM dialect.
 //
 // RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=bf16 lanes=16 chunk-tokens=64" | FileCheck %s
+// RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=bf16 lanes=16 chunk-tokens=64 input-group=2" | FileCheck %s --check-prefix=PAIRS
 // RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels --hybrid-lower-to-llvm | FileCheck %s --check-prefix=LLVM
 // RUN: not hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int2" 2>&1 | FileCheck %s --check-prefix=BADTYPE
 // RUN: not hybridc-opt %s --hybrid-lower-to-kernels 2>&1 | FileCheck %s --check-prefix=NOFWD
@@ -22,6 +23,13 @@
 // CHECK-DAG: func.func private @hk_ssm_step_0(
 // CHECK-DAG: func.func private @hk_linear_6({{.*}}) attributes {hybrid.kernel = {constants = {scale = 1.250000e-01 : f64}, kind = "linear", sizes = {IN = 64 : i64, OUT = 512 : i64, decode = 0 : i64
 // CHECK-DAG: func.func private @hk_linear_7({{.*}}) attributes {hybrid.kernel = {constants = {}, kind = "linear", sizes = {IN = 64 : i64, OUT = 296 : i64, decode = 1 : i64
+// Attention stays f32 unless the matmuls multiply bf16 pairs:
+// CHECK-DAG: func.func private @hk_attention_0({{.*}}) attributes {hybrid.kernel = {constants = {scale = 6.250000e-02 : f64}, kind = "attention", sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 0 : i64, decode = 0 : i64}
+
+// With bf16 pairs (input-group=2) prefill attention multiplies in bf16 too;
+// decode attention reads each key once and stays f32.
+// PAIRS-DAG: func.func private @hk_attention_0({{.*}}) attributes {hybrid.kernel = {{{.*}}kind = "attention", sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 1 : i64, decode = 0 : i64}
+// PAIRS-DAG: func.func private @hk_attention_1({{.*}}) attributes {hybrid.kernel = {{{.*}}kind = "attention", sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 0 : i64, decode = 1 : i64}
 
 // CHECK-LABEL: func.func @hybridc_prefill(%arg0: !llvm.ptr, %arg1: memref<?xi32>, %arg2: memref<?xi8>, %arg3: memref<?xi8>, %arg4: memref<?xi8>, %arg5: memref<?xi8>, %arg6: index, %arg7: index, %arg8: memref<?xi8>, %arg9: memref<?xi8>, %arg10: index) attributes {llvm.emit_c_interface}
 // CHECK: %[[T:.*]] = memref.dim %arg1

@@ -138,6 +138,41 @@ TEST_P(ParFor, CallerWaitsForASlowWorker) {
     ASSERT_EQ(halide_do_par_for(&ctx, slow_task, 0, 2, nullptr), 0);
 }
 
+// Each participant starts on its own contiguous share of the indices; one
+// that is held up (here task 0 waits, bounded, for every other task to have
+// run) must not hold up the rest of its share: the others take it.
+struct Stalled {
+  std::atomic<int> done{0};
+  std::atomic<bool> sawEveryOther{false};
+  int size;
+};
+
+int stall_first_task(void *, int i, uint8_t *closure) {
+  auto *st = reinterpret_cast<Stalled *>(closure);
+  if (i == 0) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (st->done.load() < st->size - 1 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    st->sawEveryOther = st->done.load() == st->size - 1;
+  }
+  st->done++;
+  return 0;
+}
+
+TEST_P(ParFor, OthersTakeTheTasksOfAParticipantThatIsHeldUp) {
+  if (GetParam() == 1)
+    GTEST_SKIP() << "one thread: nobody to take them";
+  hybridc_session *s = session();
+  ASSERT_EQ(hybridc_rt_session_set_threads(s, GetParam()), HYBRIDC_OK);
+  hybridc_call_ctx ctx = make_ctx(s, GetParam());
+  Stalled st;
+  st.size = 400;
+  ASSERT_EQ(halide_do_par_for(&ctx, stall_first_task, 0, st.size, reinterpret_cast<uint8_t *>(&st)),
+            0);
+  EXPECT_EQ(st.done.load(), st.size);
+  EXPECT_TRUE(st.sawEveryOther.load()) << "the held-up share waited for its own participant";
+}
+
 INSTANTIATE_TEST_SUITE_P(Threads, ParFor, ::testing::Values(1, 4));
 
 // Four tasks that each wait (bounded) for all four to have started: passes

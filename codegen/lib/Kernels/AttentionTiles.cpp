@@ -21,6 +21,15 @@
 // one query (decode) all but one lane would idle, so decode has its own
 // schedule (Attention.cpp).
 //
+// With `bf16` = 1 (targets with vdpbf16ps) both GEMMs multiply bf16 pairs
+// into f32 accumulators, twice the multiply-adds of an FMA per instruction:
+// Q and K are rounded to bf16 and paired along d (Q transposed with the
+// pair innermost, d padded with 0 to even), the block's weights e^(S - max)
+// and V are rounded to bf16 and paired along the keys (V transposed per
+// block, two keys' values of one d side by side). Maxima, exponentials and
+// the running state stay f32, and the block's weight sum adds the rounded
+// weights, so each output is still a convex combination of (bf16) values.
+//
 //===----------------------------------------------------------------------===//
 #include "KernelBuilders.h"
 
@@ -39,6 +48,9 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
   if (HEADS <= 0 || KV <= 0 || HD <= 0 || HEADS % KV != 0)
     failKernel(spec, "HEADS, KV, HD must be positive and KV must divide HEADS");
   const int HPK = HEADS / KV;
+  const bool bf16 = spec.size("bf16") != 0;
+  if (bf16 && !target.bf16Dot)
+    failKernel(spec, "bf16 needs a target with bf16 dot products (vdpbf16ps)");
   const int L = target.lanes;
   // Register tiles: JT keys (scores) or DT values of d (output) by the
   // HPK x QV query vectors, about 24 accumulators (AVX-512 has 32
@@ -56,9 +68,13 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
   // output element) is amortised over more keys, while the block's scores
   // (KB x HPK x QV vectors) still fit in L1 and the partly masked last
   // block costs little. 16384 tokens, 12/4 heads of 64: KB 64 -> 256 took
-  // 2022 -> 1391 ms; 512 was slower again (1584 ms).
-  const int KB = (256 + JT - 1) / JT * JT;
+  // 2022 -> 1391 ms; 512 was slower again (1584 ms). With bf16 the GEMMs
+  // take half the time and the merge's share grows: 512 keys (whole pairs
+  // of keys) beat 256 by 3% at 8192 and 32768 tokens, 1024 was slower.
+  const int KT = bf16 ? 2 * JT : JT;
+  const int KB = ((bf16 ? 512 : 256) + KT - 1) / KT * KT;
   const int DR = (HD + DT - 1) / DT * DT; // d rounded up to whole tiles
+  const int HP = (HD + 1) / 2;            // pairs of d (bf16)
 
   ImageParam q = tokenRows("q", HEADS * HD);
   ImageParam k = tokenRows("k", KV * HD);
@@ -78,16 +94,38 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
     return key <= past + query(tl, ln);
   };
 
-  // Q transposed per task: qt(lane, d, hq, tile, g), queries innermost.
+  // bf16 operands: pair element p of pair i is element 2i + p.
+  Var p("p");
+  auto toBf16 = [](const Expr &x) { return cast(BFloat(16), x); };
+
+  // Q transposed per task: qt(lane, d, hq, tile, g), queries innermost; with
+  // bf16 qt(p, lane, i, hq, tile, g) holds d = 2i + p (0 past HD), pairs
+  // innermost, the vector operand of vdpbf16ps.
   Func qt("q_transposed");
-  qt(lane, d, hq, tile, g) = q((g * HPK + hq) * HD + d, min(query(tile, lane), T - 1));
+  auto qAt = [&](const Expr &dq) {
+    return q((g * HPK + hq) * HD + dq, min(query(tile, lane), T - 1));
+  };
+  if (bf16) {
+    Expr dq = 2 * d + p;
+    qt(p, lane, d, hq, tile, g) = toBf16(select(dq < HD, qAt(min(dq, HD - 1)), 0.0f));
+  } else {
+    qt(lane, d, hq, tile, g) = qAt(d);
+  }
+  // bf16: the block's keys kb(d, j, g) rounded (0 at d = HD when HD is
+  // odd), so each pair is one 32-bit broadcast.
+  Func kb("k_bf16");
+  kb(d, j, g) = toBf16(select(d < HD, k(g * HD + min(d, HD - 1), keyRow(j)), 0.0f));
 
   // Scores, one JT-key tile at a time.
-  RDom rd(0, HD, "rd");
+  RDom rd = bf16 ? RDom(0, 2, 0, HP, "rd") : RDom(0, HD, "rd");
   Func sacc("score_tile");
   sacc(lane, hq, jj, jt, tile, g) = 0.0f;
-  sacc(lane, hq, jj, jt, tile, g) +=
-      qt(lane, rd, hq, tile, g) * k(g * HD + rd, keyRow(jt * JT + jj));
+  if (bf16)
+    sacc(lane, hq, jj, jt, tile, g) += dotTerm(qt(rd.x, lane, rd.y, hq, tile, g),
+                                               kb(2 * rd.y + rd.x, jt * JT + jj, g));
+  else
+    sacc(lane, hq, jj, jt, tile, g) +=
+        qt(lane, rd, hq, tile, g) * k(g * HD + rd, keyRow(jt * JT + jj));
   Func score("score");
   score(lane, hq, j, tile, g) = sacc(lane, hq, j % JT, j / JT, tile, g) * scale;
 
@@ -104,16 +142,33 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
       select(visible(j, tile, lane),
              softmaxWeight(score(lane, hq, j, tile, g) - blockMax(lane, hq, j / KB, tile, g)),
              0.0f);
+  // bf16: the weights rounded, probb(p, lane, hq, i, tile, g) of key 2i + p
+  // (a vector operand), and the block's values vb(p, d, i, g) of keys 2i and
+  // 2i + 1 side by side (a broadcast pair).
+  Func probb("block_weight_bf16"), vb("v_bf16");
+  probb(p, lane, hq, j, tile, g) = toBf16(prob(lane, hq, 2 * j + p, tile, g));
+  vb(p, d, j, g) = toBf16(v(g * HD + d, keyRow(2 * j + p)));
+  auto weight = [&](const Expr &key) -> Expr {
+    return bf16 ? cast<float>(probb(key % 2, lane, hq, key / 2, tile, g))
+                : prob(lane, hq, key, tile, g);
+  };
   Func blockSum("block_sum");
   blockSum(lane, hq, b, tile, g) = 0.0f;
-  blockSum(lane, hq, b, tile, g) += prob(lane, hq, key, tile, g);
+  blockSum(lane, hq, b, tile, g) += weight(key);
 
   // The block's weighted values, one DT-wide tile of d at a time (d past HD
   // reads column HD - 1: computed, never stored).
   Func pacc("value_tile");
+  Expr dv = min(dt * DT + dd, HD - 1);
+  RDom rv(0, 2, 0, KB / 2, "rv"); // bf16: (pair element, pair of the block)
   pacc(lane, hq, dd, dt, b, tile, g) = 0.0f;
-  pacc(lane, hq, dd, dt, b, tile, g) +=
-      prob(lane, hq, key, tile, g) * v(g * HD + min(dt * DT + dd, HD - 1), keyRow(key));
+  if (bf16)
+    pacc(lane, hq, dd, dt, b, tile, g) +=
+        dotTerm(probb(rv.x, lane, hq, b * (KB / 2) + rv.y, tile, g),
+                vb(rv.x, dv, b * (KB / 2) + rv.y, g));
+  else
+    pacc(lane, hq, dd, dt, b, tile, g) +=
+        prob(lane, hq, key, tile, g) * v(g * HD + dv, keyRow(key));
   Func blockAcc("block_acc");
   blockAcc(lane, hq, d, b, tile, g) = pacc(lane, hq, d % DT, d / DT, b, tile, g);
 
@@ -168,7 +223,14 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
   // (one kv head), which the hardware prefetchers follow poorly (512
   // queries after 32256 tokens: 249 -> 237 ms).
   lanes(state.update().reorder(lane, d, hq, rb)).prefetch(k, rb, rb, 1).prefetch(v, rb, rb, 1);
-  lanes(qt.compute_at(out, task).bound_extent(lane, TQ));
+  // bf16 pairs: the stores of a pair's two halves (stride 2) are adjacent,
+  // which lets Halide merge them into one dense store of an interleaving.
+  if (bf16)
+    lanes(qt.compute_at(out, task).bound_extent(p, 2).bound_extent(lane, TQ))
+        .reorder(lv, p, lo, d, hq)
+        .unroll(p);
+  else
+    lanes(qt.compute_at(out, task).bound_extent(lane, TQ));
 
   // Per block (at the state's loop over blocks): scores, max, weights, sum
   // and weighted values.
@@ -185,12 +247,33 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
             .bound_extent(jj, JT))
       .unroll(hq)
       .unroll(jj);
-  lanes(sacc.update().reorder(lane, hq, jj, rd, jt)).unroll(hq).unroll(jj);
+  if (bf16) // as vectorizeDot: the pair reduction is vdpbf16ps
+    lanes(sacc.update().reorder(rd.x, lane, hq, jj, rd.y, jt).atomic().vectorize(rd.x))
+        .unroll(hq)
+        .unroll(jj);
+  else
+    lanes(sacc.update().reorder(lane, hq, jj, rd, jt)).unroll(hq).unroll(jj);
   for (Func f : {blockMax, blockSum}) {
     lanes(f.compute_at(perBlock).bound_extent(lane, TQ));
     lanes(f.update().reorder(lane, hq, rj));
   }
-  lanes(prob.compute_at(perBlock).bound_extent(lane, TQ));
+  if (bf16) {
+    // The weights are computed once, straight into their rounded pairs; the
+    // block's K and V once per block for all HPK x TQ queries.
+    lanes(probb.compute_at(perBlock).bound_extent(p, 2).bound_extent(lane, TQ))
+        .reorder(lv, p, lo, hq, j)
+        .unroll(p);
+    kb.compute_at(perBlock).bound_extent(d, 2 * HP).vectorize(d, L, TailStrategy::GuardWithIf);
+    Var dO("dO"), dI("dI");
+    vb.compute_at(perBlock)
+        .bound_extent(p, 2)
+        .split(d, dO, dI, L, TailStrategy::GuardWithIf)
+        .reorder(dI, p, dO, j)
+        .vectorize(dI)
+        .unroll(p);
+  } else {
+    lanes(prob.compute_at(perBlock).bound_extent(lane, TQ));
+  }
   lanes(blockAcc.compute_at(perBlock)
             .bound_extent(lane, TQ)
             .bound_extent(d, DR)
@@ -204,7 +287,12 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
             .bound_extent(dd, DT))
       .unroll(hq)
       .unroll(dd);
-  lanes(pacc.update().reorder(lane, hq, dd, rj, dt)).unroll(hq).unroll(dd);
+  if (bf16)
+    lanes(pacc.update().reorder(rv.x, lane, hq, dd, rv.y, dt).atomic().vectorize(rv.x))
+        .unroll(hq)
+        .unroll(dd);
+  else
+    lanes(pacc.update().reorder(lane, hq, dd, rj, dt)).unroll(hq).unroll(dd);
 
   return BuiltKernel{Pipeline(out), {q, k, v}, {past}};
 }

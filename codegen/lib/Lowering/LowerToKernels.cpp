@@ -802,8 +802,16 @@ void DriverBuilder::lowerAttention(hybrid::AttentionOp op) {
   auto cache = cast<ShapedType>(op.getKCache().getType()).getShape(); // [KV, ?, HD]
   int64_t KV = cache[0], HD = cache[2], heads = op.getNumHeads();
   Value out = resultBuffer(op.getResult());
+  // Prefill multiplies in bf16 where the model's matmuls do (bf16 weights
+  // in vdpbf16ps pairs): the same rounding of the activations, twice the
+  // multiply-adds per instruction. Decode reads each key once and stays f32.
+  const bool bf16 = !steps && lc.weightType == codegen::WeightType::BF16 && lc.packing.group == 2;
   KernelDesc desc{"attention",
-                  {{"HEADS", heads}, {"KV", KV}, {"HD", HD}, {"decode", steps ? 1 : 0}},
+                  {{"HEADS", heads},
+                   {"KV", KV},
+                   {"HD", HD},
+                   {"decode", steps ? 1 : 0},
+                   {"bf16", bf16 ? 1 : 0}},
                   {{"scale", op.getScale().convertToDouble()}},
                   false};
   // Attends over the stream's cache rows [0, past + count).

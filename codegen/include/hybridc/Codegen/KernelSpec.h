@@ -87,11 +87,13 @@
 //                 single-token recurrence (docs/model.md) for decode.
 //  gated_rms_norm D GS; eps   y[T][D], z[T][D], w[D] -> out[T][D]
 //                 q = y * silu(z), normalised over groups of GS channels
-//  attention      HEADS KV HD decode; scale
+//  attention      HEADS KV HD decode bf16; scale
 //                 q[T][HEADS*HD], k[L][KV*HD], v[L][KV*HD], past (i32 scalar)
 //                 -> out[T][HEADS*HD]; query t sees keys 0 .. past + t;
 //                 query head h reads kv head h / (HEADS / KV); L >= past + T;
-//                 decode picks the schedule (1: made for T == 1)
+//                 decode picks the schedule (1: made for T == 1); bf16 = 1
+//                 (prefill, targets with bf16Dot) rounds q, k, v and the
+//                 softmax weights to bf16 for the two products
 //
 //===----------------------------------------------------------------------===//
 #ifndef HYBRIDC_CODEGEN_KERNELSPEC_H
