@@ -4,6 +4,7 @@
 // hybridc compile : checkpoint -> lib<name>.so + <name>.h + <name>.weights
 // hybridc run     : stream tokens through a compiled library
 // hybridc bench   : its prefill / decode throughput
+// hybridc verify  : its weights against their hash (header and library)
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
@@ -26,6 +27,7 @@ int main(int argc, char **argv) {
   hybridc::addCompileCommand(app, exitCode);
   hybridc::addRunCommand(app, exitCode);
   hybridc::addBenchCommand(app, exitCode);
+  hybridc::addVerifyCommand(app, exitCode);
   CLI11_PARSE(app, argc, argv);
   return exitCode;
 }

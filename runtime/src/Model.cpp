@@ -1,6 +1,8 @@
 //===- Model.cpp - model open/close: weights file validation and mmap -----===//
 #include "Internal.h"
 
+#include "hybridc/payload_hash.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -131,13 +133,41 @@ static int map_weights(const hybridc_model_desc *desc, const char *path, hybridc
   return HYBRIDC_OK;
 }
 
+// Hashes the payload (what the header's model_hash promises, never read by
+// a plain open) and compares it with the library's hash.
+static int verify_payload(const hybridc_model_desc *desc, const char *where,
+                          const uint8_t *payload) {
+  hybridc_payload_hash h;
+  hybridc_payload_hash_init(&h);
+  hybridc_payload_hash_update(&h, payload, (uint64_t)desc->weights_bytes);
+  uint64_t got = hybridc_payload_hash_final(&h);
+  if (got == desc->model_hash)
+    return HYBRIDC_OK;
+  return hybridc_rt_fail(HYBRIDC_ERR_FORMAT,
+                         "%s: the payload (%" PRId64 " bytes) hashes to %016" PRIx64
+                         ", model '%s' expects %016" PRIx64
+                         ": weight bytes were altered or damaged after compile "
+                         "(`hybridc verify` on the output folder says more)",
+                         where, desc->weights_bytes, got, desc->name ? desc->name : "(unnamed)",
+                         desc->model_hash);
+}
+
 extern "C" {
 
 int hybridc_rt_model_open(const hybridc_model_desc *desc, const char *weights_path,
                           hybridc_model **out) {
+  return hybridc_rt_model_open_ex(desc, weights_path, 0, out);
+}
+
+int hybridc_rt_model_open_ex(const hybridc_model_desc *desc, const char *weights_path,
+                             int32_t flags, hybridc_model **out) {
   if (!out)
     return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT, "model_open: out is NULL");
   *out = NULL;
+  if (flags & ~HYBRIDC_OPEN_VERIFY_WEIGHTS)
+    return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT,
+                           "model_open_ex: unknown flags 0x%x (known: %d, verify weights)",
+                           (unsigned)flags, HYBRIDC_OPEN_VERIFY_WEIGHTS);
   int status = validate_desc(desc);
   if (status != HYBRIDC_OK)
     return status;
@@ -161,6 +191,14 @@ int hybridc_rt_model_open(const hybridc_model_desc *desc, const char *weights_pa
     }
   } else {
     m->payload = desc->embedded_weights;
+  }
+  if (flags & HYBRIDC_OPEN_VERIFY_WEIGHTS) {
+    status = verify_payload(desc, weights_path ? weights_path : "embedded weights",
+                            m->payload);
+    if (status != HYBRIDC_OK) {
+      hybridc_rt_model_release(m); // unmaps
+      return status;
+    }
   }
   *out = m;
   return HYBRIDC_OK;

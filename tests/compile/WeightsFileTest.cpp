@@ -2,7 +2,7 @@
 //
 // The payload is packed on several threads; these tests pin what must not
 // depend on that: every tensor's bytes at its planned offset, and the header
-// hash a serial pass over the plan computes (the library compares it).
+// hash of the whole payload (the library compares it).
 //
 //===----------------------------------------------------------------------===//
 #include "WeightsFile.h"
@@ -10,6 +10,7 @@
 #include "TestFiles.h"
 
 #include "hybridc/Model/Checkpoint.h"
+#include "hybridc/payload_hash.h"
 #include "hybridc/runtime_abi.h"
 
 #include <cstring>
@@ -20,30 +21,32 @@ using namespace hybridc::test;
 
 namespace {
 
-/// The documented payload hash, written out independently: per entry in plan
-/// order its offset, then its bytes 8 at a time plus a length-tagged tail.
-class ReferenceHash {
-public:
-  void word(uint64_t w) {
-    h ^= w * 0x9E3779B97F4A7C15ull;
-    h = ((h << 31) | (h >> 33)) * 0xBF58476D1CE4E5B9ull;
+/// The documented payload hash (docs/formats.md), written out
+/// independently: word i of the whole payload mixed into lane i mod 4, the
+/// last block zero-padded, then the byte count and the four lanes folded.
+uint64_t referenceHash(const uint8_t *p, size_t n) {
+  const uint64_t K1 = 0x9E3779B97F4A7C15ull, K2 = 0xBF58476D1CE4E5B9ull;
+  const uint64_t S = 0x6879627269646321ull;
+  auto mix = [&](uint64_t x, uint64_t w) {
+    x ^= w * K1;
+    return ((x << 31) | (x >> 33)) * K2;
+  };
+  uint64_t lane[4];
+  for (int i = 0; i < 4; ++i)
+    lane[i] = S + uint64_t(i) * K1;
+  std::vector<uint8_t> padded(p, p + n);
+  padded.resize((n + 31) / 32 * 32, 0);
+  for (size_t w = 0; w < padded.size() / 8; ++w) {
+    uint64_t word = 0;
+    for (int b = 7; b >= 0; --b)
+      word = word << 8 | padded[w * 8 + size_t(b)];
+    lane[w % 4] = mix(lane[w % 4], word);
   }
-  void bytes(const uint8_t *p, size_t n) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      word(w);
-    }
-    uint64_t tail = 0;
-    std::memcpy(&tail, p + i, n - i);
-    word(tail ^ (uint64_t(n) << 56));
-  }
-  uint64_t value() const { return h ^ (h >> 29); }
-
-private:
-  uint64_t h = 0x6879627269646321ull;
-};
+  uint64_t v = mix(S, n);
+  for (uint64_t l : lane)
+    v = mix(v, l);
+  return v ^ (v >> 29);
+}
 
 std::unique_ptr<Checkpoint> golden() {
   auto ckpt = Checkpoint::open(goldenDir());
@@ -65,7 +68,7 @@ int64_t planAll(const Checkpoint &ckpt, std::vector<PackedWeight> &plan) {
   return offset;
 }
 
-TEST(WeightsFile, EveryTensorAtItsOffsetAndTheSerialHash) {
+TEST(WeightsFile, EveryTensorAtItsOffsetAndThePayloadHash) {
   std::unique_ptr<Checkpoint> ckpt = golden();
   ASSERT_TRUE(ckpt);
   std::vector<PackedWeight> plan;
@@ -86,16 +89,37 @@ TEST(WeightsFile, EveryTensorAtItsOffsetAndTheSerialHash) {
   EXPECT_STREQ(header.model_name, "golden");
   EXPECT_EQ(header.model_hash, *hash);
 
-  ReferenceHash want;
   const uint8_t *base = reinterpret_cast<const uint8_t *>(file.data()) + HYBRIDC_WEIGHTS_HEADER_BYTES;
   for (const PackedWeight &e : plan) {
     // Read after packing: the released checkpoint pages come back from the file.
     std::vector<float> values = ckpt->get(e.tensor).toFloat();
     ASSERT_EQ(std::memcmp(base + e.offset, values.data(), size_t(e.bytes)), 0) << e.tensor;
-    want.word(uint64_t(e.offset));
-    want.bytes(base + e.offset, size_t(e.bytes));
   }
-  EXPECT_EQ(*hash, want.value());
+  EXPECT_EQ(*hash, referenceHash(base, size_t(payload)));
+  // Any byte counts, padding included.
+  std::string altered = file;
+  altered[HYBRIDC_WEIGHTS_HEADER_BYTES + size_t(payload) - 1] ^= 1;
+  EXPECT_NE(referenceHash(reinterpret_cast<const uint8_t *>(altered.data()) +
+                              HYBRIDC_WEIGHTS_HEADER_BYTES,
+                          size_t(payload)),
+            *hash);
+}
+
+// The streaming hash the compiler, the runtime and `hybridc verify` share
+// gives the documented value however the bytes are split into calls.
+TEST(WeightsFile, PayloadHashOfAnySplitIsTheDocumentedOne) {
+  std::vector<uint8_t> bytes(1000);
+  for (size_t i = 0; i < bytes.size(); ++i)
+    bytes[i] = uint8_t(i * 131 + 7);
+  for (size_t n : {size_t(0), size_t(1), size_t(31), size_t(32), size_t(33), size_t(1000)})
+    for (size_t step : {size_t(1), size_t(5), size_t(32), size_t(1000)}) {
+      hybridc_payload_hash h;
+      hybridc_payload_hash_init(&h);
+      for (size_t at = 0; at < n; at += step)
+        hybridc_payload_hash_update(&h, bytes.data() + at, std::min(step, n - at));
+      EXPECT_EQ(hybridc_payload_hash_final(&h), referenceHash(bytes.data(), n))
+          << n << " bytes in calls of " << step;
+    }
 }
 
 TEST(WeightsFile, TheFirstBadEntryInPlanOrderIsReported) {

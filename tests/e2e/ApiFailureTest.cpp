@@ -360,6 +360,40 @@ TEST_F(WeightsFailure, EmbeddedLibraryOpensWithNullPath) {
   void *model = nullptr;
   ASSERT_EQ(embedded->modelOpen(nullptr, &model), kOk) << embedded->lastError();
   embedded->modelClose(model);
+  // The embedded payload hashes to the library's hash too.
+  model = nullptr;
+  ASSERT_EQ(embedded->modelOpenEx(nullptr, 1, &model), kOk) << embedded->lastError();
+  embedded->modelClose(model);
+}
+
+// One weight byte altered after compile: the header still matches, so a
+// plain open succeeds (the header documents that it reads no weights); open
+// with the weights verified hashes the payload and refuses the file.
+TEST_F(WeightsFailure, AlteredPayloadIsCaughtOnlyWhenVerified) {
+  const uint64_t at = HYBRIDC_WEIGHTS_HEADER_BYTES + std::filesystem::file_size(lib->weightsPath()) / 3;
+  auto path = patchedCopy("altered.weights", [&](std::fstream &f) {
+    f.seekg(std::streamoff(at));
+    char c = 0;
+    f.read(&c, 1);
+    c = char(c ^ 0x40);
+    f.seekp(std::streamoff(at));
+    f.write(&c, 1);
+  });
+  void *model = nullptr;
+  ASSERT_EQ(lib->modelOpen(path.c_str(), &model), kOk) << lib->lastError();
+  lib->modelClose(model);
+  model = reinterpret_cast<void *>(0x1);
+  EXPECT_EQ(lib->modelOpenEx(path.c_str(), 1, &model), kFormat);
+  EXPECT_EQ(model, nullptr) << "*out must be NULL after a failed open";
+  EXPECT_ERROR_NAMES(*lib, path);
+  EXPECT_ERROR_NAMES(*lib, "altered or damaged after compile");
+  // The real weights pass the same check; an unknown flag is refused.
+  ASSERT_EQ(lib->modelOpenEx(lib->weightsPath().c_str(), 1, &model), kOk) << lib->lastError();
+  lib->modelClose(model);
+  model = reinterpret_cast<void *>(0x1);
+  EXPECT_EQ(lib->modelOpenEx(lib->weightsPath().c_str(), 2, &model), kInvalidArgument);
+  EXPECT_EQ(model, nullptr);
+  EXPECT_ERROR_NAMES(*lib, "unknown flags");
 }
 
 } // namespace

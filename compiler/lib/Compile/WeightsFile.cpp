@@ -6,16 +6,17 @@
 // Tensors are packed on a few threads, each written straight to its planned
 // offset of the file (pwrite), so memory holds a few tensors, never the
 // payload; the checkpoint pages of a packed tensor are released for the
-// same reason. The payload hash is sequential (each word mixes into the
-// state of all before it), so it is computed afterwards, reading the written
-// payload back in plan order: the value is the one a serial pack-and-hash
-// loop computes, and the one compiled into the library.
+// same reason. The payload hash (hybridc/payload_hash.h) runs over the
+// whole payload in file order, so it is computed afterwards, reading the
+// written payload back: the value compiled into the library, and the one
+// the runtime and `hybridc verify` recompute from the file.
 //
 //===----------------------------------------------------------------------===//
 #include "WeightsFile.h"
 
 #include "Parallel.h"
 
+#include "hybridc/payload_hash.h"
 #include "hybridc/runtime_abi.h"
 
 #include <algorithm>
@@ -33,44 +34,13 @@ namespace {
 // largest tensors on any machine; packing and the page-cache writes are
 // bound by memory bandwidth, so more threads would add little.
 constexpr unsigned kMaxPackThreads = 4;
-// The payload is read back for hashing in pieces of this size (a multiple
-// of 8, the hash's word).
+// The payload is read back for hashing in pieces of this size.
 constexpr size_t kHashReadBytes = 8u << 20;
 
 llvm::Error ioError(const std::string &path, const char *what) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), "%s: %s: %s", path.c_str(),
                                  what, std::strerror(errno));
 }
-
-/// A 64-bit hash of byte ranges: 8 bytes at a time, multiply-rotate mixing.
-/// Not cryptographic: it detects a weights file of another model or build.
-class PayloadHash {
-public:
-  void add(uint64_t word) {
-    h ^= word * 0x9E3779B97F4A7C15ull;
-    h = ((h << 31) | (h >> 33)) * 0xBF58476D1CE4E5B9ull;
-  }
-  /// One byte range of `rangeBytes` bytes, fed in pieces: every piece but
-  /// the last a multiple of 8 bytes long; the last closes the range with a
-  /// word of its leftover bytes tagged with the range's length.
-  void addPiece(const uint8_t *data, size_t n, bool last, uint64_t rangeBytes) {
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      uint64_t w;
-      std::memcpy(&w, data + i, 8);
-      add(w);
-    }
-    if (!last)
-      return;
-    uint64_t tail = 0;
-    std::memcpy(&tail, data + i, n - i);
-    add(tail ^ (rangeBytes << 56));
-  }
-  uint64_t value() const { return h ^ (h >> 29); }
-
-private:
-  uint64_t h = 0x6879627269646321ull; // "hybridc!"
-};
 
 /// One packing thread's buffers, reused from tensor to tensor so that large
 /// tensors do not page-fault fresh memory each time.
@@ -191,28 +161,24 @@ llvm::Error packAndWrite(int fd, off_t base, const std::string &path,
   return llvm::Error::success();
 }
 
-/// The payload hash: per entry in plan order its offset, then its packed
-/// bytes, read back from `fd` a piece at a time.
+/// The payload hash of bytes [base, base + payloadBytes) of `fd`, read
+/// back a piece at a time.
 llvm::Expected<uint64_t> hashPayload(int fd, off_t base, const std::string &path,
-                                     const std::vector<PackedWeight> &entries) {
-  PayloadHash hash;
+                                     int64_t payloadBytes) {
+  hybridc_payload_hash hash;
+  hybridc_payload_hash_init(&hash);
   std::vector<uint8_t> piece(kHashReadBytes);
-  for (const PackedWeight &e : entries) {
-    hash.add(static_cast<uint64_t>(e.offset));
-    const uint64_t bytes = static_cast<uint64_t>(e.bytes);
-    uint64_t done = 0;
-    do {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(bytes - done, kHashReadBytes));
-      if (!readAll(fd, piece.data(), n, base + e.offset + static_cast<off_t>(done)))
-        return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                       "%s: cannot read back weight '%s' to hash it: %s",
-                                       path.c_str(), e.tensor.c_str(),
-                                       errno ? std::strerror(errno) : "file too short");
-      done += n;
-      hash.addPiece(piece.data(), n, done == bytes, bytes);
-    } while (done < bytes);
+  for (int64_t done = 0; done < payloadBytes;) {
+    size_t n = static_cast<size_t>(std::min<int64_t>(payloadBytes - done, kHashReadBytes));
+    if (!readAll(fd, piece.data(), n, base + static_cast<off_t>(done)))
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "%s: cannot read back the payload at byte %lld to hash it: %s",
+                                     path.c_str(), static_cast<long long>(done),
+                                     errno ? std::strerror(errno) : "file too short");
+    hybridc_payload_hash_update(&hash, piece.data(), n);
+    done += static_cast<int64_t>(n);
   }
-  return hash.value();
+  return hybridc_payload_hash_final(&hash);
 }
 
 } // namespace
@@ -236,7 +202,7 @@ llvm::Expected<uint64_t> hybridc::writeWeightsFile(const std::string &path,
     ::close(fd);
     return std::move(e);
   }
-  llvm::Expected<uint64_t> hash = hashPayload(fd, base, path, entries);
+  llvm::Expected<uint64_t> hash = hashPayload(fd, base, path, payloadBytes);
   if (!hash) {
     ::close(fd);
     return hash.takeError();

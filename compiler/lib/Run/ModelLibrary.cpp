@@ -38,6 +38,7 @@ CompiledLibrary::load(const std::string &outDir) {
   const std::string p = manifest->name + "_";
   std::string missing, optional;
   resolve(lib->handle_, p + "model_open", lib->modelOpen, missing);
+  resolve(lib->handle_, p + "model_open_ex", lib->modelOpenEx, missing);
   resolve(lib->handle_, p + "model_close", lib->modelClose, missing);
   resolve(lib->handle_, p + "model_set_threads", lib->modelSetThreads, missing);
   resolve(lib->handle_, p + "session_create", lib->sessionCreate, missing);
@@ -77,15 +78,17 @@ std::string CompiledLibrary::weightsPath() const {
 }
 
 llvm::Expected<std::unique_ptr<ModelLibrary>> ModelLibrary::open(const std::string &outDir,
-                                                                 int32_t threads) {
+                                                                 int32_t threads,
+                                                                 bool verify) {
   llvm::Expected<std::unique_ptr<CompiledLibrary>> lib = CompiledLibrary::load(outDir);
   if (!lib)
     return lib.takeError();
   std::unique_ptr<ModelLibrary> m(new ModelLibrary());
   m->lib = std::move(*lib);
   std::string weights = m->lib->weightsPath();
-  if (llvm::Error e = m->check(
-          m->lib->modelOpen(weights.empty() ? nullptr : weights.c_str(), &m->model), "model_open"))
+  if (llvm::Error e = m->check(m->lib->modelOpenEx(weights.empty() ? nullptr : weights.c_str(),
+                                                   verify ? 1 : 0, &m->model),
+                               "model_open_ex"))
     return std::move(e);
   if (llvm::Error e = m->check(m->lib->sessionCreate(m->model, &m->session), "session_create"))
     return std::move(e);

@@ -41,14 +41,15 @@ enum { HYBRIDC_LOGITS_LAST = 0, HYBRIDC_LOGITS_ALL = 1 };
  * weight starts at a 64-byte aligned offset. The driver addresses weights by
  * byte offset into the payload. The file is mmapped, never read into memory. */
 #define HYBRIDC_WEIGHTS_MAGIC "HYBRIDCW"
-#define HYBRIDC_WEIGHTS_FORMAT_VERSION 1u
+#define HYBRIDC_WEIGHTS_FORMAT_VERSION 2u /* 2: model_hash over the whole payload */
 #define HYBRIDC_WEIGHTS_HEADER_BYTES 4096u /* payload starts page-aligned */
 
 typedef struct hybridc_weights_header {
   char magic[8];           /* HYBRIDC_WEIGHTS_MAGIC, no terminator */
   uint32_t format_version; /* HYBRIDC_WEIGHTS_FORMAT_VERSION */
   uint32_t header_bytes;   /* HYBRIDC_WEIGHTS_HEADER_BYTES */
-  uint64_t model_hash;     /* must equal hybridc_model_desc.model_hash */
+  uint64_t model_hash;     /* must equal hybridc_model_desc.model_hash; the
+                              payload's hash (payload_hash.h) */
   uint64_t payload_bytes;  /* file size == header_bytes + payload_bytes */
   char model_name[64];     /* NUL-terminated, for messages */
 } hybridc_weights_header;
@@ -163,9 +164,14 @@ void hybridc_rt_kernel_failed(void *ctx, const char *kernel, int halide_status);
 typedef struct hybridc_model hybridc_model;
 typedef struct hybridc_session hybridc_session;
 
-/* weights_path NULL: use desc->embedded_weights (error if there are none). */
+/* weights_path NULL: use desc->embedded_weights (error if there are none).
+ * Checks the header only; with HYBRIDC_OPEN_VERIFY_WEIGHTS also hashes the
+ * payload (payload_hash.h) and compares it with desc->model_hash. */
+enum { HYBRIDC_OPEN_VERIFY_WEIGHTS = 1 };
 int hybridc_rt_model_open(const hybridc_model_desc *desc, const char *weights_path,
                           hybridc_model **out);
+int hybridc_rt_model_open_ex(const hybridc_model_desc *desc, const char *weights_path,
+                             int32_t flags, hybridc_model **out);
 void hybridc_rt_model_close(hybridc_model *model);
 /* Threads for sessions created later that set none (default: online CPUs). */
 int hybridc_rt_model_set_threads(hybridc_model *model, int32_t n);

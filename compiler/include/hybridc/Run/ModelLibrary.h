@@ -35,6 +35,7 @@ public:
   std::string weightsPath() const;
 
   int (*modelOpen)(const char *, void **) = nullptr;
+  int (*modelOpenEx)(const char *, int32_t, void **) = nullptr;
   void (*modelClose)(void *) = nullptr;
   int (*modelSetThreads)(void *, int32_t) = nullptr;
   int (*sessionCreate)(void *, void **) = nullptr;
@@ -71,9 +72,11 @@ private:
 /// session: what `hybridc run` and `bench` drive.
 class ModelLibrary {
 public:
-  /// threads: for the session; 0 keeps the library's default.
+  /// threads: for the session; 0 keeps the library's default. verify:
+  /// open with the weights' payload hash checked (model_open_ex).
   static llvm::Expected<std::unique_ptr<ModelLibrary>> open(const std::string &outDir,
-                                                            int32_t threads = 0);
+                                                            int32_t threads = 0,
+                                                            bool verify = false);
   ~ModelLibrary();
 
   const Manifest &manifest() const { return lib->manifest(); }
