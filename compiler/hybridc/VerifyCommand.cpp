@@ -9,9 +9,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
+#include "hybridc/Compile/WeightsPayload.h"
 #include "hybridc/Run/ModelLibrary.h"
 
-#include "hybridc/payload_hash.h"
 #include "hybridc/runtime_abi.h"
 
 #include "llvm/Support/Format.h"
@@ -22,7 +22,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <vector>
 
 using namespace hybridc;
 
@@ -37,21 +36,6 @@ std::string hex(uint64_t v) {
   llvm::raw_string_ostream os(s);
   os << llvm::format_hex_no_prefix(v, 16);
   return os.str();
-}
-
-/// Reads exactly n bytes at `at`; false on an error or a short file.
-bool readAt(int fd, uint8_t *data, size_t n, off_t at) {
-  while (n > 0) {
-    ssize_t got = ::pread(fd, data, n, at);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got <= 0)
-      return false;
-    data += got;
-    n -= static_cast<size_t>(got);
-    at += got;
-  }
-  return true;
 }
 
 /// The file's own consistency: its header, then its payload's hash against
@@ -69,7 +53,7 @@ llvm::Expected<uint64_t> checkFile(const std::string &path) {
     return makeError(path + ": cannot stat: " + std::strerror(errno));
   hybridc_weights_header h;
   if (static_cast<uint64_t>(st.st_size) < sizeof h ||
-      !readAt(fd, reinterpret_cast<uint8_t *>(&h), sizeof h, 0))
+      ::pread(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h))
     return makeError(path + ": shorter than a weights file header (" +
                      std::to_string(sizeof h) + " bytes)");
   if (std::memcmp(h.magic, HYBRIDC_WEIGHTS_MAGIC, sizeof h.magic) != 0)
@@ -84,18 +68,10 @@ llvm::Expected<uint64_t> checkFile(const std::string &path) {
                      std::to_string(h.header_bytes) + " + " + std::to_string(h.payload_bytes) +
                      " (truncated or extended)");
 
-  hybridc_payload_hash hash;
-  hybridc_payload_hash_init(&hash);
-  std::vector<uint8_t> piece(8u << 20);
-  for (uint64_t done = 0; done < h.payload_bytes;) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(h.payload_bytes - done, piece.size()));
-    if (!readAt(fd, piece.data(), n, static_cast<off_t>(h.header_bytes + done)))
-      return makeError(path + ": cannot read the payload at byte " + std::to_string(done) +
-                       ": " + (errno ? std::strerror(errno) : "file too short"));
-    hybridc_payload_hash_update(&hash, piece.data(), n);
-    done += n;
-  }
-  uint64_t got = hybridc_payload_hash_final(&hash);
+  llvm::Expected<uint64_t> hash = hashFilePayload(fd, h.header_bytes, h.payload_bytes, path);
+  if (!hash)
+    return hash.takeError();
+  const uint64_t got = *hash;
   if (got != h.model_hash)
     return makeError(path + ": the payload (" + std::to_string(h.payload_bytes) +
                      " bytes) hashes to " + hex(got) + ", its header records " +

@@ -14,6 +14,8 @@
 //===----------------------------------------------------------------------===//
 #include "WeightsFile.h"
 
+#include "hybridc/Compile/WeightsPayload.h"
+
 #include "Parallel.h"
 
 #include "hybridc/payload_hash.h"
@@ -161,18 +163,18 @@ llvm::Error packAndWrite(int fd, off_t base, const std::string &path,
   return llvm::Error::success();
 }
 
-/// The payload hash of bytes [base, base + payloadBytes) of `fd`, read
-/// back a piece at a time.
-llvm::Expected<uint64_t> hashPayload(int fd, off_t base, const std::string &path,
-                                     int64_t payloadBytes) {
+} // namespace
+
+llvm::Expected<uint64_t> hybridc::hashFilePayload(int fd, int64_t base, int64_t bytes,
+                                                  const std::string &path) {
   hybridc_payload_hash hash;
   hybridc_payload_hash_init(&hash);
   std::vector<uint8_t> piece(kHashReadBytes);
-  for (int64_t done = 0; done < payloadBytes;) {
-    size_t n = static_cast<size_t>(std::min<int64_t>(payloadBytes - done, kHashReadBytes));
-    if (!readAll(fd, piece.data(), n, base + static_cast<off_t>(done)))
+  for (int64_t done = 0; done < bytes;) {
+    size_t n = static_cast<size_t>(std::min<int64_t>(bytes - done, kHashReadBytes));
+    if (!readAll(fd, piece.data(), n, static_cast<off_t>(base + done)))
       return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     "%s: cannot read back the payload at byte %lld to hash it: %s",
+                                     "%s: cannot read the payload at byte %lld to hash it: %s",
                                      path.c_str(), static_cast<long long>(done),
                                      errno ? std::strerror(errno) : "file too short");
     hybridc_payload_hash_update(&hash, piece.data(), n);
@@ -180,8 +182,6 @@ llvm::Expected<uint64_t> hashPayload(int fd, off_t base, const std::string &path
   }
   return hybridc_payload_hash_final(&hash);
 }
-
-} // namespace
 
 llvm::Expected<uint64_t> hybridc::writeWeightsFile(const std::string &path,
                                                    const Checkpoint &checkpoint,
@@ -202,7 +202,7 @@ llvm::Expected<uint64_t> hybridc::writeWeightsFile(const std::string &path,
     ::close(fd);
     return std::move(e);
   }
-  llvm::Expected<uint64_t> hash = hashPayload(fd, base, path, payloadBytes);
+  llvm::Expected<uint64_t> hash = hashFilePayload(fd, base, payloadBytes, path);
   if (!hash) {
     ::close(fd);
     return hash.takeError();
