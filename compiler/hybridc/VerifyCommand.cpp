@@ -1,11 +1,12 @@
 //===- VerifyCommand.cpp - `hybridc verify OUT_DIR` -----------------------===//
 //
 // Opening a model checks the weights file's header against the library but
-// never reads the weights (docs/formats.md). This recomputes the payload
-// hash twice over: from the file alone, against the hash its own header
-// records (a mismatch: bytes altered or damaged after compile), then through
-// the library, opened with its weights verified (a mismatch: the file of
-// another build, or embedded weights that differ). Exit code 1 on either.
+// never reads the weights (docs/formats.md). verify opens the library as a
+// program would, which checks the header (magic, version, sizes, the hash
+// against the library's), then hashes the payload once and compares it
+// with the hash the header records: a mismatch means bytes altered or
+// damaged after compile. Embedded weights are hashed by the library itself
+// (model_open_ex with VERIFY_WEIGHTS). Exit code 1 on any failure.
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
@@ -20,7 +21,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace hybridc;
@@ -38,9 +38,9 @@ std::string hex(uint64_t v) {
   return os.str();
 }
 
-/// The file's own consistency: its header, then its payload's hash against
-/// the one the header records. Returns the payload size.
-llvm::Expected<uint64_t> checkFile(const std::string &path) {
+/// The payload of the weights file `path` (its header already checked by
+/// the library's open) against the hash its header records.
+llvm::Error checkPayload(const std::string &path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return makeError(path + ": cannot open: " + std::strerror(errno));
@@ -48,58 +48,36 @@ llvm::Expected<uint64_t> checkFile(const std::string &path) {
     int fd;
     ~FdCloser() { ::close(fd); }
   } closer{fd};
-  struct stat st;
-  if (::fstat(fd, &st) != 0)
-    return makeError(path + ": cannot stat: " + std::strerror(errno));
   hybridc_weights_header h;
-  if (static_cast<uint64_t>(st.st_size) < sizeof h ||
-      ::pread(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h))
-    return makeError(path + ": shorter than a weights file header (" +
-                     std::to_string(sizeof h) + " bytes)");
-  if (std::memcmp(h.magic, HYBRIDC_WEIGHTS_MAGIC, sizeof h.magic) != 0)
-    return makeError(path + ": not a hybridc weights file (bad magic)");
-  if (h.format_version != HYBRIDC_WEIGHTS_FORMAT_VERSION)
-    return makeError(path + ": format version " + std::to_string(h.format_version) +
-                     ", this hybridc reads version " +
-                     std::to_string(HYBRIDC_WEIGHTS_FORMAT_VERSION) + " (compile again)");
-  if (h.header_bytes != HYBRIDC_WEIGHTS_HEADER_BYTES ||
-      static_cast<uint64_t>(st.st_size) != h.header_bytes + h.payload_bytes)
-    return makeError(path + ": " + std::to_string(st.st_size) + " bytes, its header says " +
-                     std::to_string(h.header_bytes) + " + " + std::to_string(h.payload_bytes) +
-                     " (truncated or extended)");
-
-  llvm::Expected<uint64_t> hash = hashFilePayload(fd, h.header_bytes, h.payload_bytes, path);
-  if (!hash)
-    return hash.takeError();
-  const uint64_t got = *hash;
-  if (got != h.model_hash)
+  if (::pread(fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h))
+    return makeError(path + ": cannot read its header");
+  llvm::Expected<uint64_t> got = hashFilePayload(fd, h.header_bytes, h.payload_bytes, path);
+  if (!got)
+    return got.takeError();
+  if (*got != h.model_hash)
     return makeError(path + ": the payload (" + std::to_string(h.payload_bytes) +
-                     " bytes) hashes to " + hex(got) + ", its header records " +
+                     " bytes) hashes to " + hex(*got) + ", its header records " +
                      hex(h.model_hash) +
                      ": weight bytes were altered or damaged after compile (compile again)");
-  llvm::outs() << path << ": " << h.payload_bytes << " payload bytes, hash " << hex(got)
-               << ", as its header records\n";
-  return h.payload_bytes;
+  llvm::outs() << path << ": " << h.payload_bytes << " payload bytes, hash " << hex(*got)
+               << ", as its header and the library record\n";
+  return llvm::Error::success();
 }
 
 llvm::Error verify(const std::string &outDir) {
-  llvm::Expected<std::unique_ptr<CompiledLibrary>> lib = CompiledLibrary::load(outDir);
-  if (!lib)
-    return lib.takeError();
-  const std::string weights = (*lib)->weightsPath();
-  const std::string library = outDir + "/" + (*lib)->manifest().library;
-  lib->reset();
-  if (!weights.empty())
-    if (llvm::Expected<uint64_t> bytes = checkFile(weights); !bytes)
-      return bytes.takeError();
-  // Through the library: the payload (file or embedded) against its hash.
+  llvm::Expected<Manifest> manifest = readManifest(outDir);
+  if (!manifest)
+    return manifest.takeError();
+  const bool embedded = manifest->weights.empty();
+  // The header against the library; embedded weights hashed right there.
   llvm::Expected<std::unique_ptr<ModelLibrary>> model =
-      ModelLibrary::open(outDir, /*threads=*/1, /*verify=*/true);
+      ModelLibrary::open(outDir, /*threads=*/1, /*verify=*/embedded);
   if (!model)
     return model.takeError();
-  llvm::outs() << library << ": "
-               << (weights.empty() ? "its embedded weights match" : "the weights file matches")
-               << " the library's hash\n";
+  if (!embedded)
+    return checkPayload(outDir + "/" + manifest->weights);
+  llvm::outs() << outDir << "/" << manifest->library
+               << ": its embedded weights match the library's hash\n";
   return llvm::Error::success();
 }
 

@@ -70,7 +70,7 @@ struct Job {
   int64_t size;
   uint8_t *closure;
   int32_t parts;  // participants: the caller (0) and workers 1 .. parts - 1
-  Range *ranges;  // [parts], each on its own cache line
+  Range *ranges;  // [workers + 1] (the pool's), each on its own cache line
   int32_t result; // first non-zero task result (atomic)
 };
 
@@ -91,7 +91,6 @@ struct hybridc_rt_pool {
   int32_t workers;        // threads actually started
   pthread_t *threads;
   int32_t *asleep;        // per worker: 1 while it waits on work_cv (atomic)
-  Range *ranges;          // per participant (workers + 1), for job.ranges
   Job job;                // stable until every participant reports done
   SpinPolicy caller_policy; // the caller's spins (one call at a time)
   CacheLinePad pad0;
@@ -340,7 +339,7 @@ void wait_for_helpers(hybridc_rt_pool *pool) {
 void pool_free(hybridc_rt_pool *pool) {
   free(pool->threads);
   free(pool->asleep);
-  free(pool->ranges);
+  free(pool->job.ranges);
   free(pool);
 }
 
@@ -355,8 +354,8 @@ hybridc_rt_pool *pool_alloc(int32_t workers) {
   pool->asleep = (int32_t *)calloc((size_t)workers, sizeof(int32_t));
   void *ranges = NULL;
   if (posix_memalign(&ranges, HYBRIDC_RT_ALIGN, sizeof(Range) * (size_t)(workers + 1)) == 0)
-    pool->ranges = (Range *)ranges;
-  if (!pool->threads || !pool->asleep || !pool->ranges) {
+    pool->job.ranges = (Range *)ranges;
+  if (!pool->threads || !pool->asleep || !pool->job.ranges) {
     pool_free(pool);
     return NULL;
   }
@@ -427,7 +426,6 @@ int hybridc_rt_pool_run(hybridc_rt_pool **poolp, int32_t threads, hybridc_rt_tas
   pool->job.size = size;
   pool->job.closure = closure;
   pool->job.parts = helpers + 1;
-  pool->job.ranges = pool->ranges;
   pool->job.result = 0;
   split_ranges(&pool->job);
   publish_loop(pool, helpers);
