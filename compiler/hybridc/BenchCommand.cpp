@@ -49,7 +49,9 @@ llvm::json::Value limitsToJson(const std::optional<MachineLimits> &l) {
                             {"fp32_gflops", l->fp32Gflops},
                             {"fp32_avx2_gflops", optionalNumber(l->fp32Avx2Gflops)},
                             {"bf16_gflops", optionalNumber(l->bf16Gflops)},
-                            {"int8_gops", optionalNumber(l->int8Gops)}};
+                            {"int8_gops", optionalNumber(l->int8Gops)},
+                            {"int8_madd_gops", optionalNumber(l->int8MaddGops)},
+                            {"int8_madd_avx2_gops", optionalNumber(l->int8MaddAvx2Gops)}};
 }
 
 std::string describeLimits(const std::optional<MachineLimits> &l) {
@@ -58,13 +60,15 @@ std::string describeLimits(const std::optional<MachineLimits> &l) {
   auto optional = [](const std::optional<double> &v, const char *unit) {
     return v ? llvm::formatv("{0:f1} {1}", *v, unit).str() : std::string("absent");
   };
+  auto avx2 = [](const std::optional<double> &v) {
+    return v ? llvm::formatv(" (avx2 {0:f1})", *v).str() : std::string();
+  };
   return llvm::formatv("machine limits, threads {0}: read {1:f1} GB/s, fp32 {2:f1} GFLOP/s{5}, "
-                       "bf16 dot {3}, int8 dot {4}\n",
+                       "bf16 dot {3}, int8 dot {4}, int8 madd {6}{7}\n",
                        l->threads, l->readGBPerS, l->fp32Gflops,
                        optional(l->bf16Gflops, "GFLOP/s"), optional(l->int8Gops, "GOP/s"),
-                       l->fp32Avx2Gflops
-                           ? llvm::formatv(" (avx2 {0:f1})", *l->fp32Avx2Gflops).str()
-                           : std::string())
+                       avx2(l->fp32Avx2Gflops), optional(l->int8MaddGops, "GOP/s"),
+                       avx2(l->int8MaddAvx2Gops))
       .str();
 }
 

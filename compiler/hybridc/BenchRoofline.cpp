@@ -13,16 +13,26 @@ struct Peak {
   std::string note;
 };
 
-/// The compute peak the kernels can reach: int8 matmuls run vpdpbusd,
-/// matmuls on bf16 activations (bf16 weights on a bf16-dot target) run
-/// vdpbf16ps; everything else runs fp32 FMAs (bf16 weights widened on load). Folders from before
-/// matmul_inputs was recorded: bf16 weights on a target named for bf16.
+/// The compute peak the kernels can reach: int8 matmuls run vpdpbusd on a
+/// VNNI target and vpmaddwd + vpaddd on the others (256-bit ones on
+/// x86-64-avx2), matmuls on bf16 activations (bf16 weights on a bf16-dot
+/// target) run vdpbf16ps; everything else runs fp32 FMAs (bf16 weights
+/// widened on load). Folders from before matmul_inputs was recorded: bf16
+/// weights on a target named for bf16.
 Peak choosePeak(const Manifest &m, const MachineLimits &limits) {
+  const bool avx2Library = m.target == "x86-64-avx2";
   if (m.matmulInputs == "int8") {
-    if (limits.int8Gops)
-      return {"int8", *limits.int8Gops, ""};
-    return {"fp32", limits.fp32Gflops,
-            "this CPU has no AVX-512 VNNI dot product: prefill is set against the fp32 peak"};
+    if (llvm::StringRef(m.target).contains("bf16")) {
+      if (limits.int8Gops)
+        return {"int8", *limits.int8Gops, ""};
+      return {"fp32", limits.fp32Gflops,
+              "this CPU has no AVX-512 VNNI dot product: prefill is set against the fp32 peak"};
+    }
+    if (avx2Library && limits.int8MaddAvx2Gops)
+      return {"int8 madd avx2", *limits.int8MaddAvx2Gops, ""};
+    if (limits.int8MaddGops)
+      return {"int8 madd", *limits.int8MaddGops, ""};
+    return {"fp32", limits.fp32Gflops, "no vpmaddwd probe: prefill is set against the fp32 peak"};
   }
   const bool bf16Kernels = !m.matmulInputs.empty()
                                ? m.matmulInputs == "bf16"
@@ -30,7 +40,7 @@ Peak choosePeak(const Manifest &m, const MachineLimits &limits) {
                                      llvm::StringRef(m.target).contains("bf16");
   if (!bf16Kernels) {
     // An AVX2 library runs 256-bit FMAs even where AVX-512 is there.
-    if (m.target == "x86-64-avx2" && limits.fp32Avx2Gflops)
+    if (avx2Library && limits.fp32Avx2Gflops)
       return {"fp32 avx2", *limits.fp32Avx2Gflops, ""};
     return {"fp32", limits.fp32Gflops, ""};
   }

@@ -25,9 +25,9 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
       ->capture_default_str();
   cmd->add_option("--weights-dtype", opts->weightsDtype,
                   "Storage of matmul/embedding weights (f32 accumulation and SSM state "
-                  "always; int8 / int4: symmetric blocks of 32 with a scale each, VNNI "
-                  "targets). Default: f32, or for a GGUF file with quantized tensors on a "
-                  "target with int8 dot products int4 (mostly Q4_0) or int8")
+                  "always; int8 / int4: symmetric blocks of 32 with a scale each). "
+                  "Default: f32, or for a GGUF file with quantized tensors int4 (mostly "
+                  "Q4_0) or int8")
       ->check(CLI::IsMember({"f32", "bf16", "int8", "int4"}));
   cmd->add_flag("--f32-activations", opts->f32Activations,
                 "bf16 weights on x86-64-avx512-bf16: widen the weights and keep the "

@@ -37,6 +37,8 @@ const char *hybridc_rt_status_string(int status) {
     return "token capacity exceeded";
   case HYBRIDC_ERR_KERNEL:
     return "kernel error";
+  case HYBRIDC_ERR_CPU:
+    return "unsupported CPU";
   default:
     return "unknown status";
   }

@@ -1,6 +1,7 @@
 //===- Model.cpp - model open/close: weights file validation and mmap -----===//
 #include "Internal.h"
 
+#include "hybridc/cpu_check.h"
 #include "hybridc/payload_hash.h"
 
 #include <errno.h>
@@ -171,6 +172,17 @@ int hybridc_rt_model_open_ex(const hybridc_model_desc *desc, const char *weights
   int status = validate_desc(desc);
   if (status != HYBRIDC_OK)
     return status;
+  if (hybridc_target_level(desc->target) == 0)
+    return hybridc_rt_fail(HYBRIDC_ERR_CPU,
+                           "model_open: model '%s' names target '%s', which this runtime does "
+                           "not know (it knows x86-64-avx2, x86-64-avx512, x86-64-avx512-bf16)",
+                           desc->name ? desc->name : "(unnamed)",
+                           desc->target ? desc->target : "(none)");
+  if (const char *missing = hybridc_cpu_missing_feature(desc->target))
+    return hybridc_rt_fail(HYBRIDC_ERR_CPU,
+                           "model_open: model '%s' was compiled for %s, and this CPU lacks %s "
+                           "(compile it with --target host, or a target this CPU runs)",
+                           desc->name ? desc->name : "(unnamed)", desc->target, missing);
   if (!weights_path && !desc->embedded_weights)
     return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT,
                            "model_open: weights_path is NULL but model '%s' was compiled "

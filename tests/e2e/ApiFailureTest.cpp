@@ -396,4 +396,26 @@ TEST_F(WeightsFailure, AlteredPayloadIsCaughtOnlyWhenVerified) {
   EXPECT_ERROR_NAMES(*lib, "unknown flags");
 }
 
+// A library whose target this CPU cannot run is refused at open, naming
+// the target and the missing instruction set, instead of dying of an
+// illegal instruction in its first kernel. Needs a CPU below the best
+// target (an AVX2-only or AVX-512-without-BF16 machine); elsewhere there
+// is no library this CPU cannot run.
+TEST(ApiFailureCpu, OpenOnACpuWithoutTheTargetsInstructionsFails) {
+  for (const char *variant : {kModel, "tiny_bf16dot"}) {
+    auto lib = loadLibrary(outDir(variant));
+    ASSERT_TRUE(lib);
+    const std::string target = lib->manifest().target;
+    if (cpuRuns(target))
+      continue;
+    void *model = reinterpret_cast<void *>(0x1);
+    EXPECT_EQ(lib->modelOpen(lib->weightsPath().c_str(), &model), kCpu) << variant;
+    EXPECT_EQ(model, nullptr);
+    EXPECT_ERROR_NAMES(*lib, "compiled for " + target);
+    EXPECT_ERROR_NAMES(*lib, "this CPU lacks avx512");
+    return;
+  }
+  GTEST_SKIP() << "this CPU runs every target, so no library is refused";
+}
+
 } // namespace

@@ -2,9 +2,10 @@
 //
 // Every instruction of the whole library (kernels, Halide runtime, driver,
 // glue, runtime) as objdump disassembles it: vdpbf16ps where bf16 matmuls
-// are, vpdpbusd where int8 ones are, and nothing Zen4 cannot run although Halide's Sapphire Rapids feature
-// allows it to LLVM (see tests/support/InstructionCheck.h). Reads the
-// library only, so it runs on any CPU.
+// are, vpdpbusd where int8 ones are, and nothing Zen4 cannot run although
+// Halide's Sapphire Rapids feature allows it to LLVM (see
+// tests/support/InstructionCheck.h); and an x86-64-avx2 library's int8
+// matmuls in vpmaddwd. Reads the library only, so it runs on any CPU.
 //
 //===----------------------------------------------------------------------===//
 #include "E2eSupport.h"
@@ -67,5 +68,23 @@ TEST(tiny_int8_Instructions, VpdpbusdAndNothingZen4Lacks) {
 TEST(tiny_int4_Instructions, VpdpbusdAndNothingZen4Lacks) {
   checkLibrary("tiny_int4", "vpdpbusd", true);
 }
+
+// An x86-64-avx2 library's int8 / int4 matmuls: vpmaddwd on 256-bit
+// vectors, no VNNI (VEX or EVEX) and no AVX-512 register anywhere.
+void checkAvx2Library(const std::string &variant) {
+  auto lib = loadLibrary(outDir(variant));
+  ASSERT_TRUE(lib);
+  EXPECT_EQ(lib->manifest().target, "x86-64-avx2");
+  const std::string text = disassemble(outDir(variant) + "/" + lib->manifest().library);
+  const std::vector<std::string> ms = mnemonics(text);
+  ASSERT_GT(ms.size(), 1000u) << "objdump printed next to nothing";
+  EXPECT_GT(std::count(ms.begin(), ms.end(), "vpmaddwd"), 0)
+      << "no vpmaddwd: the int8 matmuls fell back to 32-bit multiplies";
+  EXPECT_EQ(std::count(ms.begin(), ms.end(), "vpdpbusd"), 0);
+  EXPECT_EQ(text.find("%zmm"), std::string::npos) << "an AVX-512 register in an AVX2 library";
+}
+
+TEST(tiny_int8_avx2_Instructions, VpmaddwdAndNoAvx512) { checkAvx2Library("tiny_int8_avx2"); }
+TEST(tiny_int4_avx2_Instructions, VpmaddwdAndNoAvx512) { checkAvx2Library("tiny_int4_avx2"); }
 
 } // namespace

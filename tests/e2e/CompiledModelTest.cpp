@@ -116,6 +116,12 @@ Variant int4Dot(const char *name, bool experts) {
 const Variant kInt4 = int4Dot("tiny_int4", true);
 const Variant kInt4Untied = int4Dot("tiny_untied_int4", true);
 const Variant kInt4Dense = int4Dot("tiny_dense_int4", false);
+// The same on x86-64-avx2 (vpmaddwd on pairs): the integer sums are the
+// same integers, so the same reference and tolerance hold.
+const Variant kInt8Avx2 = int8Dot("tiny_int8_avx2", true);
+const Variant kGoldenInt8Avx2 = int8Dot("golden_int8_avx2", true);
+const Variant kInt4Avx2 = int4Dot("tiny_int4_avx2", true);
+const Variant kGoldenInt4Avx2 = int4Dot("golden_int4_avx2", true);
 // The same target with --f32-activations: bf16 weights widened to f32.
 const Variant kGoldenBf16Exact{"golden_bf16exact", 1e-4,
                                "reference weights rounded to bf16, f32 inputs: summation order",
@@ -463,6 +469,10 @@ INSTANTIATE_TEST_SUITE_P(tiny_dense_int8, Compiled, ::testing::Values(&kInt8Dens
 INSTANTIATE_TEST_SUITE_P(tiny_int4, Compiled, ::testing::Values(&kInt4), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_untied_int4, Compiled, ::testing::Values(&kInt4Untied), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_dense_int4, Compiled, ::testing::Values(&kInt4Dense), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_int8_avx2, Compiled, ::testing::Values(&kInt8Avx2), byModel);
+INSTANTIATE_TEST_SUITE_P(golden_int8_avx2, Compiled, ::testing::Values(&kGoldenInt8Avx2), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_int4_avx2, Compiled, ::testing::Values(&kInt4Avx2), byModel);
+INSTANTIATE_TEST_SUITE_P(golden_int4_avx2, Compiled, ::testing::Values(&kGoldenInt4Avx2), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_dense_bf16dot, Compiled, ::testing::Values(&kBf16DotDense),
                          byModel);
 INSTANTIATE_TEST_SUITE_P(golden_bf16dot, Compiled, ::testing::Values(&kGoldenBf16Dot), byModel);
@@ -642,6 +652,14 @@ TEST(golden_int8_Golden, CompiledLibraryIsAsAccurateAsLlamaCppQ8_0) {
 // int4, the Q4_0 scheme. Measured: see docs/testing.md.
 TEST(golden_int4_Golden, CompiledLibraryIsAsAccurateAsLlamaCppQ4_0) {
   expectAsAccurateAsLlamaCpp("golden_int4", "q4_0");
+}
+
+// The same on x86-64-avx2, whose vpmaddwd kernels sum the same integers.
+TEST(golden_int8_avx2_Golden, CompiledLibraryIsAsAccurateAsLlamaCppQ8_0) {
+  expectAsAccurateAsLlamaCpp("golden_int8_avx2", "q8_0");
+}
+TEST(golden_int4_avx2_Golden, CompiledLibraryIsAsAccurateAsLlamaCppQ4_0) {
+  expectAsAccurateAsLlamaCpp("golden_int4_avx2", "q4_0");
 }
 
 } // namespace

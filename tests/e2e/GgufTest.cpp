@@ -141,4 +141,14 @@ TEST(Gguf, Q4_0AsInt4IsAsAccurateAsLlamaCpp) {
   expectAsAccurateAsLlamaCpp("gguf_tiny_q4_0_int4", "q4_0");
 }
 
+// The same file for x86-64-avx2 (no VNNI, no --weights-dtype): int4 is the
+// default there too, and the vpmaddwd kernels sum the same integers.
+TEST(Gguf, Q4_0AsInt4OnAvx2IsAsAccurateAsLlamaCpp) {
+  auto lib = loadLibrary(outDir("gguf_tiny_q4_0_int4_avx2"));
+  ASSERT_TRUE(lib);
+  EXPECT_EQ(lib->manifest().weightsDtype, "int4");
+  EXPECT_EQ(lib->manifest().target, "x86-64-avx2");
+  expectAsAccurateAsLlamaCpp("gguf_tiny_q4_0_int4_avx2", "q4_0");
+}
+
 } // namespace

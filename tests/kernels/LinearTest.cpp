@@ -137,26 +137,18 @@ void runLinearBlocks(const std::string &targetName, WeightType type, bool decode
 class LinearTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LinearTest, PrefillInt8) {
-  if (!testTarget(GetParam()).int8Dot)
-    GTEST_SKIP() << GetParam() << " has no int8 dot product (int8 weights are refused there)";
   for (const LinearCase &c : kCases)
     runLinearBlocks(GetParam(), WeightType::INT8, false, c);
 }
 TEST_P(LinearTest, DecodeInt8) {
-  if (!testTarget(GetParam()).int8Dot)
-    GTEST_SKIP() << GetParam() << " has no int8 dot product (int8 weights are refused there)";
   for (const LinearCase &c : kCases)
     runLinearBlocks(GetParam(), WeightType::INT8, true, c);
 }
 TEST_P(LinearTest, PrefillInt4) {
-  if (!testTarget(GetParam()).int8Dot)
-    GTEST_SKIP() << GetParam() << " has no int8 dot product (int4 weights are refused there)";
   for (const LinearCase &c : kCases)
     runLinearBlocks(GetParam(), WeightType::INT4, false, c);
 }
 TEST_P(LinearTest, DecodeInt4) {
-  if (!testTarget(GetParam()).int8Dot)
-    GTEST_SKIP() << GetParam() << " has no int8 dot product (int4 weights are refused there)";
   for (const LinearCase &c : kCases)
     runLinearBlocks(GetParam(), WeightType::INT4, true, c);
 }

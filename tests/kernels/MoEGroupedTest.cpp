@@ -161,22 +161,15 @@ TEST_P(MoEGroupedTest, ExpertsWithNoTokenBF16) {
 
 // The batch driver's shorter tile, every weight type.
 TEST_P(MoEGroupedTest, BatchTileEveryWeightType) {
-  const bool int8 = testTarget(GetParam()).int8Dot;
   for (WeightType type : {WeightType::F32, WeightType::BF16, WeightType::INT8, WeightType::INT4})
-    if (int8 || !isBlockQuantized(type))
-      for (const Case &c : kCases)
-        run(GetParam(), type, c, Routing::Random, kMoeBatchTileRows);
+    for (const Case &c : kCases)
+      run(GetParam(), type, c, Routing::Random, kMoeBatchTileRows);
   run(GetParam(), WeightType::F32, kCases[1], Routing::OneExpertForAll, kMoeBatchTileRows);
 }
 
-// int8 weights (vpdpbusd, activations quantized per block), every routing.
-class MoEGroupedInt8 : public MoEGroupedTest {
-protected:
-  void SetUp() override {
-    if (!testTarget(GetParam()).int8Dot)
-      GTEST_SKIP() << GetParam() << " has no int8 dot product (int8 weights are refused there)";
-  }
-};
+// int8 weights (vpdpbusd with VNNI, else vpmaddwd; activations quantized
+// per block), every routing.
+class MoEGroupedInt8 : public MoEGroupedTest {};
 TEST_P(MoEGroupedInt8, RandomRouting) {
   for (const Case &c : kCases)
     run(GetParam(), WeightType::INT8, c, Routing::Random);

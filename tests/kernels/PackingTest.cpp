@@ -182,33 +182,36 @@ TEST(Int8Block, RequantizingAQ8_0BlockIsExact) {
 TEST(Packing, Int8MatchesIndexFormula) {
   // u8 W[b][k][l][g] = q(w[b*L + l])[k*G + g] + 128 and S[b][s][l] = the
   // scale of inputs [32s, 32s + 32) of row b*L + l; IN padded to 64 with q = 0,
-  // rows past OUT all zero (u8 128, scale 0).
-  const int OUT = 5, IN = 40, L = 4;
-  const LinearPacking pk{L, 4, kQuantBlock};
-  std::vector<float> w = hybridc::test::randomVector(OUT * IN, 3);
-  std::vector<uint8_t> bytes, scaleBytes;
-  packLinear(w.data(), OUT, IN, pk, WeightType::INT8, bytes);
-  packLinearScales(w.data(), OUT, IN, pk, WeightType::INT8, scaleBytes);
-  std::vector<float> scales = asFloats(scaleBytes);
-  const int NB = 2, SB = 2, KG = 16;
-  ASSERT_EQ(bytes.size(), size_t(NB * KG * L * 4));
-  ASSERT_EQ(scales.size(), size_t(NB * SB * L));
-  for (int b = 0; b < NB; ++b)
-    for (int l = 0; l < L; ++l) {
-      const int o = b * L + l;
-      for (int s = 0; s < SB; ++s) {
-        int8_t q[kQuantBlock] = {};
-        const int first = s * kQuantBlock, n = std::min(kQuantBlock, IN - first);
-        const float d = o < OUT ? quantizeInt8Block(&w[o * IN + first], n, q) : 0.0f;
-        EXPECT_EQ(scales[(b * SB + s) * L + l], d) << "row " << o << " block " << s;
-        for (int i = first; i < first + kQuantBlock; ++i) {
-          const int k = i / 4, g = i % 4;
-          EXPECT_EQ(int(bytes[((b * KG + k) * L + l) * 4 + g]),
-                    (i < IN && o < OUT ? q[i - first] : 0) + 128)
-              << "row " << o << " input " << i;
+  // rows past OUT all zero (u8 128, scale 0). G = 4 (vpdpbusd), 2 (vpmaddwd).
+  for (const int G : {4, 2}) {
+    SCOPED_TRACE("G=" + std::to_string(G));
+    const int OUT = 5, IN = 40, L = 4;
+    const LinearPacking pk{L, G, kQuantBlock};
+    std::vector<float> w = hybridc::test::randomVector(OUT * IN, 3);
+    std::vector<uint8_t> bytes, scaleBytes;
+    packLinear(w.data(), OUT, IN, pk, WeightType::INT8, bytes);
+    packLinearScales(w.data(), OUT, IN, pk, WeightType::INT8, scaleBytes);
+    std::vector<float> scales = asFloats(scaleBytes);
+    const int NB = 2, SB = 2, KG = 64 / G;
+    ASSERT_EQ(bytes.size(), size_t(NB * KG * L * G));
+    ASSERT_EQ(scales.size(), size_t(NB * SB * L));
+    for (int b = 0; b < NB; ++b)
+      for (int l = 0; l < L; ++l) {
+        const int o = b * L + l;
+        for (int s = 0; s < SB; ++s) {
+          int8_t q[kQuantBlock] = {};
+          const int first = s * kQuantBlock, n = std::min(kQuantBlock, IN - first);
+          const float d = o < OUT ? quantizeInt8Block(&w[o * IN + first], n, q) : 0.0f;
+          EXPECT_EQ(scales[(b * SB + s) * L + l], d) << "row " << o << " block " << s;
+          for (int i = first; i < first + kQuantBlock; ++i) {
+            const int k = i / G, g = i % G;
+            EXPECT_EQ(int(bytes[((b * KG + k) * L + l) * G + g]),
+                      (i < IN && o < OUT ? q[i - first] : 0) + 128)
+                << "row " << o << " input " << i;
+          }
         }
       }
-    }
+  }
 }
 
 TEST(Int4Block, TheLargestMagnitudeIsMinus8) {
@@ -250,39 +253,43 @@ TEST(Int4Block, RequantizingAQ4_0BlockIsExact) {
 }
 
 TEST(Packing, Int4MatchesIndexFormula) {
-  // Byte W[b][j][l][g] = (q[8j + g] + 8) | (q[8j + 4 + g] + 8) << 4 for row
-  // b*L + l: groups 2j and 2j + 1 share a byte lane, low nibble first; IN
-  // padded to 64 with q = 0 (nibble 8), rows past OUT all q = 0, scale 0.
-  const int OUT = 5, IN = 40, L = 4;
-  LinearPacking pk{L, 4, kQuantBlock};
-  pk.groupsPerByte = 2;
-  std::vector<float> w = hybridc::test::randomVector(OUT * IN, 5);
-  std::vector<uint8_t> bytes, scaleBytes;
-  packLinear(w.data(), OUT, IN, pk, WeightType::INT4, bytes);
-  packLinearScales(w.data(), OUT, IN, pk, WeightType::INT4, scaleBytes);
-  std::vector<float> scales = asFloats(scaleBytes);
-  const int NB = 2, SB = 2, KP = 8; // pairs of groups
-  ASSERT_EQ(bytes.size(), size_t(NB * KP * L * 4));
-  ASSERT_EQ(scales.size(), size_t(NB * SB * L));
-  for (int b = 0; b < NB; ++b)
-    for (int l = 0; l < L; ++l) {
-      const int o = b * L + l;
-      for (int s = 0; s < SB; ++s) {
-        int8_t q[kQuantBlock] = {};
-        const int first = s * kQuantBlock, n = std::min(kQuantBlock, IN - first);
-        const float d = o < OUT ? quantizeInt4Block(&w[o * IN + first], n, q) : 0.0f;
-        EXPECT_EQ(scales[(b * SB + s) * L + l], d) << "row " << o << " block " << s;
-        for (int i = first; i < first + kQuantBlock; ++i) {
-          const int j = i / 8, g = i % 4, high = (i / 4) % 2;
-          const int byte = bytes[((b * KP + j) * L + l) * 4 + g];
-          EXPECT_EQ(high ? byte >> 4 : byte & 15, (i < IN && o < OUT ? q[i - first] : 0) + 8)
-              << "row " << o << " input " << i;
+  // Byte W[b][j][l][g] = (q[2Gj + g] + 8) | (q[2Gj + G + g] + 8) << 4 for
+  // row b*L + l: groups 2j and 2j + 1 of G inputs share a byte lane, low
+  // nibble first; IN padded to 64 with q = 0 (nibble 8), rows past OUT all
+  // q = 0, scale 0. G = 4 (vpdpbusd) and 2 (vpmaddwd).
+  for (const int G : {4, 2}) {
+    SCOPED_TRACE("G=" + std::to_string(G));
+    const int OUT = 5, IN = 40, L = 4;
+    LinearPacking pk{L, G, kQuantBlock};
+    pk.groupsPerByte = 2;
+    std::vector<float> w = hybridc::test::randomVector(OUT * IN, 5);
+    std::vector<uint8_t> bytes, scaleBytes;
+    packLinear(w.data(), OUT, IN, pk, WeightType::INT4, bytes);
+    packLinearScales(w.data(), OUT, IN, pk, WeightType::INT4, scaleBytes);
+    std::vector<float> scales = asFloats(scaleBytes);
+    const int NB = 2, SB = 2, KP = 64 / (2 * G); // pairs of groups
+    ASSERT_EQ(bytes.size(), size_t(NB * KP * L * G));
+    ASSERT_EQ(scales.size(), size_t(NB * SB * L));
+    for (int b = 0; b < NB; ++b)
+      for (int l = 0; l < L; ++l) {
+        const int o = b * L + l;
+        for (int s = 0; s < SB; ++s) {
+          int8_t q[kQuantBlock] = {};
+          const int first = s * kQuantBlock, n = std::min(kQuantBlock, IN - first);
+          const float d = o < OUT ? quantizeInt4Block(&w[o * IN + first], n, q) : 0.0f;
+          EXPECT_EQ(scales[(b * SB + s) * L + l], d) << "row " << o << " block " << s;
+          for (int i = first; i < first + kQuantBlock; ++i) {
+            const int j = i / (2 * G), g = i % G, high = (i / G) % 2;
+            const int byte = bytes[((b * KP + j) * L + l) * G + g];
+            EXPECT_EQ(high ? byte >> 4 : byte & 15, (i < IN && o < OUT ? q[i - first] : 0) + 8)
+                << "row " << o << " input " << i;
+          }
         }
       }
-    }
+  }
 }
 
-TEST(Packing, Int8OnlyOnInt8DotTargets) {
+TEST(Packing, QuantizedGroupIsWhatTheDotInstructionSums) {
   std::string error;
   auto t = resolveTarget("x86-64-avx512-bf16", error);
   ASSERT_TRUE(t) << error;
@@ -295,8 +302,20 @@ TEST(Packing, Int8OnlyOnInt8DotTargets) {
   EXPECT_EQ(p4.group, 4);
   EXPECT_EQ(p4.groupsPerByte, 2);
   EXPECT_EQ(p4.storedGroups(40), 8); // 64 inputs padded, 16 groups, 8 bytes lanes deep
-  for (const char *name : {"x86-64-avx2", "x86-64-avx512"})
-    EXPECT_FALSE(resolveTarget(name, error)->int8Dot) << name;
+  // Without VNNI, vpmaddwd sums pairs: int8 and int4 keep their blocks of
+  // 32 and scales, in groups of 2.
+  for (const char *name : {"x86-64-avx2", "x86-64-avx512"}) {
+    auto other = resolveTarget(name, error);
+    ASSERT_TRUE(other) << error;
+    EXPECT_FALSE(other->int8Dot) << name;
+    for (WeightType type : {WeightType::INT8, WeightType::INT4}) {
+      const LinearPacking q = linearPacking(*other, type);
+      EXPECT_EQ(q.group, 2) << name;
+      EXPECT_EQ(q.scaleBlock, kQuantBlock) << name;
+      EXPECT_EQ(q.lanes, other->lanes) << name;
+    }
+    EXPECT_EQ(linearPacking(*other, WeightType::INT4).storedGroups(40), 16) << name;
+  }
 }
 
 } // namespace

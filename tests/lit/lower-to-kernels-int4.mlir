@@ -30,7 +30,7 @@
 // CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<4x4x4x16x4xui8>
 // CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<4x4x1x16xf32>
 
-// GROUP: error: hybrid-lower-to-kernels: input-group must be 1, 2 with weight-type=bf16 (bf16 pairs), or 4 with weight-type=int8 or int4, got 1
+// GROUP: error: hybrid-lower-to-kernels: input-group must be 1, 2 with weight-type=bf16 (bf16 pairs), or 2 or 4 with weight-type=int8 or int4, got 1
 
 // k_proj [32][64] in int8: 2 blocks x 16 groups x 16 x 4 bytes, 2 x 2 x 16 scales.
 // KEEP8: {bytes = 2048 : i64, layout = "linear_int8", {{[^}]*}} tensor = "model.layers.1.self_attn.k_proj.weight"}

@@ -7,7 +7,8 @@
 // the router stays f32.
 //
 // RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int8 lanes=16 chunk-tokens=64 input-group=4" | FileCheck %s
-// RUN: not hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int8 input-group=2" 2>&1 | FileCheck %s --check-prefix=PAIRS
+// RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int8 lanes=8 chunk-tokens=64 input-group=2" | FileCheck %s --check-prefix=PAIRS
+// RUN: not hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int8 input-group=1" 2>&1 | FileCheck %s --check-prefix=GROUP
 
 // CHECK: module attributes {hybrid.input_group = 4 : i64,
 // CHECK-SAME: {bytes = 65536 : i64, layout = "plain", offset = 0 : i64, tensor = "model.embed_tokens.weight"}
@@ -31,4 +32,12 @@
 // CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<4x4x8x16x4xui8>
 // CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<4x4x1x16xf32>
 
-// PAIRS: error: hybrid-lower-to-kernels: input-group must be 1, 2 with weight-type=bf16 (bf16 pairs), or 4 with weight-type=int8 or int4, got 2
+// Groups of 2 for vpmaddwd (targets without VNNI), here 8 lanes: in_proj
+// [296][64] is 37 blocks of 8 outputs, 32 groups of 2 inputs, 2 scale blocks
+// (the same bytes as with groups of 4, in another order).
+// PAIRS: module attributes {hybrid.input_group = 2 : i64,
+// PAIRS-SAME: {bytes = 18944 : i64, layout = "linear", offset = 65792 : i64, tensor = "model.layers.0.mamba.in_proj.weight"}
+// PAIRS-SAME: {bytes = 2368 : i64, layout = "linear_scales", offset = 84736 : i64, tensor = "model.layers.0.mamba.in_proj.weight"}
+// PAIRS: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<37x32x8x2xui8>
+// PAIRS: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<37x2x8xf32>
+// GROUP: error: hybrid-lower-to-kernels: input-group must be 1, 2 with weight-type=bf16 (bf16 pairs), or 2 or 4 with weight-type=int8 or int4, got 1

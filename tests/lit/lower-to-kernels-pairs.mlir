@@ -16,5 +16,5 @@
 // CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<4x4x32x16x2xbf16>
 // CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<4x4x16x16x2xbf16>
 
-// F32PAIRS: error: hybrid-lower-to-kernels: input-group must be 1, 2 with weight-type=bf16 (bf16 pairs), or 4 with weight-type=int8 or int4, got 2
-// FOUR: error: hybrid-lower-to-kernels: input-group must be 1, 2 with weight-type=bf16 (bf16 pairs), or 4 with weight-type=int8 or int4, got 4
+// F32PAIRS: error: hybrid-lower-to-kernels: input-group must be 1, 2 with weight-type=bf16 (bf16 pairs), or 2 or 4 with weight-type=int8 or int4, got 2
+// FOUR: error: hybrid-lower-to-kernels: input-group must be 1, 2 with weight-type=bf16 (bf16 pairs), or 2 or 4 with weight-type=int8 or int4, got 4

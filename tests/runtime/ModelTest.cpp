@@ -1,5 +1,6 @@
 //===- ModelTest.cpp - model_open / close and weights file validation ------===//
 #include "TestUtil.h"
+#include "hybridc/cpu_check.h"
 
 #include <cstring>
 
@@ -145,6 +146,30 @@ TEST(RuntimeModel, NullArgumentsAndBadDescriptor) {
   EXPECT_EQ(hybridc_rt_model_set_threads(nullptr, 2), HYBRIDC_ERR_INVALID_ARGUMENT);
 }
 
+// A library is refused on a CPU without its target's instruction sets, and
+// a target name the runtime does not know is refused too (nothing says what
+// such a library's kernels need).
+TEST(RuntimeModel, TargetThisCpuCannotRunIsRefused) {
+  std::string path = toy::write_weights("target");
+  hybridc_model_desc other = *toy::file_desc();
+  other.target = "pdp-11";
+  hybridc_model *m = reinterpret_cast<hybridc_model *>(0x1);
+  EXPECT_EQ(hybridc_rt_model_open(&other, path.c_str(), &m), HYBRIDC_ERR_CPU);
+  EXPECT_EQ(m, nullptr);
+  EXPECT_NE(std::string(hybridc_rt_last_error()).find("target 'pdp-11', which this runtime does not know"),
+            std::string::npos)
+      << hybridc_rt_last_error();
+  other.target = "x86-64-avx512-bf16";
+  const char *missing = hybridc_cpu_missing_feature(other.target);
+  if (!missing)
+    GTEST_SKIP() << "this CPU runs every target";
+  EXPECT_EQ(hybridc_rt_model_open(&other, path.c_str(), &m), HYBRIDC_ERR_CPU);
+  EXPECT_EQ(m, nullptr);
+  EXPECT_NE(std::string(hybridc_rt_last_error()).find("this CPU lacks " + std::string(missing)),
+            std::string::npos)
+      << hybridc_rt_last_error();
+}
+
 TEST(RuntimeModel, SessionsOutliveClosedModel) {
   std::string path = toy::write_weights("outlive");
   hybridc_model *m = nullptr;
@@ -158,7 +183,7 @@ TEST(RuntimeModel, SessionsOutliveClosedModel) {
 }
 
 TEST(RuntimeErrors, StatusStrings) {
-  for (int st = HYBRIDC_OK; st <= HYBRIDC_ERR_KERNEL; ++st)
+  for (int st = HYBRIDC_OK; st <= HYBRIDC_ERR_CPU; ++st)
     EXPECT_STRNE(hybridc_rt_status_string(st), "unknown status") << st;
   EXPECT_STREQ(hybridc_rt_status_string(HYBRIDC_OK), "ok");
   EXPECT_STREQ(hybridc_rt_status_string(99), "unknown status");

@@ -44,7 +44,7 @@ void expectContinues(hybridc_session *s, const Tokens &seq, int32_t probe, const
 }
 
 TEST_F(ToyTest, ModelTargetNamesTheCompiledVariant) {
-  EXPECT_STREQ(hybridc_rt_model_target(model_), "toy-cpu");
+  EXPECT_STREQ(hybridc_rt_model_target(model_), "x86-64-avx2");
   EXPECT_EQ(hybridc_rt_model_target(nullptr), nullptr);
   EXPECT_NE(std::string(hybridc_rt_last_error()).find("model is NULL"), std::string::npos);
 }

@@ -275,7 +275,7 @@ hybridc_model_desc make_desc(const uint8_t *embedded) {
   d.workspace_bytes_per_token = kWorkspacePerToken;
   d.prefill = toy_prefill;
   d.decode = toy_decode;
-  d.target = "toy-cpu";
+  d.target = "x86-64-avx2"; // the least target: every CPU hybridc supports
   d.decode_batch = toy_decode_batch;
   return d;
 }

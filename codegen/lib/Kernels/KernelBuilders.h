@@ -144,7 +144,8 @@ inline Halide::ImageParam packedScales(const char *name, const LinearPacking &p,
 /// Activation rows quantized as the int8 matmuls multiply them (KernelSpec.h):
 /// per block of kQuantBlock inputs, scale = max |x| / 127 and q = round(x /
 /// scale) (to nearest even; 0 where the block is all zero or past `in`).
-/// `q(g, k, rest...)` is input k*4 + g as i8, `scale(blk, rest...)` and
+/// `q(g, k, rest...)` is input k*G + g as i8 (G: the packing's group, the
+/// inputs one dot-product lane sums), `scale(blk, rest...)` and
 /// `sum(blk, rest...)` (of the block's q, i32) are per block.
 struct Int8Rows {
   Halide::Func q, scale, sum;
@@ -165,7 +166,7 @@ struct Int8Rows {
 
 /// Quantizes `row(i)` (input i < in of the row picked by `rest`).
 template <typename Row>
-Int8Rows quantizeRows(const Row &row, int64_t in, const std::vector<Halide::Var> &rest,
+Int8Rows quantizeRows(const Row &row, int64_t in, int G, const std::vector<Halide::Var> &rest,
                       const std::string &name) {
   using namespace Halide;
   const int B = kQuantBlock;
@@ -182,37 +183,44 @@ Int8Rows quantizeRows(const Row &row, int64_t in, const std::vector<Halide::Var>
   amax(args({blk})) = 0.0f;
   amax(args({blk})) = max(amax(args({blk})), abs(value(blk * B + r)));
   out.scale(args({blk})) = amax(args({blk})) / 127.0f;
-  Expr i = k * 4 + g, s = out.scale(args({i / B}));
+  Expr i = k * G + g, s = out.scale(args({i / B}));
   out.q(args({g, k})) =
       cast<int8_t>(select(s > 0, clamp(round(value(i) / s), -127.0f, 127.0f), 0.0f));
   out.sum(args({blk})) = 0;
-  out.sum(args({blk})) += cast<int32_t>(out.q(args({r % 4, (blk * B + r) / 4})));
+  out.sum(args({blk})) += cast<int32_t>(out.q(args({r % G, (blk * B + r) / G})));
   return out;
 }
 
 /// The integer dot product of one scale block of int8 or int4 weights with
-/// an Int8Rows block: the reduction `rr` runs over the 4 inputs of a group
-/// (rr.x, vectorized into vpdpbusd), which of a pair of groups (rr.y, to be
-/// unrolled) and the block's 4 pairs (rr.z), so group `group(blk)` of the
-/// activations meets `weight(...)`. Pairs, because int4 packs groups 2j and
-/// 2j + 1 into the low and high nibbles of one byte lane: with rr.y a
-/// constant after unrolling, a nibble is one mask or one shift of the
-/// 64-byte vector both groups share. int8 reads its byte as it is.
+/// an Int8Rows block: the reduction `rr` runs over the G inputs of a group
+/// (rr.x, vectorized into the dot-product instruction), which of a pair of
+/// groups (rr.y, to be unrolled) and the block's pairs (rr.z), so group
+/// `group(blk)` of the activations meets `weight(...)`. G is the packing's
+/// group: 4 where vpdpbusd sums four u8 x s8 products into an i32 lane, 2
+/// where vpmaddwd sums two i16 products (the weights' bytes widened on load,
+/// the activations' pair broadcast). Pairs of groups, because int4 packs
+/// groups 2j and 2j + 1 into the low and high nibbles of one byte lane: with
+/// rr.y a constant after unrolling, a nibble is one mask or one shift of the
+/// vector both groups share. int8 reads its byte as it is.
 struct BlockDot {
   WeightType type;
+  int G;
   Halide::RDom rr;
-  BlockDot(WeightType t, const std::string &name)
-      : type(t), rr(0, 4, 0, 2, 0, kQuantBlock / 8, name) {}
+  BlockDot(WeightType t, const LinearPacking &p, const std::string &name)
+      : type(t), G(p.group), rr(0, p.group, 0, 2, 0, kQuantBlock / (2 * p.group), name) {}
   /// The offset of the stored unsigned weights: u8 = q + 128, u4 = q + 8.
   int offset() const { return type == WeightType::INT4 ? 8 : 128; }
   /// The activation group of this reduction step in block `blk`.
-  Halide::Expr group(const Halide::Expr &blk) const { return blk * 8 + rr.z * 2 + rr.y; }
+  Halide::Expr group(const Halide::Expr &blk) const {
+    return blk * (kQuantBlock / G) + rr.z * 2 + rr.y;
+  }
   /// The unsigned weight (i32) of input rr.x of group(blk) for output lane
   /// `lane` of w(g, lane, k, rest...) (packedWeight).
   Halide::Expr weight(const Halide::ImageParam &w, const Halide::Expr &lane,
                       const Halide::Expr &blk, const std::vector<Halide::Expr> &rest) const {
     using namespace Halide;
-    std::vector<Expr> at{rr.x, lane, type == WeightType::INT4 ? blk * 4 + rr.z : group(blk)};
+    const Expr pair = blk * (kQuantBlock / (2 * G)) + rr.z;
+    std::vector<Expr> at{rr.x, lane, type == WeightType::INT4 ? pair : group(blk)};
     at.insert(at.end(), rest.begin(), rest.end());
     Expr byte = w(at);
     if (type == WeightType::INT4)
@@ -236,7 +244,8 @@ struct BlockDot {
     order.push_back(rr.z);
     order.insert(order.end(), outer.begin(), outer.end());
     step.reorder(order);
-    // As vectorizeDot: the 4-to-1 vector reduction Halide maps to vpdpbusd.
+    // As vectorizeDot: the G-to-1 vector reduction Halide maps to vpdpbusd
+    // (G = 4, accumulating in place) or to vpmaddwd and an add (G = 2).
     step.atomic().vectorize(rr.x).vectorize(lane).unroll(rr.y);
     return step;
   }

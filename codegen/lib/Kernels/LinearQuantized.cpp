@@ -1,17 +1,20 @@
-//===- LinearQuantized.cpp - linear with int8 / int4 weights (vpdpbusd) --===//
+//===- LinearQuantized.cpp - linear with int8 / int4 weights -------------===//
 //
 // The int8 and int4 layouts of KernelSpec.h: weights u8 = q + 128 packed
-// W[NB][KG][L][4] (int4: nibbles u4 = q + 8, two groups per byte lane), one
+// W[NB][KG][L][G] (int4: nibbles u4 = q + 8, two groups per byte lane), one
 // f32 scale per (row, block of 32 inputs). The activations are quantized to
 // int8 per token and block (max |x| / 127) once per call, so each block's
 // dot product is integer work:
 //   y = sum_blk  d_w d_x (sum_i u_w q_x - offset sum_i q_x)
-// where vpdpbusd (u8 x s8, four products summed into each i32 lane) does
-// the inner sum, 8 instructions per block of 32 inputs and 16 rows, and the
-// block's epilogue converts it to f32, removes the offset (128 or 8) and
+// where vpdpbusd (u8 x s8, four products summed into each i32 lane, G = 4)
+// does the inner sum, 8 instructions per block of 32 inputs and 16 rows, and
+// the block's epilogue converts it to f32, removes the offset (128 or 8) and
 // scales it into f32 accumulators. Halide 14 emits vpdpbusd for a 4-to-1
 // vector reduction of i32(u8) * i32(i8) (BlockDot); int4 nibbles are one
-// vpandd or one shift-and-mask away from such a u8 vector.
+// vpandd or one shift-and-mask away from such a u8 vector. Without VNNI
+// (G = 2) the same 2-to-1 reduction becomes vpmaddwd on the bytes widened
+// to i16 (vpmovzxbw on load) and a broadcast i16 pair of activations, then
+// vpaddd into the i32 lane: 16 instructions per block and 8 rows on AVX2.
 //
 // Schedules as linear's (Linear.cpp): GEMV (decode = 1) with VB output
 // vectors per step as independent chains; GEMM with a register tile of TT
@@ -37,9 +40,6 @@ BuiltKernel buildLinearQuantized(const KernelSpec &spec, const TargetSpec &targe
   const float scale = float(spec.constant("scale", 1.0));
   if (IN <= 0 || OUT <= 0)
     failKernel(spec, "IN and OUT must be positive");
-  if (!target.int8Dot)
-    failKernel(spec, std::string(weightTypeName(spec.weightType)) +
-                         " weights need a target with AVX-512 VNNI (x86-64-avx512-bf16)");
   const LinearPacking pk = linearPacking(target, spec.weightType);
   const int L = pk.lanes, G = pk.group;
   const int NB = int(pk.blocks(OUT)), SB = int(pk.scaleBlocks(IN));
@@ -53,7 +53,7 @@ BuiltKernel buildLinearQuantized(const KernelSpec &spec, const TargetSpec &targe
   const Expr T = x.dim(1).extent();
 
   Var o("o"), t("t"), l("l"), b("b"), blk("blk"), tt("tt"), tb("tb");
-  BlockDot dot(spec.weightType, "rr"); // one block: 4 pairs of groups of 4
+  BlockDot dot(spec.weightType, pk, "rr"); // one block: pairs of groups of G
   RDom rb(0, SB, "rb");
   auto wAt = [&](const Expr &lane, const Expr &blkIdx) {
     return dot.weight(w, lane, blk, {min(blkIdx, NB - 1)});
@@ -76,7 +76,7 @@ BuiltKernel buildLinearQuantized(const KernelSpec &spec, const TargetSpec &targe
   if (decode) {
     // --- GEMV: VB output vectors per task step, each an i32 chain. ---
     const int VB = std::min(4, NB);
-    Int8Rows xq = quantizeRows([&](const Expr &i) { return x(i, t); }, IN, {t}, "xq");
+    Int8Rows xq = quantizeRows([&](const Expr &i) { return x(i, t); }, IN, G, {t}, "xq");
     iacc(l, b, blk, t) = 0;
     iacc(l, b, blk, t) += wAt(l, b) * cast<int32_t>(xq.q(dot.rr.x, dot.group(blk), t));
     facc(l, b, t) = 0.0f;
@@ -104,7 +104,7 @@ BuiltKernel buildLinearQuantized(const KernelSpec &spec, const TargetSpec &targe
     const int VB = std::min(L >= 16 ? 4 : 2, NB);
     // Rows of a tile adjacent per group (see Linear.cpp's xt), quantized.
     Expr row = clamp(tb * TT + tt, 0, T - 1);
-    Int8Rows xq = quantizeRows([&](const Expr &i) { return x(i, row); }, IN, {tt, tb}, "xq");
+    Int8Rows xq = quantizeRows([&](const Expr &i) { return x(i, row); }, IN, G, {tt, tb}, "xq");
     iacc(l, b, tt, blk, tb) = 0;
     iacc(l, b, tt, blk, tb) +=
         wAt(l, b) * cast<int32_t>(xq.q(dot.rr.x, dot.group(blk), tt, tb));

@@ -5,8 +5,8 @@
 // and the block dot product of LinearQuantized.cpp: the token rows are quantized per
 // block of 32 inputs once per call, and so are the hidden rows (gate *
 // silu(g) * u, per token and expert, or per tile row) before the down
-// projection; each block's integer sum (vpdpbusd) is scaled into an f32
-// accumulator in the block's epilogue.
+// projection; each block's integer sum (vpdpbusd, or vpmaddwd without
+// VNNI) is scaled into an f32 accumulator in the block's epilogue.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelBuilders.h"
@@ -19,12 +19,9 @@ using namespace Halide;
 
 namespace {
 
-void checkSpec(const KernelSpec &spec, const TargetSpec &target, bool ok) {
+void checkSpec(const KernelSpec &spec, bool ok) {
   if (!ok)
     failKernel(spec, "need positive H, I, E and a valid K or TILE");
-  if (!target.int8Dot)
-    failKernel(spec, std::string(weightTypeName(spec.weightType)) +
-                         " weights need a target with AVX-512 VNNI (x86-64-avx512-bf16)");
 }
 
 } // namespace
@@ -32,7 +29,7 @@ void checkSpec(const KernelSpec &spec, const TargetSpec &target, bool ok) {
 BuiltKernel buildMoeExpertsQuantized(const KernelSpec &spec, const TargetSpec &target) {
   const int H = int(spec.size("H")), I = int(spec.size("I"));
   const int E = int(spec.size("E")), K = int(spec.size("K"));
-  checkSpec(spec, target, H > 0 && I > 0 && E > 0 && K > 0 && K <= E);
+  checkSpec(spec, H > 0 && I > 0 && E > 0 && K > 0 && K <= E);
   const LinearPacking pk = linearPacking(target, spec.weightType);
   const int L = pk.lanes, G = pk.group;
   const int NB1 = int(pk.blocks(2 * I)), NB2 = int(pk.blocks(H));
@@ -50,11 +47,11 @@ BuiltKernel buildMoeExpertsQuantized(const KernelSpec &spec, const TargetSpec &t
 
   Var j("j"), k("k"), t("t"), l("l"), b("b"), o("o"), blk("blk");
   auto expert = [&](const Expr &kk) { return clamp(idx(kk, t), 0, E - 1); };
-  BlockDot dot(spec.weightType, "rr");
+  BlockDot dot(spec.weightType, pk, "rr");
 
   // u = W_in[e] f over 2I rows (rounded up to whole VB-vector groups; the
   // clamped block index keeps those loads inside W_in[e]).
-  Int8Rows fq = quantizeRows([&](const Expr &h) { return f(h, t); }, H, {t}, "fq");
+  Int8Rows fq = quantizeRows([&](const Expr &h) { return f(h, t); }, H, G, {t}, "fq");
   const int VB = std::min(4, NB1);
   const int JU = (2 * I + L * VB - 1) / (L * VB) * (L * VB);
   auto inBlock = [&](const Expr &jj) { return min(jj / L, NB1 - 1); };
@@ -69,7 +66,7 @@ BuiltKernel buildMoeExpertsQuantized(const KernelSpec &spec, const TargetSpec &t
 
   // The gated hidden rows, quantized per (token, expert) row.
   Int8Rows hq = quantizeRows(
-      [&](const Expr &r) { return gates(k, t) * silu(u(r, k, t)) * u(r + I, k, t); }, I,
+      [&](const Expr &r) { return gates(k, t) * silu(u(r, k, t)) * u(r + I, k, t); }, I, G,
       {k, t}, "hq");
 
   // W_out: VB2 output vectors per task, reduced over (expert, block).
@@ -130,7 +127,7 @@ BuiltKernel buildMoeExpertsQuantized(const KernelSpec &spec, const TargetSpec &t
 BuiltKernel buildMoeExpertTilesQuantized(const KernelSpec &spec, const TargetSpec &target) {
   const int H = int(spec.size("H")), I = int(spec.size("I")), E = int(spec.size("E"));
   const int TT = int(spec.size("TILE"));
-  checkSpec(spec, target, H > 0 && I > 0 && E > 0 && isMoeTileRows(TT));
+  checkSpec(spec, H > 0 && I > 0 && E > 0 && isMoeTileRows(TT));
   const LinearPacking pk = linearPacking(target, spec.weightType);
   const int L = pk.lanes, G = pk.group;
   const int NB1 = int(pk.blocks(2 * I)), NB2 = int(pk.blocks(H));
@@ -154,10 +151,10 @@ BuiltKernel buildMoeExpertTilesQuantized(const KernelSpec &spec, const TargetSpe
   Expr e = clamp(tileExpert(tl), 0, E - 1);
   Expr rowOf = clamp(tl * TT + r, 0, R - 1);
   Expr token = clamp(rowToken(rowOf), 0, T - 1);
-  BlockDot dot(spec.weightType, "rr");
+  BlockDot dot(spec.weightType, pk, "rr");
 
   // The tile rows, quantized per row and block (q stored [KG][TILE][G]).
-  Int8Rows xq = quantizeRows([&](const Expr &h) { return f(h, token); }, H, {r, tl}, "xq");
+  Int8Rows xq = quantizeRows([&](const Expr &h) { return f(h, token); }, H, G, {r, tl}, "xq");
 
   // u = W_in[e] x per tile: TILE rows x one vector, an i32 tile per block
   // and the f32 tile across blocks (two vectors wide, the 32 accumulators
@@ -176,7 +173,7 @@ BuiltKernel buildMoeExpertTilesQuantized(const KernelSpec &spec, const TargetSpe
 
   // Gated hidden rows, quantized per tile row.
   Int8Rows hq = quantizeRows(
-      [&](const Expr &q) { return rowGate(rowOf) * silu(u(q, r, tl)) * u(q + I, r, tl); }, I,
+      [&](const Expr &q) { return rowGate(rowOf) * silu(u(q, r, tl)) * u(q + I, r, tl); }, I, G,
       {r, tl}, "hq");
 
   const int VB2 = 1;

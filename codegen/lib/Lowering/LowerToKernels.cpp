@@ -1048,12 +1048,12 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
                        "prefill-tokens >= 0");
       return signalPassFailure();
     }
-    const bool groupOk = blocks ? inputGroup == 4
+    const bool groupOk = blocks ? inputGroup == 2 || inputGroup == 4
                                 : inputGroup == 1 ||
                                       (inputGroup == 2 && *type == codegen::WeightType::BF16);
     if (!groupOk) {
       module.emitError("hybrid-lower-to-kernels: input-group must be 1, 2 with "
-                       "weight-type=bf16 (bf16 pairs), or 4 with weight-type=int8 or int4, got ")
+                       "weight-type=bf16 (bf16 pairs), or 2 or 4 with weight-type=int8 or int4, got ")
           << int64_t(inputGroup);
       return signalPassFailure();
     }

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "hybridc/Codegen/KernelSpec.h"
+#include "hybridc/cpu_check.h"
 
 namespace hybridc::codegen {
 
@@ -41,21 +42,9 @@ constexpr TargetRow kTargets[] = {
      16, true, "skylake-avx512"},
 };
 
-bool rowSupported(const TargetRow &row) {
-  const std::string name = row.name;
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                    __builtin_cpu_supports("f16c");
-  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
-                      __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw") &&
-                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-  if (name == "x86-64-avx2")
-    return avx2;
-  if (name == "x86-64-avx512")
-    return avx512;
-  // Cannonlake adds IFMA and VBMI; BF16 and VNNI are what the kernels use.
-  return avx512 && __builtin_cpu_supports("avx512ifma") && __builtin_cpu_supports("avx512vbmi") &&
-         __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vnni");
-}
+// The instruction sets of each row: the list every generated library checks
+// at model open too.
+bool rowSupported(const TargetRow &row) { return !hybridc_cpu_missing_feature(row.name); }
 
 TargetSpec specOf(const TargetRow &row) {
   TargetSpec t;
@@ -114,7 +103,9 @@ LinearPacking linearPacking(const TargetSpec &target, WeightType type) {
   if (type == WeightType::BF16 && target.bf16Dot)
     p.group = 2;
   if (isBlockQuantized(type)) {
-    p.group = 4; // the compiler accepts int8 and int4 only where target.int8Dot
+    // The inputs one i32 lane sums per instruction: 4 with VNNI's vpdpbusd,
+    // 2 with vpmaddwd (AVX2 and AVX-512 without VNNI).
+    p.group = target.int8Dot ? 4 : 2;
     p.scaleBlock = kQuantBlock;
     p.groupsPerByte = type == WeightType::INT4 ? 2 : 1;
   }

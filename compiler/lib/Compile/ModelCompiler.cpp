@@ -344,8 +344,7 @@ void Compilation::describeGgufTypes() {
       if (others)
         log << "; the " << others << " others requantized";
       log << ")";
-    } else if (o.weightsDtype == "f32" && !target.int8Dot)
-      log << " (int8 or int4, their default, needs a target with int8 dot products)";
+    }
   }
   log << "\n";
 }
@@ -608,9 +607,8 @@ llvm::Error Compilation::finish() {
 
 } // namespace
 
-std::string hybridc::defaultWeightsDtype(const Checkpoint &checkpoint,
-                                        const codegen::TargetSpec &target) {
-  if (!checkpoint.isGguf() || !target.int8Dot)
+std::string hybridc::defaultWeightsDtype(const Checkpoint &checkpoint) {
+  if (!checkpoint.isGguf())
     return "f32";
   int64_t q4 = 0, quantized = 0; // elements
   for (const TensorView *t : checkpoint.allTensors()) {
@@ -645,16 +643,12 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
     return checkpoint.takeError();
   CompileOptions resolved = o;
   if (resolved.weightsDtype.empty())
-    resolved.weightsDtype = defaultWeightsDtype(**checkpoint, *target);
+    resolved.weightsDtype = defaultWeightsDtype(**checkpoint);
   std::optional<codegen::WeightType> weightType =
       codegen::parseWeightType(resolved.weightsDtype);
   if (!weightType)
     return makeError("--weights-dtype must be f32, bf16, int8 or int4, got '" + o.weightsDtype +
                      "'");
-  if (codegen::isBlockQuantized(*weightType) && !target->int8Dot)
-    return makeError("--weights-dtype " + resolved.weightsDtype +
-                     " needs a target with AVX-512 VNNI int8 dot products "
-                     "(x86-64-avx512-bf16); target " + target->name + " has none");
   if (o.f32Activations)
     target->bf16Dot = false; // bf16 weights then widen to f32 and meet f32 activations
   llvm::StringSet<> emit;
@@ -677,13 +671,13 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
 
   const bool bf16Dot = *weightType == codegen::WeightType::BF16 &&
                        codegen::linearPacking(*target, *weightType).group == 2;
+  const char *intDot = target->int8Dot ? "vpdpbusd" : "vpmaddwd";
   log << "hybridc compile " << o.modelDir << " -> " << o.outDir << " (name " << name
       << ", target " << target->name << (o.target == "host" ? " (host)" : "") << ", weights "
-      << resolved.weightsDtype << (bf16Dot ? ", matmuls bf16 x bf16 (vdpbf16ps)" : "")
-      << (*weightType == codegen::WeightType::INT8   ? ", matmuls int8 x int8 (vpdpbusd)"
-          : *weightType == codegen::WeightType::INT4 ? ", matmuls int4 x int8 (vpdpbusd)"
-                                                     : "")
-      << (o.embedWeights ? ", embedded" : "") << ")\n";
+      << resolved.weightsDtype << (bf16Dot ? ", matmuls bf16 x bf16 (vdpbf16ps)" : "");
+  if (codegen::isBlockQuantized(*weightType))
+    log << ", matmuls " << resolved.weightsDtype << " x int8 (" << intDot << ")";
+  log << (o.embedWeights ? ", embedded" : "") << ")\n";
   return Compilation(resolved, std::move(*checkpoint), name, *target, *weightType,
                      std::move(emit), std::string(scratch), log, irOut)
       .run();

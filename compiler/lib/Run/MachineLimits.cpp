@@ -186,14 +186,22 @@ llvm::Expected<MachineLimits> measureInProcess(const ProbeOptions &o) {
   if (hasInt8Dot())
     limits.int8Gops = probeCompute(o.threads, o.computeSeconds, int8OpsPerIteration(),
                                    [](int64_t n) { return static_cast<double>(int8DotLoop(n)); });
+  auto madd = [&](VectorIsa v) {
+    return probeCompute(o.threads, o.computeSeconds, int8MaddOpsPerIteration(v),
+                        [v](int64_t n) { return static_cast<double>(int8MaddLoop(n, v)); });
+  };
+  if (hasInt8Madd(isa))
+    limits.int8MaddGops = madd(isa);
+  if (isa == VectorIsa::Avx512 && hasInt8Madd(VectorIsa::Avx2))
+    limits.int8MaddAvx2Gops = madd(VectorIsa::Avx2);
   return limits;
 }
 
 /// What the probing child sends its parent through a pipe.
 struct ChildReport {
   int32_t ok = 0;
-  int32_t hasAvx2 = 0, hasBf16 = 0, hasInt8 = 0;
-  double read = 0, fp32 = 0, fp32Avx2 = 0, bf16 = 0, int8 = 0;
+  int32_t hasAvx2 = 0, hasBf16 = 0, hasInt8 = 0, hasMadd = 0, hasMaddAvx2 = 0;
+  double read = 0, fp32 = 0, fp32Avx2 = 0, bf16 = 0, int8 = 0, madd = 0, maddAvx2 = 0;
   char message[512] = {};
 };
 
@@ -238,6 +246,10 @@ size_t readAll(int fd, void *data, size_t n) {
     report.bf16 = limits->bf16Gflops.value_or(0);
     report.hasInt8 = limits->int8Gops.has_value();
     report.int8 = limits->int8Gops.value_or(0);
+    report.hasMadd = limits->int8MaddGops.has_value();
+    report.madd = limits->int8MaddGops.value_or(0);
+    report.hasMaddAvx2 = limits->int8MaddAvx2Gops.has_value();
+    report.maddAvx2 = limits->int8MaddAvx2Gops.value_or(0);
   } else {
     std::string msg = llvm::toString(limits.takeError());
     std::strncpy(report.message, msg.c_str(), sizeof report.message - 1);
@@ -309,5 +321,9 @@ llvm::Expected<MachineLimits> hybridc::measureMachineLimits(const ProbeOptions &
     limits.bf16Gflops = report.bf16;
   if (report.hasInt8)
     limits.int8Gops = report.int8;
+  if (report.hasMadd)
+    limits.int8MaddGops = report.madd;
+  if (report.hasMaddAvx2)
+    limits.int8MaddAvx2Gops = report.maddAvx2;
   return limits;
 }

@@ -181,6 +181,50 @@ __attribute__((target("avx512vnni,avx512f"))) int32_t dotInt8(int64_t n) {
   return sumLanes(lanes);
 }
 
+// int8 products without VNNI: vpmaddwd sums two i16 products per i32 lane
+// (the weights' bytes widened), then vpaddd accumulates them, the pair the
+// int8 kernels run per vector on such targets.
+__attribute__((target("avx512bw,avx512f"))) int32_t maddInt8Avx512(int64_t n) {
+  const __m512i a = _mm512_set1_epi16(3), b = _mm512_set1_epi16(-2);
+#define DECL(i) __m512i c##i = _mm512_set1_epi32(i);
+  REP16(DECL)
+#undef DECL
+  for (int64_t k = 0; k < n; ++k) {
+#define STEP(i) c##i = _mm512_add_epi32(c##i, _mm512_madd_epi16(a, b));
+    REP16(STEP)
+#undef STEP
+    // Keeps the compiler from hoisting the (loop-invariant) product.
+    __asm__ volatile("" : "+v"(c0));
+  }
+  __m512i t = _mm512_setzero_si512();
+#define ADD(i) t = _mm512_add_epi32(t, c##i);
+  REP16(ADD)
+#undef ADD
+  alignas(64) int32_t lanes[16];
+  _mm512_store_si512(lanes, t);
+  return sumLanes(lanes);
+}
+
+__attribute__((target("avx2"))) int32_t maddInt8Avx2(int64_t n) {
+  const __m256i a = _mm256_set1_epi16(3), b = _mm256_set1_epi16(-2);
+#define DECL(i) __m256i c##i = _mm256_set1_epi32(i);
+  REP12(DECL)
+#undef DECL
+  for (int64_t k = 0; k < n; ++k) {
+#define STEP(i) c##i = _mm256_add_epi32(c##i, _mm256_madd_epi16(a, b));
+    REP12(STEP)
+#undef STEP
+    __asm__ volatile("" : "+x"(c0));
+  }
+  __m256i t = _mm256_setzero_si256();
+#define ADD(i) t = _mm256_add_epi32(t, c##i);
+  REP12(ADD)
+#undef ADD
+  alignas(32) int32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i *>(lanes), t);
+  return sumLanes(lanes);
+}
+
 } // namespace
 
 VectorIsa hybridc::probe::hostVectorIsa() {
@@ -257,3 +301,18 @@ int32_t hybridc::probe::int8DotLoop(int64_t iterations) { return dotInt8(iterati
 
 // Each vpdpbusd lane multiplies-and-adds 4 byte pairs: 16 lanes x 4 x 2 ops.
 int64_t hybridc::probe::int8OpsPerIteration() { return kZmmChains * 16 * 4 * 2; }
+
+bool hybridc::probe::hasInt8Madd(VectorIsa isa) {
+  if (isa == VectorIsa::Avx512)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+  return isa == VectorIsa::Avx2 && __builtin_cpu_supports("avx2");
+}
+
+int32_t hybridc::probe::int8MaddLoop(int64_t iterations, VectorIsa isa) {
+  return isa == VectorIsa::Avx512 ? maddInt8Avx512(iterations) : maddInt8Avx2(iterations);
+}
+
+// Each vpmaddwd lane multiplies-and-adds 2 pairs: lanes x 2 x 2 ops.
+int64_t hybridc::probe::int8MaddOpsPerIteration(VectorIsa isa) {
+  return isa == VectorIsa::Avx512 ? kZmmChains * 16 * 2 * 2 : kYmmChains * 8 * 2 * 2;
+}

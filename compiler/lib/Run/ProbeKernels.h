@@ -40,6 +40,13 @@ bool hasInt8Dot();
 int32_t int8DotLoop(int64_t iterations);
 int64_t int8OpsPerIteration();
 
+/// int8 products as targets without VNNI compute them: `vpmaddwd` (two i16
+/// products per i32 lane) plus `vpaddd`, on 256-bit (Avx2) or 512-bit
+/// (Avx512, needs AVX-512 BW) vectors; only where hasInt8Madd(isa).
+bool hasInt8Madd(VectorIsa isa);
+int32_t int8MaddLoop(int64_t iterations, VectorIsa isa);
+int64_t int8MaddOpsPerIteration(VectorIsa isa);
+
 } // namespace hybridc::probe
 
 #endif // HYBRIDC_RUN_PROBEKERNELS_H

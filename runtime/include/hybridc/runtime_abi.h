@@ -29,7 +29,8 @@ enum {
   HYBRIDC_ERR_IO = 3,               /* weights file missing / unreadable */
   HYBRIDC_ERR_FORMAT = 4,           /* weights file truncated, wrong model, wrong version */
   HYBRIDC_ERR_CAPACITY = 5,         /* the session's token cap would be exceeded */
-  HYBRIDC_ERR_KERNEL = 6            /* a compiled kernel reported an error */
+  HYBRIDC_ERR_KERNEL = 6,           /* a compiled kernel reported an error */
+  HYBRIDC_ERR_CPU = 7               /* this CPU lacks an instruction set the library uses */
 };
 
 /* prefill flags */

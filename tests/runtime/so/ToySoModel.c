@@ -71,7 +71,7 @@ const hybridc_model_desc hybridc_model_descriptor = {
     .workspace_bytes_per_token = 0,
     .prefill = toyso_driver,
     .decode = toyso_driver,
-    .target = "toy-so",
+    .target = "x86-64-avx2",
 };
 
 #include "toyso_glue.inc"

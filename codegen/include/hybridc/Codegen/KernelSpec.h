@@ -20,8 +20,9 @@
 // (zero past OUT and IN): L = the target's f32 lanes, so one block's L
 // outputs are one vector of accumulators, and G = linearPacking().group
 // consecutive inputs per lane: 1, or 2 on a target that multiplies bf16
-// pairs (vdpbf16ps reads a pair per f32 lane), 4 for int8 weights (vpdpbusd
-// reads four bytes per i32 lane). Written W[NB][KG][L][G] below.
+// pairs (vdpbf16ps reads a pair per f32 lane), for int8 and int4 weights 4
+// with VNNI (vpdpbusd reads four bytes per i32 lane) and 2 without it
+// (vpmaddwd multiplies two i16 per i32 lane). Written W[NB][KG][L][G] below.
 //
 // int8 weights are symmetric blocks of 32 consecutive inputs of a row, each
 // with its own f32 scale d (d = max |w| / 127, q = round(w / d)): stored as
@@ -33,9 +34,9 @@
 // int4 weights are the same blocks with 16 levels (the GGUF Q4_0 scheme):
 // d = m / -8 where m is the block's value of largest magnitude (so m itself
 // is q = -8), q = clamp(round(w / d), -8, 7), stored as u4 = q + 8. Two
-// groups of four share one byte lane: W4[NB][KG/2][L][4], byte (j, l, g)
-// holding group 2j in its low nibble and group 2j + 1 in its high one, so
-// one 64-byte load feeds two vpdpbusd after a mask and a shift. The sums
+// groups share one byte lane: W4[NB][KG/2][L][G], byte (j, l, g) holding
+// group 2j in its low nibble and group 2j + 1 in its high one, so one vector
+// load feeds two dot-product instructions after a mask and a shift. The sums
 // subtract 8 sum_i q_x instead of 128. Scales as for int8.
 // The E expert matrices of a mixture (packExperts) interleave by block,
 // W[NB][E][KG][L][G]: the grouped prefill kernel walks block b of every
@@ -135,7 +136,7 @@ struct TargetSpec {
   std::string halideTarget; // Halide target string, with no_runtime-user_context
   int lanes = 8;            // f32 lanes of one vector register: 8 or 16
   bool bf16Dot = false;     // bf16 weights meet bf16 activations in vdpbf16ps
-  bool int8Dot = false;     // int8 weights meet int8 activations in vpdpbusd (VNNI)
+  bool int8Dot = false;     // int8 sums of 4 products in vpdpbusd (VNNI); else vpmaddwd's 2
   std::string llvmCpu;      // for the driver's LLVM TargetMachine
   std::string llvmFeatures;
 };

@@ -32,7 +32,7 @@ def LowerToKernels : Pass<"hybrid-lower-to-kernels", "::mlir::ModuleOp"> {
     Option<"inputGroup", "input-group", "int64_t", /*default=*/"1",
            "Consecutive inputs per lane of a packed weight: 1, 2 (bf16 "
            "pairs, for targets whose kernels multiply them with vdpbf16ps), "
-           "or 4 (int8 and int4, vpdpbusd)">,
+           "2 or 4 (int8 and int4: vpmaddwd or vpdpbusd)">,
     Option<"chunkTokens", "chunk-tokens", "int64_t", /*default=*/"256",
            "The state-space-duality chunk length of the scan kernel">,
     Option<"prefillTokens", "prefill-tokens", "int64_t", /*default=*/"0",

@@ -24,8 +24,7 @@ struct CompileOptions {
   std::string name;           // C prefix; default: from the model folder's name
   std::string target = "host";
   // f32, bf16, int8 or int4; empty: f32, except for a GGUF file with
-  // quantized tensors on a target with int8 dot products, which keeps them
-  // int8 or int4 (defaultWeightsDtype).
+  // quantized tensors, which keeps them int8 or int4 (defaultWeightsDtype).
   std::string weightsDtype;
   // bf16 weights on a target with bf16 dot products: keep the matmuls'
   // activations in f32 (widening the weights) instead of rounding them.
@@ -41,13 +40,13 @@ struct CompileOptions {
 /// The default --name for a model folder: its base name made a C identifier.
 std::string defaultModelName(const std::string &modelDir);
 
-/// The weights dtype when --weights-dtype is not given, on a target with
-/// int8 dot products: for a GGUF file whose quantized elements are mostly
+/// The weights dtype when --weights-dtype is not given: for a GGUF file
+/// whose quantized elements are mostly
 /// Q4_0, int4 (its Q4_0 blocks stay exactly as they are); with other
 /// quantized tensors, int8 (Q8_0 blocks stay as they are; the K-quants are
 /// dequantized, then requantized). Else f32. One dtype serves the whole
 /// model, so a Q4_0 file's few Q8_0 or Q6_K tensors are requantized to int4.
-std::string defaultWeightsDtype(const Checkpoint &checkpoint, const codegen::TargetSpec &target);
+std::string defaultWeightsDtype(const Checkpoint &checkpoint);
 
 /// Runs every stage, printing what it did and how long each stage took to
 /// `log` (IR dumps go to `irOut`).

@@ -30,6 +30,12 @@ struct MachineLimits {
   std::optional<double> bf16Gflops;
   /// AVX-512 VNNI `vpdpbusd`, 2 ops per multiply-add; absent without it.
   std::optional<double> int8Gops;
+  /// int8 products through `vpmaddwd` + `vpaddd` (2 ops per multiply-add),
+  /// the int8 kernels of targets without VNNI: on the widest vectors that
+  /// have it, and on 256-bit ones where that is AVX-512 (the peak of an
+  /// x86-64-avx2 library).
+  std::optional<double> int8MaddGops;
+  std::optional<double> int8MaddAvx2Gops;
 };
 
 struct ProbeOptions {
