@@ -119,13 +119,13 @@ void runSideBySide(const char *variantA, const char *variantB) {
               wantB.data(), tokens.size(), b->vocab(), 1e-4);
 }
 
-// Two different compiled models (prefixes tiny512 and tiny2) in one process.
+// Two different compiled models (prefixes tinyapi and tiny2) in one process.
 TEST(SideBySide, TwoCompiledModelsInOneProcess) {
-  runSideBySide("tiny_f32_avx512", "tiny_f32_avx2");
+  runSideBySide("tiny_api", "tiny_f32_avx2");
 }
 
 // Two libraries with the same prefix (seeds 1 and 2): RTLD_LOCAL keeps each
 // one's symbols and weights apart, so each matches its own checkpoint.
-TEST(SideBySide, SamePrefixDifferentWeights) { runSideBySide("tiny_f32_avx512", "tiny_seed2"); }
+TEST(SideBySide, SamePrefixDifferentWeights) { runSideBySide("tiny_api", "tiny_seed2"); }
 
 } // namespace
