@@ -179,38 +179,52 @@ TEST(Int8Block, RequantizingAQ8_0BlockIsExact) {
   EXPECT_EQ(again, q);
 }
 
+/// Packs a random w[5][40] as `type` blocks with groups of G in 4 lanes (IN
+/// padded to 64), checks the byte count (`storedGroups` deep) and every
+/// scale S[b][s][l] against the block quantizer, and calls
+/// `checkInput(bytes, b, l, i, q)` for each input i < 64 of each row b*L + l
+/// with the q it must hold (0 past IN and for rows past OUT, scale 0).
+template <typename Check>
+void checkQuantizedPacking(WeightType type, int G, const Check &checkInput) {
+  SCOPED_TRACE(std::string(weightTypeName(type)) + " G=" + std::to_string(G));
+  const int OUT = 5, IN = 40, L = 4, NB = 2, SB = 2;
+  LinearPacking pk{L, G, kQuantBlock};
+  pk.groupsPerByte = type == WeightType::INT4 ? 2 : 1;
+  std::vector<float> w = hybridc::test::randomVector(OUT * IN, 3);
+  std::vector<uint8_t> bytes, scaleBytes;
+  packLinear(w.data(), OUT, IN, pk, type, bytes);
+  packLinearScales(w.data(), OUT, IN, pk, type, scaleBytes);
+  std::vector<float> scales = asFloats(scaleBytes);
+  ASSERT_EQ(bytes.size(), size_t(NB * pk.storedGroups(IN) * L * G));
+  ASSERT_EQ(scales.size(), size_t(NB * SB * L));
+  for (int b = 0; b < NB; ++b)
+    for (int l = 0; l < L; ++l) {
+      const int o = b * L + l;
+      for (int s = 0; s < SB; ++s) {
+        int8_t q[kQuantBlock] = {};
+        const int first = s * kQuantBlock, n = std::min(kQuantBlock, IN - first);
+        const float *x = &w[o * IN + first];
+        const float d = o >= OUT                  ? 0.0f
+                        : type == WeightType::INT4 ? quantizeInt4Block(x, n, q)
+                                                   : quantizeInt8Block(x, n, q);
+        EXPECT_EQ(scales[(b * SB + s) * L + l], d) << "row " << o << " block " << s;
+        for (int i = first; i < first + kQuantBlock; ++i)
+          checkInput(bytes, b, l, i, i < IN && o < OUT ? q[i - first] : 0);
+      }
+    }
+}
+
 TEST(Packing, Int8MatchesIndexFormula) {
   // u8 W[b][k][l][g] = q(w[b*L + l])[k*G + g] + 128 and S[b][s][l] = the
   // scale of inputs [32s, 32s + 32) of row b*L + l; IN padded to 64 with q = 0,
   // rows past OUT all zero (u8 128, scale 0). G = 4 (vpdpbusd), 2 (vpmaddwd).
   for (const int G : {4, 2}) {
-    SCOPED_TRACE("G=" + std::to_string(G));
-    const int OUT = 5, IN = 40, L = 4;
-    const LinearPacking pk{L, G, kQuantBlock};
-    std::vector<float> w = hybridc::test::randomVector(OUT * IN, 3);
-    std::vector<uint8_t> bytes, scaleBytes;
-    packLinear(w.data(), OUT, IN, pk, WeightType::INT8, bytes);
-    packLinearScales(w.data(), OUT, IN, pk, WeightType::INT8, scaleBytes);
-    std::vector<float> scales = asFloats(scaleBytes);
-    const int NB = 2, SB = 2, KG = 64 / G;
-    ASSERT_EQ(bytes.size(), size_t(NB * KG * L * G));
-    ASSERT_EQ(scales.size(), size_t(NB * SB * L));
-    for (int b = 0; b < NB; ++b)
-      for (int l = 0; l < L; ++l) {
-        const int o = b * L + l;
-        for (int s = 0; s < SB; ++s) {
-          int8_t q[kQuantBlock] = {};
-          const int first = s * kQuantBlock, n = std::min(kQuantBlock, IN - first);
-          const float d = o < OUT ? quantizeInt8Block(&w[o * IN + first], n, q) : 0.0f;
-          EXPECT_EQ(scales[(b * SB + s) * L + l], d) << "row " << o << " block " << s;
-          for (int i = first; i < first + kQuantBlock; ++i) {
-            const int k = i / G, g = i % G;
-            EXPECT_EQ(int(bytes[((b * KG + k) * L + l) * G + g]),
-                      (i < IN && o < OUT ? q[i - first] : 0) + 128)
-                << "row " << o << " input " << i;
-          }
-        }
-      }
+    const int KG = 64 / G, L = 4;
+    checkQuantizedPacking(WeightType::INT8, G, [&](const std::vector<uint8_t> &bytes, int b,
+                                                   int l, int i, int q) {
+      EXPECT_EQ(int(bytes[((b * KG + i / G) * L + l) * G + i % G]), q + 128)
+          << "row " << b * L + l << " input " << i;
+    });
   }
 }
 
@@ -258,34 +272,13 @@ TEST(Packing, Int4MatchesIndexFormula) {
   // nibble first; IN padded to 64 with q = 0 (nibble 8), rows past OUT all
   // q = 0, scale 0. G = 4 (vpdpbusd) and 2 (vpmaddwd).
   for (const int G : {4, 2}) {
-    SCOPED_TRACE("G=" + std::to_string(G));
-    const int OUT = 5, IN = 40, L = 4;
-    LinearPacking pk{L, G, kQuantBlock};
-    pk.groupsPerByte = 2;
-    std::vector<float> w = hybridc::test::randomVector(OUT * IN, 5);
-    std::vector<uint8_t> bytes, scaleBytes;
-    packLinear(w.data(), OUT, IN, pk, WeightType::INT4, bytes);
-    packLinearScales(w.data(), OUT, IN, pk, WeightType::INT4, scaleBytes);
-    std::vector<float> scales = asFloats(scaleBytes);
-    const int NB = 2, SB = 2, KP = 64 / (2 * G); // pairs of groups
-    ASSERT_EQ(bytes.size(), size_t(NB * KP * L * G));
-    ASSERT_EQ(scales.size(), size_t(NB * SB * L));
-    for (int b = 0; b < NB; ++b)
-      for (int l = 0; l < L; ++l) {
-        const int o = b * L + l;
-        for (int s = 0; s < SB; ++s) {
-          int8_t q[kQuantBlock] = {};
-          const int first = s * kQuantBlock, n = std::min(kQuantBlock, IN - first);
-          const float d = o < OUT ? quantizeInt4Block(&w[o * IN + first], n, q) : 0.0f;
-          EXPECT_EQ(scales[(b * SB + s) * L + l], d) << "row " << o << " block " << s;
-          for (int i = first; i < first + kQuantBlock; ++i) {
-            const int j = i / (2 * G), g = i % G, high = (i / G) % 2;
-            const int byte = bytes[((b * KP + j) * L + l) * G + g];
-            EXPECT_EQ(high ? byte >> 4 : byte & 15, (i < IN && o < OUT ? q[i - first] : 0) + 8)
-                << "row " << o << " input " << i;
-          }
-        }
-      }
+    const int KP = 64 / (2 * G), L = 4; // pairs of groups
+    checkQuantizedPacking(WeightType::INT4, G, [&](const std::vector<uint8_t> &bytes, int b,
+                                                   int l, int i, int q) {
+      const int byte = bytes[((b * KP + i / (2 * G)) * L + l) * G + i % G];
+      EXPECT_EQ((i / G) % 2 ? byte >> 4 : byte & 15, q + 8)
+          << "row " << b * L + l << " input " << i;
+    });
   }
 }
 
