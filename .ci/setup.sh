@@ -4,6 +4,11 @@
 #   bash .ci/setup.sh demo   the main job (build, compile the sample model, stream tokens)
 #   bash .ci/setup.sh test   build + the whole test suite (what CI runs)
 #   bash .ci/setup.sh build  build only
+#   bash .ci/setup.sh sanitize [asan|tsan]
+#                            the whole suite built with AddressSanitizer + UBSan
+#                            in <build>-asan/, then the runtime and concurrency
+#                            tests with ThreadSanitizer in <build>-tsan/ (one of
+#                            the two when named)
 # Environment: HYBRIDC_BUILD_DIR (default build/), HYBRIDC_JOBS (default 2).
 set -euo pipefail
 
@@ -13,8 +18,9 @@ jobs=${HYBRIDC_JOBS:-2}
 mode=${1:-build}
 
 # Everything comes from Debian 12 main. python3 runs lit; g++ builds; the
-# LLVM/MLIR dev packages do not pull in the tools (mlir-tblgen, FileCheck).
-packages=(g++ cmake ninja-build python3
+# LLVM/MLIR dev packages do not pull in the tools (mlir-tblgen, FileCheck);
+# pkg-config reads the .pc file next to each compiled library (a test).
+packages=(g++ cmake ninja-build python3 pkg-config
           llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
           libhalide14-0-dev libgtest-dev libgmock-dev libcli11-dev)
 
@@ -35,15 +41,57 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# configure_and_build DIR [cmake options...]
 configure_and_build() {
-  if [ ! -f "$build/build.ninja" ]; then
-    cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release
+  local dir=$1
+  shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    cmake -G Ninja -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@"
   fi
-  cmake --build "$build" -j "$jobs"
+  cmake --build "$dir" -j "$jobs"
+}
+
+# Tests a sanitizer build leaves out: a program built without the sanitizer
+# cannot load a library that needs its runtime (the C samples, the CMake
+# consumer), and the linkage test checks that a library needs only libc.
+sanitizer_excluded='sample|linkage|install-cmake-consumer'
+
+run_sanitized() {
+  local kind=$1 dir="$build-$1"
+  case "$kind" in
+    asan)
+      configure_and_build "$dir" -DHYBRIDC_SANITIZE=address,undefined
+      # LSan suppressions: leaks inside the uninstrumented Debian libraries
+      # (LLVM, MLIR, Halide's JIT) are theirs; any in hybridc's code fail.
+      ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+      LSAN_OPTIONS=suppressions=$root/.ci/lsan.supp:print_suppressions=0 \
+      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --test-dir "$dir" --output-on-failure -j "$jobs" -E "$sanitizer_excluded"
+      ;;
+    tsan)
+      configure_and_build "$dir" -DHYBRIDC_SANITIZE=thread
+      # The runtime's sessions and thread pool, and the e2e concurrency tests
+      # (sessions on many threads, fork and save from many threads at once).
+      TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+        ctest --test-dir "$dir" --output-on-failure -j "$jobs" \
+          -R '^(ToyTest|BatchTest|Threads/ParFor|RefusedLoad|Runtime|SideBySide|[a-z0-9_]+_Threads)[./]' \
+          -E "$sanitizer_excluded"
+      ;;
+    *)
+      echo "usage: bash .ci/setup.sh sanitize [asan|tsan]" >&2
+      exit 2
+      ;;
+  esac
 }
 
 install_packages
-configure_and_build
+if [ "$mode" = sanitize ]; then
+  for kind in ${2:-asan tsan}; do
+    run_sanitized "$kind"
+  done
+  exit 0
+fi
+configure_and_build "$build"
 
 case "$mode" in
   build) ;;
@@ -62,7 +110,7 @@ case "$mode" in
     ctest --test-dir "$build" --output-on-failure -j "$jobs"
     ;;
   *)
-    echo "usage: bash .ci/setup.sh [build|demo|test]" >&2
+    echo "usage: bash .ci/setup.sh [build|demo|test|sanitize [asan|tsan]]" >&2
     exit 2
     ;;
 esac

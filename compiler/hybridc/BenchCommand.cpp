@@ -99,6 +99,26 @@ std::string describeRoofline(const Roofline &r, const BenchTimes &t, double pref
   return out;
 }
 
+std::string describeBatch(const Roofline &r, int64_t streams, int64_t prompt, double rate,
+                          double speedup) {
+  std::string out = llvm::formatv("decode_batch {0} streams after {1}: {2:f1} tok/s in all "
+                                  "({3:f1} per stream) = {4:f2}x one stream's decode",
+                                  streams, prompt, rate, rate / streams, speedup);
+  if (r.batchSpeedupBound)
+    out += llvm::formatv(" (the bytes allow {0:f2}x", *r.batchSpeedupBound).str() +
+           (r.batchDistinctExperts
+                ? llvm::formatv(" at {0:f1} distinct experts per layer, uniform routing",
+                                *r.batchDistinctExperts)
+                      .str()
+                : "") +
+           ")";
+  if (r.batchGBPerS)
+    out += llvm::formatv(", {0:f1} GB/s", *r.batchGBPerS).str();
+  if (r.batchFraction)
+    out += " = " + percent(*r.batchFraction) + " of read bandwidth";
+  return out + "\n";
+}
+
 llvm::Error bench(BenchOptions o) {
   if (o.threads == 0)
     o.threads = onlineCpus();
@@ -199,7 +219,8 @@ llvm::Error bench(BenchOptions o) {
   double batchRate = batched && o.gen > 0 ? o.gen * o.batch / batchSeconds : 0.0;
   double batchSpeedup = decodeRate > 0 ? batchRate / decodeRate : 0.0;
   double stateMiB = m.stateBytes() / 1048576.0;
-  const BenchTimes times{o.prompt, o.gen, prefillSeconds, decodeSeconds};
+  const BenchTimes times{o.prompt, o.gen, prefillSeconds, decodeSeconds,
+                         batched ? o.batch : 0, batchSeconds};
   const Roofline roofline = computeRoofline(m.manifest(), limits, "--no-limits", times);
 
   if (o.json) {
@@ -232,6 +253,11 @@ llvm::Error bench(BenchOptions o) {
       result["batch_decode_tokens_per_s"] = batchRate;
       result["batch_decode_seconds"] = batchSeconds;
       result["batch_speedup_over_decode"] = batchSpeedup;
+      result["batch_decode_gb_per_s"] = optionalNumber(roofline.batchGBPerS);
+      result["batch_decode_fraction_of_bandwidth"] = optionalNumber(roofline.batchFraction);
+      result["batch_speedup_bound"] = optionalNumber(roofline.batchSpeedupBound);
+      result["batch_distinct_experts_per_layer"] =
+          optionalNumber(roofline.batchDistinctExperts);
     }
     if (!prefillProfile.empty()) {
       result["prefill_kernel_profile"] = prefillProfile;
@@ -251,10 +277,7 @@ llvm::Error bench(BenchOptions o) {
         stateMiB, peakMiB);
     llvm::outs() << describeRoofline(roofline, times, prefillRate, decodeRate);
     if (batched && o.gen > 0)
-      llvm::outs() << llvm::formatv("decode_batch {0} streams after {1}: {2:f1} tok/s in all "
-                                    "({3:f1} per stream) = {4:f2}x one stream's decode\n",
-                                    o.batch, o.prompt, batchRate, batchRate / o.batch,
-                                    batchSpeedup);
+      llvm::outs() << describeBatch(roofline, o.batch, o.prompt, batchRate, batchSpeedup);
     if (!prefillProfile.empty())
       llvm::outs() << "prefill kernels:\n" << prefillProfile << "decode kernels:\n"
                    << decodeProfile;

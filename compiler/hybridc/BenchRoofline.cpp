@@ -77,6 +77,17 @@ Roofline hybridc::computeRoofline(const Manifest &m, const std::optional<Machine
     const double meanContext = t.promptTokens + (t.generatedTokens + 1) / 2.0;
     r.decodeGBPerS =
         t.generatedTokens * w.decodeBytes(meanContext) / t.decodeSeconds / 1e9;
+    // The batch streams are forks of the session after the prompt.
+    const double batchBytes = w.batchDecodeBytes(t.batchStreams, meanContext);
+    if (t.batchStreams > 0 && batchBytes > 0) {
+      r.batchGBPerS = t.generatedTokens * batchBytes / t.batchSeconds / 1e9;
+      r.batchSpeedupBound = t.batchStreams * w.decodeBytes(meanContext) / batchBytes;
+      if (w.moeLayers > 0)
+        r.batchDistinctExperts = w.expectedDistinctExperts(t.batchStreams);
+    } else if (t.batchStreams > 0) {
+      addNote(r.note, "no decode_batch bytes: " + std::string(kManifestFileName) +
+                          " does not record the experts (recompile to get them)");
+    }
   }
   if (!limits) {
     addNote(r.note, "no fractions: machine limits not measured (" + noLimitsReason + ")");
@@ -88,5 +99,7 @@ Roofline hybridc::computeRoofline(const Manifest &m, const std::optional<Machine
   r.prefillFraction = *r.prefillGflops / peak.gflops;
   if (r.decodeGBPerS)
     r.decodeFraction = *r.decodeGBPerS / limits->readGBPerS;
+  if (r.batchGBPerS)
+    r.batchFraction = *r.batchGBPerS / limits->readGBPerS;
   return r;
 }

@@ -24,6 +24,8 @@ struct BenchTimes {
   int64_t generatedTokens = 0;
   double prefillSeconds = 0;
   double decodeSeconds = 0;
+  int64_t batchStreams = 0; // decode_batch streams, 0: not measured
+  double batchSeconds = 0;  // generatedTokens steps of all the streams
 };
 
 struct Roofline {
@@ -31,6 +33,15 @@ struct Roofline {
   std::optional<double> decodeGBPerS;
   std::optional<double> prefillFraction; // of the peak named peakUsed
   std::optional<double> decodeFraction;  // of the read bandwidth
+  /// decode_batch: the bytes its steps read (non-expert weights once, the
+  /// expected distinct experts once, each stream's state and KV rows), as a
+  /// rate and a fraction of the read bandwidth; and the speed-up over one
+  /// stream the bytes allow at the same bandwidth (streams x one stream's
+  /// bytes / a batch step's bytes).
+  std::optional<double> batchGBPerS;
+  std::optional<double> batchFraction;
+  std::optional<double> batchSpeedupBound;
+  std::optional<double> batchDistinctExperts; // per MoE layer and step, uniform routing
   std::string peakUsed;                  // "fp32", "fp32 avx2", "bf16" or "int8"; "" without limits
   /// Why a figure or fraction is missing, or which fallback was taken; "" if none.
   std::string note;

@@ -14,8 +14,8 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
       "compile", "Compile a Granite 4.0 H folder into lib<name>.so + <name>.h + "
                  "<name>.weights (a standalone streaming library)");
   cmd->add_option("model_dir", opts->modelDir,
-                  "Hugging Face model folder, or a granitehybrid .gguf file")
-      ->required();
+                  "Hugging Face model folder, or a granitehybrid .gguf file (not with "
+                  "--from-mlir)");
   cmd->add_option("-o,--output", opts->outDir, "Output folder (created)")->required();
   cmd->add_option("--name", opts->name,
                   "C prefix of every exported symbol (default: the model folder's name)");
@@ -51,10 +51,33 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
   cmd->add_option("--emit", opts->emit,
                   "Extra artefacts in the output folder: hybrid (IR after import), lowered "
                   "(kernel-level MLIR), llvm-dialect, llvm (.ll), asm (.s), stmt (each "
-                  "kernel's Halide statement)")
+                  "kernel's Halide statement), stmt_html (the same as Halide's HTML view)")
       ->delimiter(',')
       ->check(CLI::IsMember(knownEmitKinds()));
-  cmd->callback([opts, &exitCode] {
+  cmd->add_option("--compile-to", opts->compileTo,
+                  "Stop after this phase and write its module: hybrid (<name>.hybrid.mlir), "
+                  "lowered (<name>.lowered.mlir) or llvm-dialect (<name>.llvm.mlir)")
+      ->check(CLI::IsMember({"hybrid", "lowered", "llvm-dialect"}));
+  cmd->add_option("--from-mlir", opts->fromMlir,
+                  "Go on from a module --compile-to or --emit wrote (perhaps edited); the "
+                  "weights come from the model folder recorded in it")
+      ->check(CLI::ExistingFile);
+  cmd->callback([opts, &exitCode, cmd] {
+    // The recorded options of a phase file are the ones its phases used.
+    const bool resume = !opts->fromMlir.empty();
+    std::string conflict;
+    if (resume == !opts->modelDir.empty())
+      conflict = resume ? "give either MODEL_DIR or --from-mlir, not both"
+                        : "MODEL_DIR (or --from-mlir FILE) is required";
+    for (const char *flag : {"--target", "--weights-dtype", "--f32-activations", "--prefill-chunk"})
+      if (resume && conflict.empty() && cmd->count(flag))
+        conflict = std::string(flag) + ": a --from-mlir compile uses the one recorded in " +
+                   opts->fromMlir;
+    if (!conflict.empty()) {
+      reportError(llvm::createStringError(llvm::inconvertibleErrorCode(), conflict));
+      exitCode = 1;
+      return;
+    }
     if (llvm::Error e = compileModel(*opts, llvm::outs(), llvm::errs())) {
       reportError(std::move(e));
       exitCode = 1;

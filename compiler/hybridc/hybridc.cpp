@@ -28,6 +28,7 @@ int main(int argc, char **argv) {
   hybridc::addRunCommand(app, exitCode);
   hybridc::addBenchCommand(app, exitCode);
   hybridc::addVerifyCommand(app, exitCode);
+  hybridc::addInspectCommand(app, exitCode);
   CLI11_PARSE(app, argc, argv);
   return exitCode;
 }

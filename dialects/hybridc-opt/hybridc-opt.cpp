@@ -26,6 +26,7 @@ int main(int argc, char **argv) {
   mlir::registerCSEPass();
   hybrid::registerHybridPasses();
   hybridc::registerHybridcPasses();
+  hybridc::registerLowerToLLVMPasses();
   mlir::PassPipelineRegistration<>(
       "hybrid-lower-to-llvm", "Lower a kernel-level module (after "
                               "hybrid-lower-to-kernels) to the LLVM dialect",

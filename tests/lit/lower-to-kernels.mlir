@@ -18,13 +18,14 @@
 // CHECK-NOT: func.func @forward
 
 // One declaration per distinct kernel, shared by layers and by both drivers:
-// CHECK-DAG: func.func private @hk_linear_0({{.*}}) attributes {hybrid.kernel = {constants = {}, kind = "linear", sizes = {IN = 64 : i64, OUT = 296 : i64, decode = 0 : i64, has_bias = 0 : i64}, weight_type = "bf16"}, llvm.emit_c_interface}
-// CHECK-DAG: func.func private @hk_ssm_chunk_0({{.*}}) attributes {hybrid.kernel = {constants = {dt_max = 0x7FF0000000000000 : f64, dt_min = 0.000000e+00 : f64}, kind = "ssm_chunk", sizes = {G = 1 : i64, N = 16 : i64, NH = 8 : i64, P = 16 : i64, Q = 64 : i64}, weight_type = "f32"}
+// Each argument is [rank, Halide type code, bits]: x f32, the packed bf16 W, y f32.
+// CHECK-DAG: func.func private @hk_linear_0({{.*}}) attributes {hybrid.kernel = {args = [array<i64: 2, 2, 32>, array<i64: 4, 4, 16>, array<i64: 2, 2, 32>], constants = {}, kind = "linear", sizes = {IN = 64 : i64, OUT = 296 : i64, decode = 0 : i64, has_bias = 0 : i64}, weight_type = "bf16"}, llvm.emit_c_interface}
+// CHECK-DAG: func.func private @hk_ssm_chunk_0({{.*}}) attributes {hybrid.kernel = {args = [{{.*}}], constants = {dt_max = 0x7FF0000000000000 : f64, dt_min = 0.000000e+00 : f64}, kind = "ssm_chunk", sizes = {G = 1 : i64, N = 16 : i64, NH = 8 : i64, P = 16 : i64, Q = 64 : i64}, weight_type = "f32"}
 // CHECK-DAG: func.func private @hk_ssm_step_0(
-// CHECK-DAG: func.func private @hk_linear_6({{.*}}) attributes {hybrid.kernel = {constants = {scale = 1.250000e-01 : f64}, kind = "linear", sizes = {IN = 64 : i64, OUT = 512 : i64, decode = 0 : i64
-// CHECK-DAG: func.func private @hk_linear_7({{.*}}) attributes {hybrid.kernel = {constants = {}, kind = "linear", sizes = {IN = 64 : i64, OUT = 296 : i64, decode = 1 : i64
+// CHECK-DAG: func.func private @hk_linear_6({{.*}}) attributes {hybrid.kernel = {args = [{{.*}}], constants = {scale = 1.250000e-01 : f64}, kind = "linear", sizes = {IN = 64 : i64, OUT = 512 : i64, decode = 0 : i64
+// CHECK-DAG: func.func private @hk_linear_7({{.*}}) attributes {hybrid.kernel = {args = [{{.*}}], constants = {}, kind = "linear", sizes = {IN = 64 : i64, OUT = 296 : i64, decode = 1 : i64
 // Attention stays f32 unless the matmuls multiply bf16 pairs:
-// CHECK-DAG: func.func private @hk_attention_0({{.*}}) attributes {hybrid.kernel = {constants = {scale = 6.250000e-02 : f64}, kind = "attention", sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 0 : i64, decode = 0 : i64}
+// CHECK-DAG: func.func private @hk_attention_0({{.*}}) attributes {hybrid.kernel = {args = [{{.*}}], constants = {scale = 6.250000e-02 : f64}, kind = "attention", sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 0 : i64, decode = 0 : i64}
 
 // With bf16 pairs (input-group=2) prefill attention multiplies in bf16 too;
 // decode attention reads each key once and stays f32.

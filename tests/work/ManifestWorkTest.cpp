@@ -54,6 +54,10 @@ TEST_F(ManifestWork, RoundTrips) {
   w.decodeWeightBytesPerToken = 6;
   w.decodeStateBytesPerToken = 7;
   w.decodeKvBytesPerPosition = 8;
+  w.moeLayers = 9;
+  w.numExperts = 10;
+  w.expertsPerToken = 11;
+  w.expertWeightBytes = 12;
   m.work = w;
   ASSERT_FALSE(static_cast<bool>(writeManifest(dir, m)));
   llvm::Expected<Manifest> r = readManifest(dir);
@@ -68,6 +72,11 @@ TEST_F(ManifestWork, RoundTrips) {
   EXPECT_EQ(r->work->decodeWeightBytesPerToken, 6);
   EXPECT_EQ(r->work->decodeStateBytesPerToken, 7);
   EXPECT_EQ(r->work->decodeKvBytesPerPosition, 8);
+  EXPECT_EQ(r->work->moeLayers, 9);
+  EXPECT_EQ(r->work->numExperts, 10);
+  EXPECT_EQ(r->work->expertsPerToken, 11);
+  EXPECT_EQ(r->work->expertWeightBytes, 12);
+  EXPECT_TRUE(r->work->expertsRecorded);
 }
 
 // Folders compiled before the section existed must still load.
@@ -85,6 +94,83 @@ TEST_F(ManifestWork, MissingFieldIsNamed) {
   ASSERT_FALSE(static_cast<bool>(r));
   std::string msg = llvm::toString(r.takeError());
   EXPECT_NE(msg.find("work.matmul_macs_per_token is missing"), std::string::npos) << msg;
+}
+
+// The expert counts came later: a work section without them loads with
+// them marked as not recorded (no batch bytes), a wrong one is named.
+constexpr const char *kWorkWithoutExperts =
+    R"({"name": "tiny", "library": "libtiny.so", "header": "tiny.h", "weights": "",
+        "vocab_size": 512, "work": {"bits_per_weight": 32, "matmul_macs_per_token": 1,
+        "lm_head_macs_per_token": 1, "attention_macs_per_token_per_position": 1,
+        "scan_flops_per_token": 1, "decode_weights_per_token": 1,
+        "decode_weight_bytes_per_token": 4, "decode_state_bytes_per_token": 1,
+        "decode_kv_bytes_per_position": 1)";
+
+TEST_F(ManifestWork, ExpertCountsAreOptional) {
+  writeRaw(std::string(kWorkWithoutExperts) + "}}");
+  llvm::Expected<Manifest> r = readManifest(dir);
+  ASSERT_TRUE(static_cast<bool>(r)) << llvm::toString(r.takeError());
+  ASSERT_TRUE(r->work.has_value());
+  EXPECT_FALSE(r->work->expertsRecorded);
+  EXPECT_EQ(r->work->batchDecodeBytes(2, 1), 0.0);
+
+  writeRaw(std::string(kWorkWithoutExperts) + R"(, "num_experts": -2}})");
+  r = readManifest(dir);
+  ASSERT_FALSE(static_cast<bool>(r));
+  std::string msg = llvm::toString(r.takeError());
+  EXPECT_NE(msg.find("work.num_experts is not a non-negative integer"), std::string::npos) << msg;
+}
+
+// The description `hybridc inspect` prints survives the manifest, and the
+// derived memory figures follow the runtime's arithmetic.
+TEST_F(ManifestWork, DescriptionRoundTrips) {
+  Manifest m = basic();
+  LibraryDescription d;
+  d.model = llvm::json::Object{{"num_layers", 4}};
+  d.targets = {"x86-64-avx2"};
+  d.weightsDtype = "int4";
+  d.matmulInputs = "int8";
+  d.tensorKinds["mamba.in_proj"] = {"int4", 3, 1000};
+  d.memory = {100, 30, 2, 128, 512, 7, 3};
+  KernelUse k;
+  k.symbol = "hk_linear_0";
+  k.kind = "linear";
+  k.weightType = "int4";
+  k.sizes = {{"IN", 64}, {"OUT", 296}};
+  k.layers = {0, 1, 3};
+  k.others = {"lm_head"};
+  k.drivers = {"prefill", "decode_batch"};
+  d.kernels = {k};
+  d.pipeline = {"import", "canonicalize"};
+  d.pipelineText = {"builtin.module(canonicalize)"};
+  m.description = d;
+  ASSERT_FALSE(static_cast<bool>(writeManifest(dir, m)));
+  llvm::Expected<Manifest> r = readManifest(dir);
+  ASSERT_TRUE(static_cast<bool>(r)) << llvm::toString(r.takeError());
+  ASSERT_TRUE(r->description.has_value());
+  const LibraryDescription &got = *r->description;
+  EXPECT_EQ(got.model.getInteger("num_layers"), 4);
+  EXPECT_EQ(got.targets, d.targets);
+  EXPECT_EQ(got.weightsDtype, "int4");
+  EXPECT_EQ(got.matmulInputs, "int8");
+  ASSERT_EQ(got.tensorKinds.count("mamba.in_proj"), 1u);
+  EXPECT_EQ(got.tensorKinds.at("mamba.in_proj").dtype, "int4");
+  EXPECT_EQ(got.tensorKinds.at("mamba.in_proj").tensors, 3);
+  EXPECT_EQ(got.tensorKinds.at("mamba.in_proj").bytes, 1000);
+  ASSERT_EQ(got.kernels.size(), 1u);
+  EXPECT_EQ(got.kernels[0].symbol, "hk_linear_0");
+  EXPECT_EQ(got.kernels[0].sizes, k.sizes);
+  EXPECT_EQ(got.kernels[0].layers, k.layers);
+  EXPECT_EQ(got.kernels[0].others, k.others);
+  EXPECT_EQ(got.kernels[0].drivers, k.drivers);
+  EXPECT_EQ(got.pipeline, d.pipeline);
+  EXPECT_EQ(got.pipelineText, d.pipelineText);
+  // 2 states of 30; 2 segments x 128; 7 + 512 x 3; one state.
+  EXPECT_EQ(got.memory.emptySessionStateBytes(), 60);
+  EXPECT_EQ(got.memory.kvBytesPerToken(), 256);
+  EXPECT_EQ(got.memory.workspaceBytes(), 7 + 512 * 3);
+  EXPECT_EQ(got.memory.checkpointBytes(), 30);
+  EXPECT_EQ(got.memory.weightsBytes, 100);
 }
 
 } // namespace

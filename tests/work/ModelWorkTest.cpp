@@ -93,6 +93,43 @@ TEST(ModelWork, GoldenTinyCountedByHand) {
   EXPECT_DOUBLE_EQ(w.decodeBytes(10), 970496.0);
 }
 
+// decode_batch on the golden tiny model: 4 MoE layers of 8 experts, top-2,
+// each expert 3·32·64 f32 weights = 24576 bytes.
+TEST(ModelWork, GoldenTinyBatchReadsTheSharedWeightsOnce) {
+  llvm::Expected<ModelConfig> c =
+      loadModelConfig(HYBRIDC_TEST_DATA_DIR "/golden/tiny-seed1/config.json");
+  ASSERT_TRUE(static_cast<bool>(c)) << llvm::toString(c.takeError());
+  ModelWork w = workOf(*c, "f32");
+  EXPECT_EQ(w.moeLayers, 4);
+  EXPECT_EQ(w.numExperts, 8);
+  EXPECT_EQ(w.expertsPerToken, 2);
+  EXPECT_EQ(w.expertWeightBytes, 24576);
+  // One stream picks 2 of 8; two independent ones 8·(1 - (6/8)^2) = 3.5.
+  EXPECT_DOUBLE_EQ(w.expectedDistinctExperts(1), 2.0);
+  EXPECT_DOUBLE_EQ(w.expectedDistinctExperts(2), 3.5);
+  EXPECT_NEAR(w.expectedDistinctExperts(1000), 8.0, 1e-9);
+  // One stream reads what a decode step reads.
+  EXPECT_DOUBLE_EQ(w.batchDecodeBytes(1, 10), w.decodeBytes(10));
+  // Two: the non-expert weights (907264 - 4·2·24576 = 710656) once, 3.5
+  // experts per layer (4·3.5·24576 = 344064), two states and KV reads.
+  EXPECT_DOUBLE_EQ(w.batchDecodeBytes(2, 10), 710656.0 + 344064.0 + 2 * (60672.0 + 2560.0));
+}
+
+TEST(ModelWork, Int8ExpertBytesCarryTheirScales) {
+  ModelWork int8 = workOf(smallPreset(), "int8"), int4 = workOf(smallPreset(), "int4");
+  EXPECT_EQ(int8.expertWeightBytes, 3 * 384 * 768 + 3 * 384 * 768 / 32 * 4);
+  EXPECT_EQ(int4.expertWeightBytes, 3 * 384 * 768 / 2 + 3 * 384 * 768 / 32 * 4);
+  // A dense model has no experts to share.
+  ModelConfig dense = smallPreset();
+  dense.numExperts = 0;
+  dense.topK = 0;
+  ModelWork d = workOf(dense, "bf16");
+  EXPECT_EQ(d.moeLayers, 0);
+  EXPECT_DOUBLE_EQ(d.batchDecodeBytes(8, 1),
+                   d.decodeWeightBytesPerToken + 8 * d.decodeBytes(1) -
+                       8 * d.decodeWeightBytesPerToken);
+}
+
 TEST(ModelWork, Bf16HalvesTheWeightBytesOnly) {
   ModelWork f32 = workOf(smallPreset(), "f32"), bf16 = workOf(smallPreset(), "bf16");
   EXPECT_EQ(f32.decodeWeightBytesPerToken, 2 * bf16.decodeWeightBytesPerToken);

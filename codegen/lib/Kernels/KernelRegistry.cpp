@@ -51,7 +51,7 @@ BuiltKernel buildKernel(const KernelSpec &spec, const TargetSpec &target) {
 
 std::string compileKernel(const KernelSpec &spec, const TargetSpec &target,
                           const std::string &objectPath, const std::string &stmtPath,
-                          const std::string &asmPath) {
+                          const std::string &asmPath, const std::string &stmtHtmlPath) {
   const std::string prefix = "kernel " + spec.symbol + " (" + spec.kind + "): ";
   try {
     BuiltKernel k = buildKernel(spec, target);
@@ -59,6 +59,8 @@ std::string compileKernel(const KernelSpec &spec, const TargetSpec &target,
     k.pipeline.compile_to_object(objectPath, k.arguments(), spec.symbol, t);
     if (!stmtPath.empty())
       k.pipeline.compile_to_lowered_stmt(stmtPath, k.arguments(), Halide::Text, t);
+    if (!stmtHtmlPath.empty())
+      k.pipeline.compile_to_lowered_stmt(stmtHtmlPath, k.arguments(), Halide::HTML, t);
     if (!asmPath.empty())
       k.pipeline.compile_to_assembly(asmPath, k.arguments(), spec.symbol, t);
   } catch (const Halide::CompileError &e) {

@@ -178,7 +178,22 @@ func::FuncOp LoweringContext::kernel(OpBuilder &b, const KernelDesc &desc,
     sizes.push_back(b.getNamedAttr(k, b.getI64IntegerAttr(v)));
   for (auto &[k, v] : desc.constants)
     constants.push_back(b.getNamedAttr(k, b.getF64FloatAttr(v)));
+  // Each argument's kind for the glue's halide_buffer_t: [rank, Halide type
+  // code (0 int, 1 uint, 2 float, 4 bfloat), bits]; rank -1 for an i32
+  // scalar. In the description, since the LLVM lowering erases the types.
+  SmallVector<Attribute> args;
+  for (Type t : argTypes) {
+    int64_t rank = -1, code = 0, bits = 32;
+    if (auto m = dyn_cast<MemRefType>(t)) {
+      Type e = m.getElementType();
+      rank = m.getRank();
+      bits = e.getIntOrFloatBitWidth();
+      code = e.isBF16() ? 4 : isa<FloatType>(e) ? 2 : e.isUnsignedInteger() ? 1 : 0;
+    }
+    args.push_back(b.getDenseI64ArrayAttr({rank, code, bits}));
+  }
   auto info = b.getDictionaryAttr({
+      b.getNamedAttr("args", b.getArrayAttr(args)),
       b.getNamedAttr("kind", b.getStringAttr(desc.kind)),
       b.getNamedAttr("sizes", b.getDictionaryAttr(sizes)),
       b.getNamedAttr("constants", b.getDictionaryAttr(constants)),

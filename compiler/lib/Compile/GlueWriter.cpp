@@ -204,3 +204,19 @@ std::string hybridc::generateEmbeddedWeights(const std::string &weightsPath) {
      << "  .section .note.GNU-stack,\"\",@progbits\n";
   return os.str();
 }
+
+std::string hybridc::generatePkgConfig(const ModelGlueInfo &info, const std::string &outDir,
+                                       const std::string &weightsDtype) {
+  std::ostringstream os;
+  os << "# pkg-config file of the model library " << info.name << ", written by hybridc compile\n"
+     << "prefix=" << outDir << "\n"
+     << "libdir=${prefix}\nincludedir=${prefix}\n"
+     << "weights=" << (info.embeddedWeights ? "" : "${prefix}/" + info.name + ".weights") << "\n\n"
+     << "Name: " << info.name << "\n"
+     << "Description: model library compiled by hybridc (" << info.target << ", "
+     << weightsDtype << " weights" << (info.embeddedWeights ? ", embedded" : "") << ")\n"
+     << "Version: 0.1.0\n"
+     << "Libs: -L${libdir} -Wl,-rpath,${libdir} -l" << info.name << "\n"
+     << "Cflags: -I${includedir}\n";
+  return os.str();
+}

@@ -48,6 +48,11 @@ std::string generateGlueSource(const ModelGlueInfo &info, const std::string &api
 std::string generateHeader(const ModelGlueInfo &info, const std::string &headerTemplate);
 /// A linker version script exporting only `<name>_*`.
 std::string generateExportMap(const std::string &name);
+/// `<name>.pc` for pkg-config: -I and -L/-rpath the absolute `outDir`,
+/// -l<name>, and a `weights` variable naming the weights file ("" when
+/// embedded).
+std::string generatePkgConfig(const ModelGlueInfo &info, const std::string &outDir,
+                              const std::string &weightsDtype);
 /// An assembly file embedding the payload of `weightsPath` as
 /// hybridc_embedded_weights (64-byte aligned, in .rodata).
 std::string generateEmbeddedWeights(const std::string &weightsPath);

@@ -13,6 +13,10 @@
 #include "hybridc/Compile/ModelCompiler.h"
 
 #include "GlueWriter.h"
+#include "KernelDecls.h"
+#include "LibraryFacts.h"
+#include "PhaseFile.h"
+#include "Resources.h"
 #include "Parallel.h"
 #include "Toolchain.h"
 #include "WeightsFile.h"
@@ -44,7 +48,7 @@ using namespace hybridc;
 using namespace mlir;
 
 std::vector<std::string> hybridc::knownEmitKinds() {
-  return {"hybrid", "lowered", "llvm-dialect", "llvm", "asm", "stmt"};
+  return {"hybrid", "lowered", "llvm-dialect", "llvm", "asm", "stmt", "stmt_html"};
 }
 
 std::string hybridc::defaultModelName(const std::string &modelDir) {
@@ -67,9 +71,14 @@ llvm::Error makeError(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
 }
 
+/// The module as `hybridc-opt --mlir-print-debuginfo` prints it, ending in
+/// a newline. With the ops' locations ("model.layers.3.mamba.conv1d"): a
+/// compile resumed from the file still knows which layer each op is from.
 std::string toText(ModuleOp module) {
   std::string text;
-  llvm::raw_string_ostream(text) << module;
+  llvm::raw_string_ostream os(text);
+  module->print(os, OpPrintingFlags().enableDebugInfo(/*enable=*/true, /*prettyForm=*/false));
+  os << "\n";
   return text;
 }
 
@@ -132,57 +141,6 @@ private:
   ScopedDiagnosticHandler handler;
 };
 
-KernelArg kernelArg(Type t) {
-  KernelArg a;
-  if (auto m = dyn_cast<MemRefType>(t)) {
-    a.rank = m.getRank();
-    Type e = m.getElementType();
-    a.bits = e.getIntOrFloatBitWidth();
-    a.halideCode = e.isBF16()              ? 4
-                   : isa<FloatType>(e)     ? 2
-                   : e.isUnsignedInteger() ? 1
-                                           : 0;
-  } else {
-    a.isBuffer = false; // i32 scalar
-  }
-  return a;
-}
-
-struct KernelJob {
-  codegen::KernelSpec spec;
-  KernelSignature signature;
-};
-
-std::vector<KernelJob> collectKernels(ModuleOp module) {
-  std::vector<KernelJob> jobs;
-  for (auto fn : module.getOps<func::FuncOp>()) {
-    auto info = fn->getAttrOfType<DictionaryAttr>(kKernelAttrName);
-    if (!info)
-      continue;
-    KernelJob job;
-    job.spec.symbol = fn.getSymName().str();
-    job.spec.kind = cast<StringAttr>(info.get("kind")).str();
-    for (NamedAttribute a : cast<DictionaryAttr>(info.get("sizes")))
-      job.spec.sizes[a.getName().str()] = cast<IntegerAttr>(a.getValue()).getInt();
-    for (NamedAttribute a : cast<DictionaryAttr>(info.get("constants")))
-      job.spec.constants[a.getName().str()] =
-          cast<FloatAttr>(a.getValue()).getValue().convertToDouble();
-    // The lowering writes only names parseWeightType knows.
-    job.spec.weightType =
-        codegen::parseWeightType(cast<StringAttr>(info.get("weight_type")).str())
-            .value_or(codegen::WeightType::F32);
-    job.signature.symbol = job.spec.symbol;
-    job.signature.kind = job.spec.kind;
-    job.signature.label = job.spec.kind;
-    for (const auto &[key, value] : job.spec.sizes)
-      job.signature.label += " " + key + "=" + std::to_string(value);
-    for (Type t : fn.getFunctionType().getInputs().drop_front())
-      job.signature.args.push_back(kernelArg(t));
-    jobs.push_back(std::move(job));
-  }
-  return jobs;
-}
-
 int64_t moduleInt(ModuleOp module, llvm::StringRef name) {
   auto a = module->getAttrOfType<IntegerAttr>(name);
   return a ? a.getInt() : 0;
@@ -218,9 +176,11 @@ public:
   /// `o.weightsDtype` is resolved (never empty); `checkpoint` is open.
   Compilation(const CompileOptions &o, std::unique_ptr<Checkpoint> checkpoint, std::string name,
               codegen::TargetSpec target, codegen::WeightType weightType,
-              llvm::StringSet<> emit, std::string build, llvm::raw_ostream &log,
-              llvm::raw_ostream &irOut)
+              llvm::StringSet<> emit, std::string build, Resources resources,
+              std::optional<Phase> resumeFrom, std::optional<Phase> stopAfter,
+              llvm::raw_ostream &log, llvm::raw_ostream &irOut)
       : o(o), name(std::move(name)), target(std::move(target)), weightType(weightType),
+        resources(std::move(resources)), resumeFrom(resumeFrom), stopAfter(stopAfter),
         packing(codegen::linearPacking(this->target, weightType)), emit(std::move(emit)),
         build(std::move(build)), log(log), irOut(irOut), timer(log),
         checkpoint(std::move(checkpoint)) {
@@ -233,8 +193,13 @@ private:
   llvm::Error importModel();
   llvm::Error buildPipelines();
   llvm::Error runPipeline(llvm::StringRef stage, const std::string &what, PassManager &pm,
-                          llvm::StringRef emitKind, const std::string &suffix);
-  void describeModel();
+                          Phase phase);
+  llvm::Error loadModule();
+  llvm::Error stopped(Phase phase);
+  /// Whether the module was loaded from a file of `phase` or a later one
+  /// (so the passes that produce `phase` do not run again).
+  bool resumedPast(Phase phase) const { return resumeFrom && *resumeFrom >= phase; }
+  llvm::Error describeModel();
   void describeGgufTypes();
   void describeWeightTypes();
   llvm::Error emitDriver();
@@ -248,6 +213,9 @@ private:
   const std::string name;
   const codegen::TargetSpec target;
   const codegen::WeightType weightType;
+  const Resources resources; // templates, headers and runtime archive the link uses
+  const std::optional<Phase> resumeFrom; // --from-mlir: the file's phase
+  const std::optional<Phase> stopAfter;  // --compile-to
   const codegen::LinearPacking packing; // every matrix's layout, from target + type
   const llvm::StringSet<> emit;
   const std::string build; // scratch folder for objects
@@ -255,29 +223,48 @@ private:
   StageTimer timer;
   MLIRContext context;
   DiagnosticCollector diagnostics{context};
-  PassManager lowerPM{&context}, llvmPM{&context};
+  // Anchored on the module, so their textual form is what hybridc-opt takes.
+  PassManager lowerPM{&context, ModuleOp::getOperationName()},
+      llvmPM{&context, ModuleOp::getOperationName()};
 
   std::unique_ptr<Checkpoint> checkpoint;
   OwningOpRef<ModuleOp> module;
   std::vector<KernelJob> kernels;
   std::vector<PackedWeight> plan;
   ModelGlueInfo glue;
+  LibraryDescription description; // what `hybridc inspect` shows
   std::vector<std::string> objects; // linked into the library
   std::string weightsFile;
 };
 
 llvm::Error Compilation::run() {
-  if (llvm::Error e = timer.run("import", "checkpoint -> hybrid IR", [&] { return importModel(); }))
+  if (resumeFrom) {
+    if (llvm::Error e = timer.run("load",
+                                  o.fromMlir + " (after " + phaseName(*resumeFrom) + ")",
+                                  [&] { return loadModule(); }))
+      return e;
+  } else if (llvm::Error e = timer.run("import", "checkpoint -> hybrid IR",
+                                       [&] { return importModel(); })) {
     return e;
+  }
+  if (stopAfter == Phase::Hybrid)
+    return stopped(Phase::Hybrid);
   if (llvm::Error e = buildPipelines())
     return e;
-  if (llvm::Error e = runPipeline("lower", "canonicalize, plan state, lower to kernels", lowerPM,
-                                  "lowered", ".lowered.mlir"))
+  if (!resumedPast(Phase::Lowered))
+    if (llvm::Error e = runPipeline("lower", "canonicalize, plan state, lower to kernels",
+                                    lowerPM, Phase::Lowered))
+      return e;
+  if (stopAfter == Phase::Lowered)
+    return stopped(Phase::Lowered);
+  if (llvm::Error e = describeModel())
     return e;
-  describeModel(); // before the LLVM lowering drops the kernel attributes
-  if (llvm::Error e = runPipeline("to-llvm", "memref/scf/func -> LLVM dialect", llvmPM,
-                                  "llvm-dialect", ".llvm.mlir"))
-    return e;
+  if (!resumedPast(Phase::LlvmDialect))
+    if (llvm::Error e = runPipeline("to-llvm", "memref/scf/func -> LLVM dialect", llvmPM,
+                                    Phase::LlvmDialect))
+      return e;
+  if (stopAfter == Phase::LlvmDialect)
+    return stopped(Phase::LlvmDialect);
   if (llvm::Error e = timer.run("driver", "LLVM IR -> " + target.llvmCpu + " object",
                                 [&] { return emitDriver(); }))
     return e;
@@ -290,7 +277,10 @@ llvm::Error Compilation::run() {
                                               glue.weightsBytes / 1048576.0),
                                 [&] { return writeWeights(); }))
     return e;
-  if (llvm::Error e = timer.run("link", "lib" + name + ".so (cc -shared)", [&] { return link(); }))
+  if (llvm::Error e = timer.run("link",
+                                "lib" + name + ".so (cc -shared, runtime from " +
+                                    resources.prefix + ")",
+                                [&] { return link(); }))
     return e;
   return finish();
 }
@@ -302,10 +292,32 @@ llvm::Error Compilation::importModel() {
   if (!imported)
     return imported.takeError();
   module = std::move(*imported);
+  // What a compile resumed from a phase file needs (PhaseFile.h).
+  llvm::SmallString<256> model(o.modelDir);
+  if (std::error_code ec = llvm::sys::fs::make_absolute(model))
+    return makeError(o.modelDir + ": " + ec.message());
+  llvm::sys::path::remove_dots(model, /*remove_dot_dot=*/true);
+  recordCompile(*module, {std::string(model), target.name, o.weightsDtype, o.f32Activations,
+                          o.prefillTokens});
   if (o.printIrAfterAll || llvm::is_contained(o.printIrAfter, "import"))
     irOut << "// -----// IR Dump After import (hybridc) //----- //\n" << *module << "\n";
-  if (emit.count("hybrid"))
-    return writeText(outPath(".hybrid.mlir"), toText(*module));
+  if (emit.count(phaseName(Phase::Hybrid)))
+    return writeText(outPath(phaseSuffix(Phase::Hybrid)), toText(*module));
+  return llvm::Error::success();
+}
+
+llvm::Error Compilation::loadModule() {
+  llvm::Expected<PhaseFile> file = loadPhaseFile(o.fromMlir, context);
+  if (!file)
+    return file.takeError();
+  module = std::move(file->module);
+  return llvm::Error::success();
+}
+
+llvm::Error Compilation::stopped(Phase phase) {
+  log << "stopped after " << phaseName(phase) << ": wrote " << outPath(phaseSuffix(phase))
+      << " (go on with: hybridc compile --from-mlir " << outPath(phaseSuffix(phase))
+      << " -o OUT_DIR)\n";
   return llvm::Error::success();
 }
 
@@ -360,6 +372,16 @@ llvm::Error Compilation::buildPipelines() {
   lowerOptions.prefillTokens = o.prefillTokens;
   lowerPM.addPass(createLowerToKernels(lowerOptions));
   addLowerToLLVMPasses(llvmPM);
+  // The passes that run in this compile; a resumed one starts from its file.
+  description.pipeline = {resumeFrom ? "from-mlir (" + std::string(phaseName(*resumeFrom)) + ")"
+                                     : std::string("import")};
+  description.pipelineText.clear();
+  for (auto [pm, result] :
+       {std::pair{&lowerPM, Phase::Lowered}, std::pair{&llvmPM, Phase::LlvmDialect}})
+    if (!resumedPast(result)) {
+      appendPassNames(*pm, description.pipeline);
+      description.pipelineText.push_back(pipelineText(*pm));
+    }
 
   llvm::StringSet<> passNames{"import"};
   if (llvm::Error e = configureIRPrinting(lowerPM, o, passNames, irOut))
@@ -379,29 +401,41 @@ llvm::Error Compilation::buildPipelines() {
 
 /// One pass pipeline as a timed stage, then the module if --emit asks for it.
 llvm::Error Compilation::runPipeline(llvm::StringRef stage, const std::string &what,
-                                     PassManager &pm, llvm::StringRef emitKind,
-                                     const std::string &suffix) {
+                                     PassManager &pm, Phase phase) {
   if (llvm::Error e = timer.run(stage, what, [&]() -> llvm::Error {
         if (failed(pm.run(*module)))
           return diagnostics.error("stage '" + stage + "' failed");
         return llvm::Error::success();
       }))
     return e;
-  if (!emit.count(emitKind))
+  if (!emit.count(phaseName(phase)))
     return llvm::Error::success();
-  return writeText(outPath(suffix), toText(*module));
+  return writeText(outPath(phaseSuffix(phase)), toText(*module));
 }
 
 /// Reads what the lowering decided (kernels, weight layout, buffer sizes)
 /// into the plain structures the Halide, weights and glue stages use.
-void Compilation::describeModel() {
+llvm::Error Compilation::describeModel() {
   const ModelConfig &cfg = checkpoint->config();
-  kernels = collectKernels(*module);
-  for (Attribute a : (*module)->getAttrOfType<ArrayAttr>("hybrid.weight_plan")) {
-    auto d = cast<DictionaryAttr>(a);
-    plan.push_back({cast<StringAttr>(d.get("tensor")).str(), cast<StringAttr>(d.get("layout")).str(),
-                    cast<IntegerAttr>(d.get("offset")).getInt(),
-                    cast<IntegerAttr>(d.get("bytes")).getInt()});
+  llvm::Expected<std::vector<KernelJob>> declared = collectKernels(*module);
+  if (!declared)
+    return declared.takeError();
+  kernels = std::move(*declared);
+  auto weightPlan = (*module)->getAttrOfType<ArrayAttr>("hybrid.weight_plan");
+  if (!weightPlan)
+    return makeError("the module has no hybrid.weight_plan attribute (it was not lowered by "
+                     "hybrid-lower-to-kernels)");
+  for (Attribute a : weightPlan) {
+    // A resumed module may have been edited: check what the casts assume.
+    auto d = dyn_cast<DictionaryAttr>(a);
+    auto tensor = d ? d.getAs<StringAttr>("tensor") : StringAttr();
+    auto layout = d ? d.getAs<StringAttr>("layout") : StringAttr();
+    auto offset = d ? d.getAs<IntegerAttr>("offset") : IntegerAttr();
+    auto bytes = d ? d.getAs<IntegerAttr>("bytes") : IntegerAttr();
+    if (!tensor || !layout || !offset || !bytes)
+      return makeError("hybrid.weight_plan entry " + std::to_string(plan.size()) +
+                       " needs tensor, layout, offset and bytes");
+    plan.push_back({tensor.str(), layout.str(), offset.getInt(), bytes.getInt()});
   }
   describeWeightTypes();
   glue.name = name;
@@ -420,6 +454,16 @@ void Compilation::describeModel() {
   glue.workspaceFixedBytes = moduleInt(*module, "hybrid.workspace_fixed_bytes");
   for (const KernelJob &k : kernels)
     glue.kernels.push_back(k.signature);
+  description.model = modelFacts(cfg);
+  description.targets = {target.name};
+  description.weightsDtype = o.weightsDtype;
+  description.tensorKinds = tensorKinds(plan, o.weightsDtype);
+  description.kernels.clear();
+  for (const KernelJob &k : kernels)
+    description.kernels.push_back(k.use);
+  description.memory = {glue.weightsBytes,        glue.stateBytes,          glue.kvSegments,
+                        glue.kvRowBytes,          glue.maxChunkTokens,      glue.workspaceFixedBytes,
+                        glue.workspaceBytesPerToken};
   std::string upperName = name;
   for (char &c : upperName)
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -436,6 +480,7 @@ void Compilation::describeModel() {
         "/* Built with --profile: per-kernel time since the last reset, as a table. */\n"
         "const char *" + name + "_profile_report(void);\nvoid " + name +
         "_profile_reset(void);\n";
+  return llvm::Error::success();
 }
 
 /// Which tensors are stored in which type, from the weight plan's layouts.
@@ -458,7 +503,7 @@ void Compilation::describeWeightTypes() {
     log << ", " << int8 << " int8 (lm_head, attention K/V, tensors a GGUF file holds in 5 "
         << "bits or more)";
   if (table)
-    log << ", embedding table " << (blocks ? "bf16" : o.weightsDtype);
+    log << ", embedding table " << storedDtype("plain", o.weightsDtype);
   log << ", " << f32 << " tensors f32 (norms, conv, SSM parameters, biases, router)\n";
 }
 
@@ -473,10 +518,13 @@ llvm::Error Compilation::emitDriver() {
 }
 
 llvm::Error Compilation::compileKernels() {
-  // --emit stmt / asm: one file per kernel in OUT_DIR/<name>.stmt/ and
-  // OUT_DIR/<name>.kernel-asm/ (the driver's assembly is <name>.s).
-  std::string stmtDir = outPath(".stmt"), asmDir = outPath(".kernel-asm");
-  for (auto [kind, dir] : {std::pair{"stmt", &stmtDir}, std::pair{"asm", &asmDir}})
+  // --emit stmt / stmt_html / asm: one file per kernel in OUT_DIR/<name>.stmt/,
+  // OUT_DIR/<name>.stmt_html/ and OUT_DIR/<name>.kernel-asm/ (the driver's
+  // assembly is <name>.s).
+  std::string stmtDir = outPath(".stmt"), htmlDir = outPath(".stmt_html"),
+              asmDir = outPath(".kernel-asm");
+  for (auto [kind, dir] : {std::pair{"stmt", &stmtDir}, std::pair{"stmt_html", &htmlDir},
+                           std::pair{"asm", &asmDir}})
     if (emit.count(kind))
       if (std::error_code ec = llvm::sys::fs::create_directories(*dir))
         return makeError(*dir + ": " + ec.message());
@@ -501,7 +549,9 @@ llvm::Error Compilation::compileKernels() {
         const std::string &symbol = kernels[i].spec.symbol;
         std::string stmt = emit.count("stmt") ? join(stmtDir, symbol + ".stmt") : "";
         std::string assembly = emit.count("asm") ? join(asmDir, symbol + ".s") : "";
-        return codegen::compileKernel(kernels[i].spec, target, taskObjects[i], stmt, assembly);
+        std::string html = emit.count("stmt_html") ? join(htmlDir, symbol + ".html") : "";
+        return codegen::compileKernel(kernels[i].spec, target, taskObjects[i], stmt, assembly,
+                                      html);
       });
   for (size_t i = 0; i < tasks; ++i) {
     const ChildOutcome &o = outcomes[i];
@@ -529,8 +579,18 @@ llvm::Error Compilation::writeWeights() {
   return llvm::Error::success();
 }
 
+/// Flags for the glue's compile and the library's link: a sanitizer build
+/// (HYBRIDC_SANITIZE) instruments the runtime archive, and its library then
+/// needs the sanitizer's runtime too.
+std::vector<std::string> withSanitizer(std::vector<std::string> args) {
+#ifdef HYBRIDC_SANITIZE_FLAGS
+  args.insert(args.begin(), HYBRIDC_SANITIZE_FLAGS);
+#endif
+  return args;
+}
+
 llvm::Error Compilation::link() {
-  std::string templates = HYBRIDC_RUNTIME_TEMPLATES_DIR;
+  const std::string &templates = resources.templatesDir;
   llvm::Expected<std::string> headerTemplate = readText(join(templates, "model_api.h.in"));
   if (!headerTemplate)
     return headerTemplate.takeError();
@@ -543,10 +603,10 @@ llvm::Error Compilation::link() {
   if (llvm::Error e = writeText(glueSource, generateGlueSource(glue, *apiTemplate)))
     return e;
   if (llvm::Error e = runTool("cc",
-                              {"-c", "-O2", "-fPIC", "-fvisibility=hidden", "-I" + o.outDir,
-                               "-I" + std::string(HYBRIDC_RUNTIME_INCLUDE_DIR),
-                               "-I" + std::string(HYBRIDC_HALIDE_INCLUDE_DIR), glueSource, "-o",
-                               glueObject},
+                              withSanitizer({"-c", "-O2", "-fPIC", "-fvisibility=hidden",
+                                             "-I" + o.outDir, "-I" + resources.includeDir,
+                                             "-I" + resources.halideIncludeDir, glueSource,
+                                             "-o", glueObject}),
                               build))
     return e;
   objects.push_back(glueObject);
@@ -561,12 +621,15 @@ llvm::Error Compilation::link() {
   std::string exportMap = join(build, "exports.map");
   if (llvm::Error e = writeText(exportMap, generateExportMap(name)))
     return e;
-  std::vector<std::string> args{"-shared", "-o", join(o.outDir, "lib" + name + ".so")};
+  // A soname, so programs linked against it by path (CMake, pkg-config)
+  // record lib<name>.so and find it through their rpath.
+  std::vector<std::string> args{"-shared", "-Wl,-soname,lib" + name + ".so", "-o",
+                                join(o.outDir, "lib" + name + ".so")};
   args.insert(args.end(), objects.begin(), objects.end());
-  args.insert(args.end(), {"-Wl,--whole-archive", std::string(HYBRIDC_RUNTIME_ARCHIVE),
+  args.insert(args.end(), {"-Wl,--whole-archive", resources.runtimeArchive,
                            "-Wl,--no-whole-archive", "-Wl,--version-script=" + exportMap,
                            "-Wl,-z,defs", "-Wl,--gc-sections", "-lpthread", "-ldl", "-lm"});
-  return runTool("cc", args, build);
+  return runTool("cc", withSanitizer(std::move(args)), build);
 }
 
 /// The manifest `hybridc run` reads, and a summary of what was written.
@@ -590,7 +653,16 @@ llvm::Error Compilation::finish() {
   if (!work)
     return work.takeError();
   manifest.work = *work;
+  description.matmulInputs = manifest.matmulInputs;
+  manifest.description = description;
   if (llvm::Error e = writeManifest(o.outDir, manifest))
+    return e;
+  llvm::SmallString<256> absOut(o.outDir);
+  if (std::error_code ec = llvm::sys::fs::make_absolute(absOut))
+    return makeError(o.outDir + ": " + ec.message());
+  llvm::sys::path::remove_dots(absOut, /*remove_dot_dot=*/true);
+  if (llvm::Error e = writeText(outPath(".pc"),
+                                generatePkgConfig(glue, std::string(absOut), o.weightsDtype)))
     return e;
 
   uint64_t libBytes = 0;
@@ -626,8 +698,35 @@ std::string hybridc::defaultWeightsDtype(const Checkpoint &checkpoint) {
   return 2 * q4 > quantized ? "int4" : "int8";
 }
 
-llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &log,
+llvm::Error hybridc::compileModel(const CompileOptions &options, llvm::raw_ostream &log,
                                   llvm::raw_ostream &irOut) {
+  // `o` is what the phases use: the options given, or, resuming from a phase
+  // file, those recorded in it.
+  CompileOptions o = options;
+  std::optional<Phase> resumeFrom, stopAfter;
+  if (!o.compileTo.empty()) {
+    stopAfter = parsePhase(o.compileTo);
+    if (!stopAfter)
+      return makeError("--compile-to: unknown phase '" + o.compileTo +
+                       "' (hybrid, lowered or llvm-dialect)");
+  }
+  if (!o.fromMlir.empty()) {
+    MLIRContext probe; // the file is parsed again into the compile's context
+    llvm::Expected<PhaseFile> file = loadPhaseFile(o.fromMlir, probe);
+    if (!file)
+      return file.takeError();
+    resumeFrom = file->phase;
+    if (stopAfter && *stopAfter <= *resumeFrom)
+      return makeError("--compile-to=" + o.compileTo + ": " + o.fromMlir + " is already past it (" +
+                       phaseName(*resumeFrom) + ")");
+    o.modelDir = file->recorded.model;
+    o.target = file->recorded.target;
+    o.weightsDtype = file->recorded.weightsDtype;
+    o.f32Activations = file->recorded.f32Activations;
+    o.prefillTokens = file->recorded.prefillTokens;
+  }
+  if (stopAfter)
+    o.emit.push_back(phaseName(*stopAfter)); // the file it stops with
   std::string name = o.name.empty() ? defaultModelName(o.modelDir) : o.name;
   if (name.empty() || !(std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') ||
       !std::all_of(name.begin(), name.end(), [](char c) {
@@ -638,6 +737,9 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
   std::optional<codegen::TargetSpec> target = codegen::resolveTarget(o.target, targetError);
   if (!target)
     return makeError("--target: " + targetError);
+  llvm::Expected<Resources> resources = findResources();
+  if (!resources)
+    return resources.takeError();
   llvm::Expected<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::open(o.modelDir);
   if (!checkpoint)
     return checkpoint.takeError();
@@ -656,7 +758,7 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
   for (const std::string &e : o.emit) {
     if (!llvm::is_contained(known, e))
       return makeError("--emit: unknown artefact '" + e +
-                       "' (known: hybrid, lowered, llvm-dialect, llvm, asm, stmt)");
+                       "' (known: hybrid, lowered, llvm-dialect, llvm, asm, stmt, stmt_html)");
     emit.insert(e);
   }
   if (std::error_code ec = llvm::sys::fs::create_directories(o.outDir))
@@ -672,13 +774,16 @@ llvm::Error hybridc::compileModel(const CompileOptions &o, llvm::raw_ostream &lo
   const bool bf16Dot = *weightType == codegen::WeightType::BF16 &&
                        codegen::linearPacking(*target, *weightType).group == 2;
   const char *intDot = target->int8Dot ? "vpdpbusd" : "vpmaddwd";
-  log << "hybridc compile " << o.modelDir << " -> " << o.outDir << " (name " << name
+  log << "hybridc compile "
+      << (o.fromMlir.empty() ? o.modelDir : "--from-mlir " + o.fromMlir + " (model " + o.modelDir + ")")
+      << " -> " << o.outDir << " (name " << name
       << ", target " << target->name << (o.target == "host" ? " (host)" : "") << ", weights "
       << resolved.weightsDtype << (bf16Dot ? ", matmuls bf16 x bf16 (vdpbf16ps)" : "");
   if (codegen::isBlockQuantized(*weightType))
     log << ", matmuls " << resolved.weightsDtype << " x int8 (" << intDot << ")";
   log << (o.embedWeights ? ", embedded" : "") << ")\n";
   return Compilation(resolved, std::move(*checkpoint), name, *target, *weightType,
-                     std::move(emit), std::string(scratch), log, irOut)
+                     std::move(emit), std::string(scratch), std::move(*resources), resumeFrom,
+                     stopAfter, log, irOut)
       .run();
 }

@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 #include "hybridc/Model/ModelWork.h"
 
+#include <cmath>
+
 using namespace hybridc;
 
 namespace {
@@ -50,6 +52,22 @@ double ModelWork::prefillFlops(int64_t tokens, int64_t past, int64_t logitsToken
 double ModelWork::decodeBytes(double contextPositions) const {
   return static_cast<double>(decodeWeightBytesPerToken + decodeStateBytesPerToken) +
          contextPositions * decodeKvBytesPerPosition;
+}
+
+double ModelWork::expectedDistinctExperts(int64_t streams) const {
+  if (numExperts == 0)
+    return 0;
+  const double unpicked = 1.0 - static_cast<double>(expertsPerToken) / numExperts;
+  return numExperts * (1.0 - std::pow(unpicked, static_cast<double>(streams)));
+}
+
+double ModelWork::batchDecodeBytes(int64_t streams, double contextPositions) const {
+  if (!expertsRecorded)
+    return 0; // an older folder: the experts' share is unknown
+  const double experts = static_cast<double>(moeLayers) * expertWeightBytes;
+  const double shared = decodeWeightBytesPerToken - experts * expertsPerToken;
+  return shared + experts * expectedDistinctExperts(streams) +
+         streams * (decodeStateBytesPerToken + contextPositions * decodeKvBytesPerPosition);
 }
 
 llvm::Expected<ModelWork> hybridc::computeModelWork(const ModelConfig &c,
@@ -96,6 +114,14 @@ llvm::Expected<ModelWork> hybridc::computeModelWork(const ModelConfig &c,
   // int8 and int4 weights carry an f32 scale per block of 32 inputs.
   if (blocks)
     w.decodeWeightBytesPerToken += w.decodeWeightsPerToken / 32 * 4;
+  if (c.numExperts > 0) {
+    w.moeLayers = c.numLayers;
+    w.numExperts = c.numExperts;
+    w.expertsPerToken = c.topK;
+    const int64_t expertWeights = 3 * c.intermediateSize * c.hiddenSize;
+    w.expertWeightBytes =
+        expertWeights * w.bitsPerWeight / 8 + (blocks ? expertWeights / 32 * 4 : 0);
+  }
   const int64_t convState = (c.mambaConvKernel - 1) * c.convDim();
   w.decodeStateBytesPerToken = 2 * mambaLayers * (stateElements + convState) * kStateBytes;
   w.decodeKvBytesPerPosition = attentionLayers * 2 * c.kvDim() * kStateBytes;

@@ -29,12 +29,21 @@ constexpr WorkField kWorkFields[] = {
     {"decode_state_bytes_per_token", &ModelWork::decodeStateBytesPerToken},
     {"decode_kv_bytes_per_position", &ModelWork::decodeKvBytesPerPosition},
 };
+// Recorded since batched decode is set against its bytes; 0 when absent.
+constexpr WorkField kOptionalWorkFields[] = {
+    {"moe_layers", &ModelWork::moeLayers},
+    {"num_experts", &ModelWork::numExperts},
+    {"experts_per_token", &ModelWork::expertsPerToken},
+    {"expert_weight_bytes", &ModelWork::expertWeightBytes},
+};
 
 } // namespace
 
 llvm::json::Object hybridc::workToJson(const ModelWork &work) {
   llvm::json::Object o;
   for (const WorkField &f : kWorkFields)
+    o[f.key] = work.*f.member;
+  for (const WorkField &f : kOptionalWorkFields)
     o[f.key] = work.*f.member;
   return o;
 }
@@ -54,6 +63,8 @@ llvm::Error hybridc::writeManifest(const std::string &outDir, const Manifest &m)
                          {"num_layers", m.numLayers}};
   if (m.work)
     obj["work"] = workToJson(*m.work);
+  if (m.description)
+    obj["description"] = descriptionToJson(*m.description);
   std::error_code ec;
   llvm::raw_fd_ostream os(manifestPath(outDir), ec, llvm::sys::fs::OF_Text);
   if (ec)
@@ -110,7 +121,28 @@ llvm::Expected<Manifest> hybridc::readManifest(const std::string &outDir) {
         return fail(llvm::Twine("work.") + f.key + " is missing or not a non-negative integer");
       work.*f.member = *v;
     }
+    for (const WorkField &f : kOptionalWorkFields) {
+      const llvm::json::Value *v = wo->get(f.key);
+      if (!v) {
+        work.expertsRecorded = false;
+        continue;
+      }
+      std::optional<int64_t> n = v->getAsInteger();
+      if (!n || *n < 0)
+        return fail(llvm::Twine("work.") + f.key + " is not a non-negative integer");
+      work.*f.member = *n;
+    }
     m.work = work;
+  }
+  if (const llvm::json::Value *d = o->get("description")) {
+    const llvm::json::Object *dobj = d->getAsObject();
+    if (!dobj)
+      return fail("\"description\" is not an object");
+    llvm::Expected<LibraryDescription> description =
+        descriptionFromJson(*dobj, manifestPath(outDir));
+    if (!description)
+      return description.takeError();
+    m.description = std::move(*description);
   }
   return m;
 }

@@ -185,11 +185,12 @@ struct KernelSpec {
 };
 
 /// Compiles `spec` for `target` into an object file, and when asked its
-/// Halide statement (`stmtPath`) and assembly (`asmPath`). Returns "" on
-/// success, else a message naming the kernel.
+/// Halide statement (`stmtPath`), assembly (`asmPath`) and statement as
+/// Halide's HTML view (`stmtHtmlPath`). Returns "" on success, else a
+/// message naming the kernel.
 std::string compileKernel(const KernelSpec &spec, const TargetSpec &target,
                           const std::string &objectPath, const std::string &stmtPath = "",
-                          const std::string &asmPath = "");
+                          const std::string &asmPath = "", const std::string &stmtHtmlPath = "");
 
 /// Compiles the one Halide runtime a generated library links.
 std::string compileHalideRuntime(const TargetSpec &target, const std::string &objectPath);

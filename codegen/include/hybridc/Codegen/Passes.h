@@ -28,6 +28,9 @@ constexpr const char *kKernelAttrName = "hybrid.kernel";
 
 /// Adds the passes from the kernel-level module to the LLVM dialect.
 void addLowerToLLVMPasses(mlir::OpPassManager &pm);
+/// Registers each of those passes by name (for hybridc-opt), so the
+/// pipeline a compile records can be rerun there pass by pass.
+void registerLowerToLLVMPasses();
 
 } // namespace hybridc
 

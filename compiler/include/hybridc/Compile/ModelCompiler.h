@@ -35,6 +35,13 @@ struct CompileOptions {
   bool printIrAfterAll = false;
   std::vector<std::string> printIrAfter; // pass arguments, or "import"
   std::vector<std::string> emit;
+  // Stop after this phase (hybrid, lowered or llvm-dialect), writing the
+  // file --emit writes for it; "" runs every stage.
+  std::string compileTo;
+  // Resume from a file --compile-to or --emit wrote (perhaps edited): its
+  // phase is read off its content; the model folder, target, weights dtype,
+  // activations and prefill chunk are those recorded in it.
+  std::string fromMlir;
 };
 
 /// The default --name for a model folder: its base name made a C identifier.

@@ -48,12 +48,31 @@ struct ModelWork {
   /// K and V rows (f32) of every attention layer, read once per context position.
   int64_t decodeKvBytesPerPosition = 0;
 
+  /// Mixture-of-experts layers, experts per layer, experts each token uses,
+  /// and the stored bytes of one expert of one layer (gate+up and down, with
+  /// their block scales). A batch of streams reads the experts any of them
+  /// picks, once. Folders compiled before these were recorded lack them:
+  /// expertsRecorded is then false.
+  int64_t moeLayers = 0;
+  int64_t numExperts = 0;
+  int64_t expertsPerToken = 0;
+  int64_t expertWeightBytes = 0;
+  bool expertsRecorded = true;
+
   /// FLOPs (2 per multiply-add) of one prefill call of `tokens` tokens after
   /// `past` cached ones, computing logits for `logitsTokens` of them.
   double prefillFlops(int64_t tokens, int64_t past, int64_t logitsTokens) const;
   /// Bytes one decode step reads and writes at `contextPositions` (the
   /// positions its attention reads, itself included).
   double decodeBytes(double contextPositions) const;
+  /// Distinct experts per MoE layer that `streams` tokens pick together when
+  /// each picks its top-K independently and uniformly: E (1 - (1 - K/E)^n).
+  double expectedDistinctExperts(int64_t streams) const;
+  /// Bytes one decode_batch step of `streams` streams reads and writes, each
+  /// at `contextPositions`: the non-expert weights once, the expected
+  /// distinct experts once, every stream's own recurrent state and KV rows.
+  /// 0 when the experts were not recorded.
+  double batchDecodeBytes(int64_t streams, double contextPositions) const;
 };
 
 /// The work of `config` with matmul weights stored as `weightsDtype` ("f32"

@@ -8,6 +8,7 @@
 #define HYBRIDC_RUN_MANIFEST_H
 
 #include "hybridc/Model/ModelWork.h"
+#include "hybridc/Run/LibraryDescription.h"
 
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
@@ -35,6 +36,8 @@ struct Manifest {
   int64_t numLayers = 0;
   /// The `work` section; absent in folders compiled before it existed.
   std::optional<ModelWork> work;
+  /// What `hybridc inspect` shows; absent in folders compiled before it.
+  std::optional<LibraryDescription> description;
 };
 
 /// The `work` section as written to the manifest (and printed by bench --json).

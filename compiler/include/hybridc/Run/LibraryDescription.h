@@ -1,0 +1,85 @@
+//===- LibraryDescription.h - what a compiled library holds -----*- C++ -*-===//
+//
+// `hybridc compile` records what it decided in the manifest's `description`
+// section: the model's shape, the target variants, the stored type of each
+// kind of tensor, the memory plan the runtime allocates from, every kernel
+// with its sizes and the layers that call it, and the pass pipeline.
+// `hybridc inspect` prints it. The memory figures are the runtime's own
+// arithmetic (runtime/src/Session.cpp, Streaming.cpp) on the sizes the
+// library's descriptor holds, so they are what a session then reports.
+//
+//===----------------------------------------------------------------------===//
+#ifndef HYBRIDC_RUN_LIBRARYDESCRIPTION_H
+#define HYBRIDC_RUN_LIBRARYDESCRIPTION_H
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace hybridc {
+
+/// The sizes the library's model descriptor holds, from the lowering.
+struct MemoryPlan {
+  int64_t weightsBytes = 0;           // payload of the weights file
+  int64_t stateBytes = 0;             // one copy of the recurrent state
+  int64_t kvSegments = 0;             // K and V of each attention layer
+  int64_t kvRowBytes = 0;             // one token's row in one segment
+  int64_t maxChunkTokens = 0;         // tokens per driver call
+  int64_t workspaceFixedBytes = 0;
+  int64_t workspaceBytesPerToken = 0;
+
+  /// What session_state_bytes reports for a session that has seen nothing:
+  /// the state and the state before the latest call.
+  int64_t emptySessionStateBytes() const { return 2 * stateBytes; }
+  /// K and V rows of every attention layer for one token.
+  int64_t kvBytesPerToken() const { return kvSegments * kvRowBytes; }
+  /// The largest workspace a call allocates (a full chunk).
+  int64_t workspaceBytes() const {
+    return workspaceFixedBytes + maxChunkTokens * workspaceBytesPerToken;
+  }
+  /// One kept checkpoint (set_checkpoint_interval): a copy of the state.
+  int64_t checkpointBytes() const { return stateBytes; }
+};
+
+/// One compiled kernel and where the drivers call it.
+struct KernelUse {
+  std::string symbol, kind, weightType;
+  std::map<std::string, int64_t> sizes;
+  std::vector<int64_t> layers;     // decoder layers whose ops call it
+  std::vector<std::string> others; // calls outside the layers ("model.norm", "lm_head", ...)
+  std::vector<std::string> drivers; // "prefill", "decode", "decode_batch"
+};
+
+/// One kind of stored tensor ("mamba.in_proj", "lm_head", ...).
+struct TensorKind {
+  std::string dtype; // "f32", "bf16", "int8", "int4" (several joined by ",")
+  int64_t tensors = 0;
+  int64_t bytes = 0;
+};
+
+struct LibraryDescription {
+  llvm::json::Object model; // the config's shape, snake_case keys
+  std::vector<std::string> targets;
+  std::string weightsDtype, matmulInputs;
+  std::map<std::string, TensorKind> tensorKinds;
+  MemoryPlan memory;
+  std::vector<KernelUse> kernels;
+  std::vector<std::string> pipeline;     // pass names in order, "import" first
+  std::vector<std::string> pipelineText; // each pass manager as hybridc-opt takes it
+};
+
+/// The JSON `hybridc inspect --json` prints and the manifest stores.
+llvm::json::Object descriptionToJson(const LibraryDescription &d);
+/// The inverse; errors name the key (`where` prefixes them).
+llvm::Expected<LibraryDescription> descriptionFromJson(const llvm::json::Object &o,
+                                                       const std::string &where);
+/// The text `hybridc inspect` prints.
+std::string describeLibrary(const LibraryDescription &d, const std::string &name);
+
+} // namespace hybridc
+
+#endif // HYBRIDC_RUN_LIBRARYDESCRIPTION_H

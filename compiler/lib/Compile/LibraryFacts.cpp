@@ -1,0 +1,95 @@
+//===- LibraryFacts.cpp - the manifest's description, from the IR ---------===//
+#include "LibraryFacts.h"
+
+#include "mlir/Pass/Pass.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <set>
+
+using namespace hybridc;
+using namespace mlir;
+
+llvm::json::Object hybridc::modelFacts(const ModelConfig &c) {
+  llvm::json::Array kinds;
+  for (LayerKind k : c.layerTypes)
+    kinds.push_back(layerKindName(k).str());
+  return llvm::json::Object{
+      {"vocab_size", c.vocabSize},
+      {"hidden_size", c.hiddenSize},
+      {"num_layers", c.numLayers},
+      {"layer_types", std::move(kinds)},
+      {"mamba_layers", c.countLayers(LayerKind::Mamba)},
+      {"attention_layers", c.countLayers(LayerKind::Attention)},
+      {"num_heads", c.numHeads},
+      {"num_kv_heads", c.numKvHeads},
+      {"head_dim", c.headDim},
+      {"num_experts", c.numExperts},
+      {"experts_per_token", c.topK},
+      {"intermediate_size", c.intermediateSize},
+      {"shared_intermediate_size", c.sharedIntermediateSize},
+      {"mamba_heads", c.mambaHeads},
+      {"mamba_head_dim", c.mambaHeadDim},
+      {"mamba_state_size", c.mambaStateSize},
+      {"mamba_groups", c.mambaGroups},
+      {"mamba_conv_kernel", c.mambaConvKernel},
+      {"mamba_chunk_size", c.mambaChunkSize},
+      {"tie_word_embeddings", c.tieWordEmbeddings},
+  };
+}
+
+std::string hybridc::storedDtype(const std::string &layout, const std::string &weightsDtype) {
+  if (layout == "f32" || layout == "linear_f32")
+    return "f32";
+  if (layout == "linear_int8")
+    return "int8";
+  // The embedding table: bf16 rows in a block-quantized model.
+  if (layout == "plain")
+    return weightsDtype == "int8" || weightsDtype == "int4" ? "bf16" : weightsDtype;
+  return weightsDtype; // linear, experts
+}
+
+std::map<std::string, TensorKind> hybridc::tensorKinds(const std::vector<PackedWeight> &plan,
+                                                       const std::string &weightsDtype) {
+  std::map<std::string, TensorKind> kinds;
+  std::map<std::string, std::set<std::string>> dtypes;
+  for (const PackedWeight &w : plan) {
+    llvm::StringRef name(w.tensor);
+    name.consume_front("model.");
+    if (name.consume_front("layers.")) {
+      int64_t layer;
+      name.consumeInteger(10, layer);
+      name.consume_front(".");
+    }
+    name.consume_back(".weight");
+    name.consume_back(".layer"); // the router's
+    llvm::StringRef layout(w.layout);
+    // The embedding table read as a matmul: the tied lm_head.
+    std::string kind = name == "embed_tokens" && layout.starts_with("linear")
+                           ? "lm_head (tied to embed_tokens)"
+                           : name.str();
+    TensorKind &k = kinds[kind];
+    k.bytes += w.bytes;
+    if (layout.ends_with("_scales"))
+      continue; // a matrix's block scales: its bytes, not a tensor of its own
+    ++k.tensors;
+    dtypes[kind].insert(storedDtype(w.layout, weightsDtype));
+  }
+  for (auto &[kind, set] : dtypes)
+    kinds[kind].dtype = llvm::join(set, ",");
+  return kinds;
+}
+
+void hybridc::appendPassNames(OpPassManager &pm, std::vector<std::string> &names) {
+  // hybridc's pipelines are flat (module passes only), so the passes are
+  // the top-level ones.
+  for (Pass &p : pm.getPasses())
+    names.push_back(p.getArgument().str());
+}
+
+std::string hybridc::pipelineText(OpPassManager &pm) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  pm.printAsTextualPipeline(os);
+  return text;
+}

@@ -1,0 +1,47 @@
+//===- Resources.cpp - what a compile links into every library ------------===//
+#include "Resources.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <initializer_list>
+
+using namespace hybridc;
+
+namespace {
+
+std::string join(llvm::StringRef first, std::initializer_list<llvm::StringRef> rest) {
+  llvm::SmallString<256> p(first);
+  for (llvm::StringRef part : rest)
+    llvm::sys::path::append(p, part);
+  return std::string(p);
+}
+
+} // namespace
+
+llvm::Expected<Resources> hybridc::findResources() {
+  // /proc/self/exe on Linux: no argv[0] needed, and symlinks are resolved.
+  static int anchor;
+  std::string exe = llvm::sys::fs::getMainExecutable(nullptr, &anchor);
+  if (exe.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "cannot find the running executable's path");
+  Resources r;
+  r.prefix = std::string(llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
+  r.templatesDir = join(r.prefix, {"share", "hybridc", "templates"});
+  r.includeDir = join(r.prefix, {"include"});
+  r.halideIncludeDir = join(r.prefix, {"include", "hybridc", "halide"});
+  r.runtimeArchive = join(r.prefix, {"lib", "libhybridc_runtime.a"});
+  for (const std::string &file :
+       {join(r.templatesDir, {"model_api.h.in"}), join(r.templatesDir, {"model_api_glue.c.in"}),
+        join(r.includeDir, {"hybridc", "runtime_abi.h"}),
+        join(r.halideIncludeDir, {"HalideRuntime.h"}), r.runtimeArchive})
+    if (!llvm::sys::fs::exists(file))
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "%s is missing: hybridc looks for its runtime pieces under %s, the folder above "
+          "its own bin/ (install it with `cmake --install BUILD --prefix P`, or run it from "
+          "the build tree)",
+          file.c_str(), r.prefix.c_str());
+  return r;
+}

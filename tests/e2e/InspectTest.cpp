@@ -1,0 +1,93 @@
+//===- InspectTest.cpp - `hybridc inspect`'s figures against the runtime ---===//
+//
+// The memory plan a library's description states (the manifest section
+// `hybridc inspect` prints) must be what its sessions then report and
+// allocate: session_state_bytes of an empty session, then after a prefill
+// (KV rows and token history) and with kept checkpoints.
+//
+//===----------------------------------------------------------------------===//
+#include "E2eSupport.h"
+
+#include "hybridc/Run/Manifest.h"
+#include "hybridc/runtime_abi.h"
+
+#include "llvm/Support/FileSystem.h"
+
+#include <gtest/gtest.h>
+
+using namespace hybridc;
+using namespace hybridc::e2e;
+
+namespace {
+
+class Inspect : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(Inspect, MemoryPlanIsWhatTheRuntimeReports) {
+  std::unique_ptr<Library> lib = loadLibrary(outDir(GetParam()));
+  ASSERT_TRUE(lib);
+  if (!cpuRuns(lib->manifest().target))
+    GTEST_SKIP() << "this CPU cannot run " << lib->manifest().target << " code";
+  ASSERT_TRUE(lib->manifest().description.has_value());
+  const MemoryPlan &plan = lib->manifest().description->memory;
+  ASSERT_GT(plan.stateBytes, 0);
+  ASSERT_GT(plan.kvBytesPerToken(), 0);
+
+  Runner run(*lib);
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(lib->sessionStateBytes(run.session()), plan.emptySessionStateBytes());
+
+  // Each token keeps its K/V rows and its id in the history.
+  const std::vector<int32_t> prompt = randomTokens(7, lib->vocab(), 5);
+  ASSERT_FALSE(run.prefillLast(prompt.data(), 7).empty());
+  const int64_t perToken = plan.kvBytesPerToken() + static_cast<int64_t>(sizeof(int32_t));
+  EXPECT_EQ(lib->sessionStateBytes(run.session()), plan.emptySessionStateBytes() + 7 * perToken);
+
+  // Interval 4, positions 7 -> 13: checkpoints at 8 and 12.
+  ASSERT_EQ(lib->sessionSetCheckpointInterval(run.session(), 4), kOk);
+  const std::vector<int32_t> more = randomTokens(6, lib->vocab(), 6);
+  ASSERT_FALSE(run.prefillLast(more.data(), 6).empty());
+  EXPECT_EQ(lib->sessionStateBytes(run.session()),
+            plan.emptySessionStateBytes() + 13 * perToken + 2 * plan.checkpointBytes());
+
+  // The weights file holds the header and the stated payload.
+  if (!lib->weightsPath().empty()) {
+    uint64_t fileBytes = 0;
+    ASSERT_FALSE(llvm::sys::fs::file_size(lib->weightsPath(), fileBytes));
+    EXPECT_EQ(static_cast<int64_t>(fileBytes),
+              plan.weightsBytes + static_cast<int64_t>(HYBRIDC_WEIGHTS_HEADER_BYTES));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Variants, Inspect,
+                         ::testing::Values("tiny_api", "tiny_int4_avx2", "tiny_bf16dot"),
+                         [](const auto &info) { return std::string(info.param); });
+
+// The stored type of each kind of tensor in an int4 library: int4 matrices,
+// int8 for lm_head and the attention K/V projections, bf16 embedding rows,
+// f32 for the router, norms and SSM parameters.
+TEST(InspectTensorKinds, Int4LibraryNamesEachKindsType) {
+  std::unique_ptr<Library> lib = loadLibrary(outDir("tiny_int4_avx2"));
+  ASSERT_TRUE(lib);
+  ASSERT_TRUE(lib->manifest().description.has_value());
+  const auto &kinds = lib->manifest().description->tensorKinds;
+  auto dtypeOf = [&](const std::string &kind) {
+    auto it = kinds.find(kind);
+    return it == kinds.end() ? std::string("(missing)") : it->second.dtype;
+  };
+  EXPECT_EQ(dtypeOf("mamba.in_proj"), "int4");
+  EXPECT_EQ(dtypeOf("block_sparse_moe.input_linear"), "int4");
+  EXPECT_EQ(dtypeOf("self_attn.q_proj"), "int4");
+  EXPECT_EQ(dtypeOf("self_attn.k_proj"), "int8");
+  EXPECT_EQ(dtypeOf("lm_head (tied to embed_tokens)"), "int8");
+  EXPECT_EQ(dtypeOf("embed_tokens"), "bf16");
+  EXPECT_EQ(dtypeOf("block_sparse_moe.router"), "f32");
+  EXPECT_EQ(dtypeOf("mamba.A_log"), "f32");
+  // Every planned byte belongs to a kind, within the payload.
+  int64_t bytes = 0;
+  for (const auto &[kind, k] : kinds)
+    bytes += k.bytes;
+  EXPECT_GT(bytes, 0);
+  EXPECT_LE(bytes, lib->manifest().description->memory.weightsBytes);
+}
+
+} // namespace
