@@ -4,11 +4,19 @@
 #   bash .ci/setup.sh demo   the main job (build, compile the sample model, stream tokens)
 #   bash .ci/setup.sh test   build + the whole test suite (what CI runs)
 #   bash .ci/setup.sh build  build only
-#   bash .ci/setup.sh sanitize [asan|tsan]
+#   bash .ci/setup.sh sanitize [asan|tsan|unit]
 #                            the whole suite built with AddressSanitizer + UBSan
 #                            in <build>-asan/, then the runtime and concurrency
 #                            tests with ThreadSanitizer in <build>-tsan/ (one of
-#                            the two when named)
+#                            the two when named); unit: under ASan + UBSan only
+#                            the tests that need no compiled model (runtime,
+#                            loader, reference, work, the fuzz corpora): what
+#                            CI runs, minutes instead of most of an hour
+#   bash .ci/setup.sh fuzz [SECONDS]
+#                            every libFuzzer target (tests/fuzz) for SECONDS each
+#                            (default 30), clang 19 with ASan + UBSan, in
+#                            <build>-fuzz/; crashes are written to
+#                            <build>-fuzz/fuzz-artifacts/<target>/
 # Environment: HYBRIDC_BUILD_DIR (default build/), HYBRIDC_JOBS (default 2).
 set -euo pipefail
 
@@ -41,14 +49,18 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-# configure_and_build DIR [cmake options...]
-configure_and_build() {
+# configure DIR [cmake options...]: once per build folder
+configure() {
   local dir=$1
   shift
   if [ ! -f "$dir/build.ninja" ]; then
     cmake -G Ninja -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@"
   fi
-  cmake --build "$dir" -j "$jobs"
+}
+
+configure_and_build() {
+  configure "$@"
+  cmake --build "$1" -j "$jobs"
 }
 
 # Tests a sanitizer build leaves out: a program built without the sanitizer
@@ -56,17 +68,35 @@ configure_and_build() {
 # consumer), and the linkage test checks that a library needs only libc.
 sanitizer_excluded='sample|linkage|install-cmake-consumer'
 
+# Runs a command under ASan + UBSan's options: leaks checked (LSan
+# suppressions: leaks inside the uninstrumented Debian libraries, LLVM, MLIR
+# and Halide's JIT, are theirs; any in hybridc's code fail), the first error
+# fatal.
+with_asan() {
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+  LSAN_OPTIONS=suppressions=$root/.ci/lsan.supp:print_suppressions=0 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$@"
+}
+
 run_sanitized() {
   local kind=$1 dir="$build-$1"
   case "$kind" in
     asan)
       configure_and_build "$dir" -DHYBRIDC_SANITIZE=address,undefined
-      # LSan suppressions: leaks inside the uninstrumented Debian libraries
-      # (LLVM, MLIR, Halide's JIT) are theirs; any in hybridc's code fail.
-      ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
-      LSAN_OPTIONS=suppressions=$root/.ci/lsan.supp:print_suppressions=0 \
-      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        ctest --test-dir "$dir" --output-on-failure -j "$jobs" -E "$sanitizer_excluded"
+      with_asan ctest --test-dir "$dir" --output-on-failure -j "$jobs" -E "$sanitizer_excluded"
+      ;;
+    unit)
+      dir="$build-asan"
+      configure "$dir" -DHYBRIDC_SANITIZE=address,undefined
+      local units=(hybridc-runtime-tests hybridc-importer-tests hybridc-work-tests
+                   hybridc-reference-tests)
+      local runners=()
+      for t in "${fuzz_targets[@]}"; do runners+=("hybridc-fuzz-$t-corpus"); done
+      cmake --build "$dir" -j "$jobs" --target "${units[@]}" hybridc-rt-toyso "${runners[@]}"
+      for u in "${units[@]}"; do
+        with_asan "$dir/bin/$u" --gtest_brief=1
+      done
+      with_asan ctest --test-dir "$dir" --output-on-failure -R '^fuzz-corpus-'
       ;;
     tsan)
       configure_and_build "$dir" -DHYBRIDC_SANITIZE=thread
@@ -78,13 +108,47 @@ run_sanitized() {
           -E "$sanitizer_excluded"
       ;;
     *)
-      echo "usage: bash .ci/setup.sh sanitize [asan|tsan]" >&2
+      echo "usage: bash .ci/setup.sh sanitize [asan|tsan|unit]" >&2
       exit 2
       ;;
   esac
 }
 
+fuzz_targets=(config safetensors shard_index gguf weights_header state_image tokens)
+
+run_fuzzers() {
+  local seconds=${1:-30} dir="$build-fuzz" failed=0
+  CC=clang-19 CXX=clang++-19 configure "$dir" -DHYBRIDC_FUZZ=ON \
+    -DHYBRIDC_SANITIZE=address,undefined
+  # The fuzz targets and what they link only, not the whole compiler.
+  cmake --build "$dir" -j "$jobs" --target "${fuzz_targets[@]/#/hybridc-fuzz-}"
+  for t in "${fuzz_targets[@]}"; do
+    # New inputs go to a working corpus next to the build; the committed
+    # seeds (tests/fuzz/corpus/<target>) are read, never written.
+    local work="$dir/fuzz-corpus/$t" artifacts="$dir/fuzz-artifacts/$t/"
+    mkdir -p "$work" "$artifacts"
+    # GGUF seeds are whole (small) model files; the other inputs are headers
+    # and text.
+    local max_len=16384
+    [ "$t" = gguf ] && max_len=300000
+    echo "== fuzz $t for $seconds s"
+    if ! with_asan "$dir/bin/hybridc-fuzz-$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+           -max_len=$max_len -print_final_stats=1 -artifact_prefix="$artifacts" \
+           "$work" "$root/tests/fuzz/corpus/$t"; then
+      echo "fuzz $t: FAILED, reproducer in $artifacts" >&2
+      failed=1
+    fi
+  done
+  return $failed
+}
+
 install_packages
+if [ "$mode" = fuzz ]; then
+  packages=(clang-19 libclang-rt-19-dev)
+  install_packages
+  run_fuzzers "${2:-30}"
+  exit $?
+fi
 if [ "$mode" = sanitize ]; then
   for kind in ${2:-asan tsan}; do
     run_sanitized "$kind"
@@ -110,7 +174,7 @@ case "$mode" in
     ctest --test-dir "$build" --output-on-failure -j "$jobs"
     ;;
   *)
-    echo "usage: bash .ci/setup.sh [build|demo|test|sanitize [asan|tsan]]" >&2
+    echo "usage: bash .ci/setup.sh [build|demo|test|sanitize [asan|tsan]|fuzz [SECONDS]]" >&2
     exit 2
     ;;
 esac

@@ -9,13 +9,13 @@
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
 #include "hybridc/Run/ModelLibrary.h"
+#include "hybridc/Run/TokenList.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <cctype>
 #include <optional>
 
 using namespace hybridc;
@@ -42,39 +42,21 @@ llvm::Error makeError(const std::string &msg) {
 
 llvm::Expected<std::vector<int32_t>> readTokens(const RunOptions &o) {
   std::vector<int32_t> out;
-  auto push = [&](llvm::StringRef word, const std::string &where) -> llvm::Error {
-    int64_t v;
-    if (word.trim().empty())
-      return makeError(where + " is empty");
-    if (word.trim().getAsInteger(10, v))
-      return makeError(where + " ('" + word.str() + "') is not an integer");
-    if (v < 0 || v > INT32_MAX)
-      return makeError(where + ": token id " + std::to_string(v) + " is out of range");
-    out.push_back(static_cast<int32_t>(v));
-    return llvm::Error::success();
-  };
   if (o.tokens) {
-    llvm::SmallVector<llvm::StringRef> entries;
-    llvm::StringRef(*o.tokens).split(entries, ',');
-    for (size_t i = 0; i < entries.size(); ++i)
-      if (llvm::Error e = push(entries[i], "--tokens entry " + std::to_string(i)))
-        return std::move(e);
+    llvm::Expected<std::vector<int32_t>> list = parseTokenList(*o.tokens);
+    if (!list)
+      return list.takeError();
+    out = std::move(*list);
   }
   if (!o.tokensFile.empty()) {
     llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buf =
         llvm::MemoryBuffer::getFile(o.tokensFile, /*IsText=*/true);
     if (!buf)
       return makeError(o.tokensFile + ": cannot read: " + buf.getError().message());
-    llvm::StringRef rest = (*buf)->getBuffer();
-    for (size_t index = 0;; ++index) {
-      rest = rest.ltrim();
-      if (rest.empty())
-        break;
-      llvm::StringRef word = rest.take_until([](char c) { return std::isspace(c); });
-      rest = rest.drop_front(word.size());
-      if (llvm::Error e = push(word, o.tokensFile + ": token " + std::to_string(index)))
-        return std::move(e);
-    }
+    llvm::Expected<std::vector<int32_t>> file = parseTokenText((*buf)->getBuffer(), o.tokensFile);
+    if (!file)
+      return file.takeError();
+    out.insert(out.end(), file->begin(), file->end());
   }
   if (out.empty())
     return makeError("no tokens: give --tokens 1,2,3 or --tokens-file FILE");

@@ -146,6 +146,55 @@ TEST(Config, NonPositiveSize) {
   EXPECT_NE(msg.find("field 'vocab_size': must be positive"), std::string::npos) << msg;
 }
 
+// Sizes are kernel extents and bound token ids, both 32-bit: a larger one
+// is refused by name (it used to overflow the model's work counts: found
+// by the config fuzz target, tests/fuzz/corpus/config).
+TEST(Config, SizeBeyondThirtyTwoBitsIsRejected) {
+  std::string msg = parseError(
+      replaceOnce(goldenConfig(), "\"vocab_size\": 512", "\"vocab_size\": 8742050752483615664"));
+  EXPECT_NE(msg.find("field 'vocab_size': must be at most 2147483647 (kernel extents and token "
+                     "ids are 32-bit), got 8742050752483615664"),
+            std::string::npos)
+      << msg;
+  msg = parseError(
+      replaceOnce(goldenConfig(), "\"num_local_experts\": 8", "\"num_local_experts\": 4294967296"));
+  EXPECT_NE(msg.find("field 'num_local_experts': must be in [0, 2147483647]"), std::string::npos)
+      << msg;
+}
+
+// The "auto" Mamba head size is derived before validation: from a size out
+// of range it is not derived at all (it used to overflow: config fuzz target).
+TEST(Config, AutoMambaHeadDimFromAHugeHiddenSizeIsRejectedByName) {
+  std::string text = replaceOnce(goldenConfig(), "\"mamba_d_head\": 16", "\"mamba_d_head\": \"auto\"");
+  text = replaceOnce(text, "\"hidden_size\": 64", "\"hidden_size\": 8453020034946098072");
+  std::string msg = parseError(text);
+  EXPECT_NE(msg.find("field 'hidden_size': must be at most 2147483647"), std::string::npos) << msg;
+}
+
+TEST(Config, LayerCountIsBoundedBeforeTheLayerListIsSized) {
+  std::string msg = parseError(replaceOnce(
+      goldenConfig(), "\"num_hidden_layers\": 4", "\"num_hidden_layers\": 4000000000000"));
+  EXPECT_NE(msg.find("field 'num_hidden_layers': must be at most 65536, got 4000000000000"),
+            std::string::npos)
+      << msg;
+}
+
+TEST(Config, DerivedDimensionsMustFitThirtyTwoBits) {
+  // 65536 heads of 65536: q_proj would have 2^32 rows.
+  std::string text = replaceOnce(goldenConfig(), "\"num_attention_heads\": 4",
+                                 "\"num_attention_heads\": 65536, \"head_dim\": 65536");
+  text = replaceOnce(text, "\"num_key_value_heads\": 2", "\"num_key_value_heads\": 65536");
+  std::string msg = parseError(text);
+  EXPECT_NE(msg.find("field 'head_dim': num_attention_heads * head_dim = 65536 * 65536 must be "
+                     "at most 2147483647"),
+            std::string::npos)
+      << msg;
+  // An SSM state of 2^30 per group: in_proj's rows pass 2^31.
+  msg = parseError(replaceOnce(goldenConfig(), "\"mamba_d_state\": 16",
+                               "\"mamba_d_state\": 1073741824"));
+  EXPECT_NE(msg.find("field 'mamba_d_state': the Mamba in_proj has"), std::string::npos) << msg;
+}
+
 TEST(Config, UnsupportedActivation) {
   std::string msg =
       parseError(replaceOnce(goldenConfig(), "\"hidden_act\": \"silu\"", "\"hidden_act\": \"gelu\""));

@@ -137,7 +137,8 @@ llvm::Expected<std::vector<KernelJob>> hybridc::collectKernels(ModuleOp module) 
   };
   for (Operation &op : module.getBody()->getOperations()) {
     auto symbol = op.getAttrOfType<StringAttr>(SymbolTable::getSymbolAttrName());
-    if (!symbol || !symbol.getValue().starts_with("hybridc_") || op.getRegion(0).empty())
+    if (!symbol || !symbol.getValue().starts_with("hybridc_") || op.getNumRegions() == 0 ||
+        op.getRegion(0).empty())
       continue;
     llvm::StringRef driver = symbol.getValue().drop_front(8); // "hybridc_"
     op.walk([&](Operation *inner) {

@@ -71,9 +71,9 @@ llvm::Error makeError(const llvm::Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
 }
 
-/// The module as `hybridc-opt --mlir-print-debuginfo` prints it, ending in
-/// a newline. With the ops' locations ("model.layers.3.mamba.conv1d"): a
-/// compile resumed from the file still knows which layer each op is from.
+/// The module as text, ending in a newline, with the ops' locations
+/// ("model.layers.3.mamba.conv1d", printed as #loc aliases): a compile
+/// resumed from the file still knows which layer each op is from.
 std::string toText(ModuleOp module) {
   std::string text;
   llvm::raw_string_ostream os(text);

@@ -141,6 +141,10 @@ llvm::Error readMambaHeadDim(FieldReader &r, ModelConfig &c) {
   const Value *v = r.obj.get("mamba_d_head");
   if (!v || v->kind() == Value::Null ||
       (v->getAsString() && *v->getAsString() == "auto")) {
+    // Derived only from sizes the validation accepts (so the product cannot
+    // overflow); otherwise left 0, and the validation names the bad field.
+    if (c.hiddenSize <= 0 || c.hiddenSize > INT32_MAX || c.mambaExpand != 2)
+      return llvm::Error::success();
     if (c.mambaHeads <= 0 || c.mambaInner() % c.mambaHeads != 0)
       return r.fail("mamba_d_head",
                     llvm::formatv("\"auto\" needs mamba_expand*hidden_size ({0}) "
@@ -181,9 +185,17 @@ llvm::Error hybridc::validateModelConfig(const ModelConfig &c, const ConfigFail 
     const ConfigFail &f;
     llvm::Error fail(llvm::StringRef field, const llvm::Twine &what) const { return f(field, what); }
   } r{fail};
+  // Every size is a kernel buffer extent (32-bit in Halide) or bounds a
+  // token id (int32 in the C API); so is a product of two of them as the
+  // model math forms it, which then cannot overflow.
+  constexpr int64_t kMaxSize = INT32_MAX;
   auto positive = [&](llvm::StringRef f, int64_t v) -> llvm::Error {
     if (v <= 0)
       return r.fail(f, llvm::formatv("must be positive, got {0}", v));
+    if (v > kMaxSize)
+      return r.fail(f, llvm::formatv("must be at most {0} (kernel extents and token ids are "
+                                     "32-bit), got {1}",
+                                     kMaxSize, v));
     return llvm::Error::success();
   };
   for (auto [f, v] : {std::pair<llvm::StringRef, int64_t>{"hidden_size", c.hiddenSize},
@@ -211,8 +223,9 @@ llvm::Error hybridc::validateModelConfig(const ModelConfig &c, const ConfigFail 
                                   c.numKvHeads, c.numHeads));
   }
 
-  if (c.numExperts < 0)
-    return r.fail("num_local_experts", "must not be negative");
+  if (c.numExperts < 0 || c.numExperts > kMaxSize)
+    return r.fail("num_local_experts",
+                  llvm::formatv("must be in [0, {0}], got {1}", kMaxSize, c.numExperts));
   if (c.numExperts > 0) {
     if (c.topK < 1 || c.topK > c.numExperts)
       return r.fail("num_experts_per_tok",
@@ -223,6 +236,11 @@ llvm::Error hybridc::validateModelConfig(const ModelConfig &c, const ConfigFail 
   }
 
   if (c.countLayers(LayerKind::Mamba) > 0) {
+    // llama.cpp asserts d_inner == 2 * hidden; the importer and kernels
+    // assume the same layout, so other expansions are rejected explicitly.
+    if (c.mambaExpand != 2)
+      return r.fail("mamba_expand",
+                    llvm::formatv("only 2 is supported, got {0}", c.mambaExpand));
     for (auto [f, v] : {std::pair<llvm::StringRef, int64_t>{"mamba_n_heads", c.mambaHeads},
                         {"mamba_d_head", c.mambaHeadDim},
                         {"mamba_d_state", c.mambaStateSize},
@@ -231,11 +249,6 @@ llvm::Error hybridc::validateModelConfig(const ModelConfig &c, const ConfigFail 
                         {"mamba_chunk_size", c.mambaChunkSize}})
       if (llvm::Error e = positive(f, v))
         return e;
-    // llama.cpp asserts d_inner == 2 * hidden; the importer and kernels
-    // assume the same layout, so other expansions are rejected explicitly.
-    if (c.mambaExpand != 2)
-      return r.fail("mamba_expand",
-                    llvm::formatv("only 2 is supported, got {0}", c.mambaExpand));
     if (c.mambaHeadDim * c.mambaHeads != c.mambaInner())
       return r.fail("mamba_d_head",
                     llvm::formatv("mamba_d_head * mamba_n_heads = {0} * {1} must "
@@ -245,6 +258,24 @@ llvm::Error hybridc::validateModelConfig(const ModelConfig &c, const ConfigFail 
       return r.fail("mamba_n_groups",
                     llvm::formatv("{0} does not divide mamba_n_heads {1}",
                                   c.mambaGroups, c.mambaHeads));
+  }
+
+  // The derived tensor dimensions are kernel extents too (the largest of
+  // the attention ones is q_proj's rows, of the Mamba ones in_proj's).
+  using Wide = __int128;
+  if (c.countLayers(LayerKind::Attention) > 0 && Wide(c.numHeads) * c.headDim > kMaxSize)
+    return r.fail("head_dim", llvm::formatv("num_attention_heads * head_dim = {0} * {1} must be "
+                                            "at most {2}",
+                                            c.numHeads, c.headDim, kMaxSize));
+  if (c.countLayers(LayerKind::Mamba) > 0) {
+    const Wide inner = Wide(c.mambaExpand) * c.hiddenSize;
+    const Wide inProjRows = 2 * inner + 2 * Wide(c.mambaGroups) * c.mambaStateSize + c.mambaHeads;
+    if (inProjRows > kMaxSize)
+      return r.fail("mamba_d_state",
+                    llvm::formatv("the Mamba in_proj has {0} rows (2 x mamba_expand x hidden_size "
+                                  "+ 2 x mamba_n_groups x mamba_d_state + mamba_n_heads): more "
+                                  "than {1}",
+                                  static_cast<double>(inProjRows), kMaxSize));
   }
   return llvm::Error::success();
 }
@@ -326,6 +357,11 @@ llvm::Expected<ModelConfig> hybridc::parseModelConfig(llvm::StringRef jsonText,
     return std::move(e);
   if (llvm::Error e = readTimeStepLimit(r, c))
     return std::move(e);
+  // Bounded before the layer list is sized from it (Granite 4.0 H has 40).
+  constexpr int64_t kMaxLayers = 65536;
+  if (c.numLayers > kMaxLayers)
+    return r.fail("num_hidden_layers",
+                  llvm::formatv("must be at most {0}, got {1}", kMaxLayers, c.numLayers));
   if (c.numLayers > 0)
     if (llvm::Error e = readLayerTypes(r, c))
       return std::move(e);

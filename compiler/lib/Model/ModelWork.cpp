@@ -11,6 +11,8 @@
 #include "hybridc/Model/ModelWork.h"
 
 #include <cmath>
+#include <cstdint>
+#include <tuple>
 
 using namespace hybridc;
 
@@ -19,22 +21,27 @@ namespace {
 // Bytes of the f32 recurrent state and KV cache the compiled model keeps.
 constexpr int64_t kStateBytes = 4;
 
+// The counts are formed in 128 bits: every config size is below 2^31 and
+// there are at most 2^16 layers (ModelConfig.cpp), so no product or sum here
+// overflows; one that does not fit the 64-bit fields is an error.
+using Wide = __int128;
+
 struct LayerWeights {
-  int64_t mixer = 0;       // in_proj + out_proj, or q/k/v/o
-  int64_t ffnActive = 0;   // router + top-K experts + shared MLP: what one token uses
+  Wide mixer = 0;     // in_proj + out_proj, or q/k/v/o
+  Wide ffnActive = 0; // router + top-K experts + shared MLP: what one token uses
 };
 
 LayerWeights layerWeights(const ModelConfig &c, LayerKind kind) {
-  const int64_t H = c.hiddenSize;
+  const Wide H = c.hiddenSize;
   LayerWeights w;
   if (kind == LayerKind::Mamba)
-    w.mixer = c.inProjRows() * H + H * c.mambaInner();
+    w.mixer = Wide(c.inProjRows()) * H + H * c.mambaInner();
   else
-    w.mixer = 2 * c.qDim() * H + 2 * c.kvDim() * H; // q and o; k and v
+    w.mixer = 2 * Wide(c.qDim()) * H + 2 * Wide(c.kvDim()) * H; // q and o; k and v
   // Gate and up are one [2I, H] matrix, down is [H, I]: 3·I·H per expert.
-  w.ffnActive = 3 * c.sharedIntermediateSize * H;
+  w.ffnActive = 3 * Wide(c.sharedIntermediateSize) * H;
   if (c.numExperts > 0)
-    w.ffnActive += c.numExperts * H + c.topK * 3 * c.intermediateSize * H;
+    w.ffnActive += Wide(c.numExperts) * H + Wide(c.topK) * 3 * c.intermediateSize * H;
   return w;
 }
 
@@ -88,42 +95,62 @@ llvm::Expected<ModelWork> hybridc::computeModelWork(const ModelConfig &c,
                                    "or int4)",
                                    weightsDtype.str().c_str());
 
-  const int64_t mambaLayers = c.countLayers(LayerKind::Mamba);
-  const int64_t attentionLayers = c.countLayers(LayerKind::Attention);
+  const Wide mambaLayers = c.countLayers(LayerKind::Mamba);
+  const Wide attentionLayers = c.countLayers(LayerKind::Attention);
+  const Wide H = c.hiddenSize, bits = w.bitsPerWeight;
+  Wide matmulMacs = 0;
   for (LayerKind kind : c.layerTypes) {
     LayerWeights lw = layerWeights(c, kind);
-    w.matmulMacsPerToken += lw.mixer + lw.ffnActive;
+    matmulMacs += lw.mixer + lw.ffnActive;
   }
-  w.lmHeadMacsPerToken = c.vocabSize * c.hiddenSize;
+  const Wide lmHeadMacs = Wide(c.vocabSize) * H;
   // GQA shares K/V rows between query heads but every query head does its
   // own dot products: headDim for q·k and headDim for the weighted sum of v.
-  w.attentionMacsPerPosition = attentionLayers * 2 * c.qDim();
+  const Wide attentionMacs = attentionLayers * 2 * c.qDim();
 
-  const int64_t stateElements = c.mambaHeads * c.mambaHeadDim * c.mambaStateSize;
-  w.scanFlopsPerToken =
-      mambaLayers * (5 * stateElements + 2 * c.convDim() * c.mambaConvKernel);
+  const Wide stateElements = Wide(c.mambaHeads) * c.mambaHeadDim * c.mambaStateSize;
+  const Wide scanFlops = mambaLayers * (5 * stateElements + 2 * Wide(c.convDim()) * c.mambaConvKernel);
 
   // A decode step runs every matmul once for its one token, lm_head included,
   // so the weights it touches are exactly the multiply-adds it does.
-  w.decodeWeightsPerToken = w.matmulMacsPerToken + w.lmHeadMacsPerToken;
-  w.decodeWeightBytesPerToken = w.decodeWeightsPerToken * w.bitsPerWeight / 8;
+  const Wide decodeWeights = matmulMacs + lmHeadMacs;
+  Wide decodeWeightBytes = decodeWeights * bits / 8;
   // int4 keeps lm_head and the attention K/V projections in int8.
   if (weightsDtype == "int4")
-    w.decodeWeightBytesPerToken +=
-        (w.lmHeadMacsPerToken + attentionLayers * 2 * c.kvDim() * c.hiddenSize) / 2;
+    decodeWeightBytes += (lmHeadMacs + attentionLayers * 2 * c.kvDim() * H) / 2;
   // int8 and int4 weights carry an f32 scale per block of 32 inputs.
   if (blocks)
-    w.decodeWeightBytesPerToken += w.decodeWeightsPerToken / 32 * 4;
+    decodeWeightBytes += decodeWeights / 32 * 4;
+  Wide expertWeightBytes = 0;
+  if (c.numExperts > 0) {
+    const Wide expertWeights = 3 * Wide(c.intermediateSize) * H;
+    expertWeightBytes = expertWeights * bits / 8 + (blocks ? expertWeights / 32 * 4 : 0);
+  }
+  const Wide convState = Wide(c.mambaConvKernel - 1) * c.convDim();
+  const Wide stateBytes = 2 * mambaLayers * (stateElements + convState) * kStateBytes;
+  const Wide kvBytes = attentionLayers * 2 * c.kvDim() * kStateBytes;
+
+  for (auto [name, value, field] :
+       {std::tuple{"multiply-adds per token", matmulMacs, &ModelWork::matmulMacsPerToken},
+        std::tuple{"lm_head multiply-adds", lmHeadMacs, &ModelWork::lmHeadMacsPerToken},
+        std::tuple{"attention multiply-adds", attentionMacs, &ModelWork::attentionMacsPerPosition},
+        std::tuple{"scan FLOPs", scanFlops, &ModelWork::scanFlopsPerToken},
+        std::tuple{"decode weights", decodeWeights, &ModelWork::decodeWeightsPerToken},
+        std::tuple{"decode weight bytes", decodeWeightBytes, &ModelWork::decodeWeightBytesPerToken},
+        std::tuple{"state bytes", stateBytes, &ModelWork::decodeStateBytesPerToken},
+        std::tuple{"KV bytes per position", kvBytes, &ModelWork::decodeKvBytesPerPosition},
+        std::tuple{"bytes of one expert", expertWeightBytes, &ModelWork::expertWeightBytes}}) {
+    if (value > Wide(INT64_MAX))
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     "model work: the config's sizes give more %s than a 64-bit "
+                                     "count holds",
+                                     name);
+    w.*field = static_cast<int64_t>(value);
+  }
   if (c.numExperts > 0) {
     w.moeLayers = c.numLayers;
     w.numExperts = c.numExperts;
     w.expertsPerToken = c.topK;
-    const int64_t expertWeights = 3 * c.intermediateSize * c.hiddenSize;
-    w.expertWeightBytes =
-        expertWeights * w.bitsPerWeight / 8 + (blocks ? expertWeights / 32 * 4 : 0);
   }
-  const int64_t convState = (c.mambaConvKernel - 1) * c.convDim();
-  w.decodeStateBytesPerToken = 2 * mambaLayers * (stateElements + convState) * kStateBytes;
-  w.decodeKvBytesPerPosition = attentionLayers * 2 * c.kvDim() * kStateBytes;
   return w;
 }
