@@ -8,6 +8,8 @@
 #ifndef HYBRIDC_COMPILE_GLUEWRITER_H
 #define HYBRIDC_COMPILE_GLUEWRITER_H
 
+#include "hybridc/Run/LibraryDescription.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -32,11 +34,9 @@ struct ModelGlueInfo {
   std::string name;
   std::string target; // TargetSpec::name, what <name>_model_target returns
   uint64_t modelHash = 0;
-  int64_t weightsBytes = 0;
   bool embeddedWeights = false;
   int64_t vocabSize = 0, hiddenSize = 0, numLayers = 0;
-  int64_t stateBytes = 0, kvSegments = 0, kvRowBytes = 0;
-  int64_t maxChunkTokens = 0, workspaceFixedBytes = 0, workspaceBytesPerToken = 0;
+  MemoryPlan memory; // the descriptor's sizes, as `hybridc inspect` shows them
   std::string modelInfoDefines; // #define lines for the header
   bool profile = false;         // time every kernel call (see --profile)
   std::vector<KernelSignature> kernels;

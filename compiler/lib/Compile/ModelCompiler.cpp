@@ -34,6 +34,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -274,7 +275,7 @@ llvm::Error Compilation::run() {
     return e;
   if (llvm::Error e = timer.run("weights",
                                 llvm::formatv("{0} tensors packed, {1:f1} MiB", plan.size(),
-                                              glue.weightsBytes / 1048576.0),
+                                              glue.memory.weightsBytes / 1048576.0),
                                 [&] { return writeWeights(); }))
     return e;
   if (llvm::Error e = timer.run("link",
@@ -445,13 +446,13 @@ llvm::Error Compilation::describeModel() {
   glue.vocabSize = cfg.vocabSize;
   glue.hiddenSize = cfg.hiddenSize;
   glue.numLayers = cfg.numLayers;
-  glue.weightsBytes = moduleInt(*module, "hybrid.weights_bytes");
-  glue.stateBytes = moduleInt(*module, "hybrid.state_bytes");
-  glue.kvSegments = moduleInt(*module, "hybrid.kv_segments");
-  glue.kvRowBytes = moduleInt(*module, "hybrid.kv_row_bytes");
-  glue.maxChunkTokens = moduleInt(*module, "hybrid.max_chunk_tokens");
-  glue.workspaceBytesPerToken = moduleInt(*module, "hybrid.workspace_bytes_per_token");
-  glue.workspaceFixedBytes = moduleInt(*module, "hybrid.workspace_fixed_bytes");
+  glue.memory.weightsBytes = moduleInt(*module, "hybrid.weights_bytes");
+  glue.memory.stateBytes = moduleInt(*module, "hybrid.state_bytes");
+  glue.memory.kvSegments = moduleInt(*module, "hybrid.kv_segments");
+  glue.memory.kvRowBytes = moduleInt(*module, "hybrid.kv_row_bytes");
+  glue.memory.maxChunkTokens = moduleInt(*module, "hybrid.max_chunk_tokens");
+  glue.memory.workspaceBytesPerToken = moduleInt(*module, "hybrid.workspace_bytes_per_token");
+  glue.memory.workspaceFixedBytes = moduleInt(*module, "hybrid.workspace_fixed_bytes");
   for (const KernelJob &k : kernels)
     glue.kernels.push_back(k.signature);
   description.model = modelFacts(cfg);
@@ -461,9 +462,7 @@ llvm::Error Compilation::describeModel() {
   description.kernels.clear();
   for (const KernelJob &k : kernels)
     description.kernels.push_back(k.use);
-  description.memory = {glue.weightsBytes,        glue.stateBytes,          glue.kvSegments,
-                        glue.kvRowBytes,          glue.maxChunkTokens,      glue.workspaceFixedBytes,
-                        glue.workspaceBytesPerToken};
+  description.memory = glue.memory;
   std::string upperName = name;
   for (char &c : upperName)
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -474,7 +473,7 @@ llvm::Error Compilation::describeModel() {
       "/* The same sizes as constants spelled with the lower-case prefix. */\n"
       "enum {{ {7}_vocab_size = {1}, {7}_hidden_size = {2}, {7}_num_layers = {3} };\n",
       upperName, cfg.vocabSize, cfg.hiddenSize, cfg.numLayers, cfg.countLayers(LayerKind::Mamba),
-      cfg.countLayers(LayerKind::Attention), glue.maxChunkTokens, name);
+      cfg.countLayers(LayerKind::Attention), glue.memory.maxChunkTokens, name);
   if (o.profile)
     glue.modelInfoDefines +=
         "/* Built with --profile: per-kernel time since the last reset, as a table. */\n"
@@ -572,7 +571,7 @@ llvm::Error Compilation::writeWeights() {
   // Embedded weights are assembled into the library from a scratch file.
   weightsFile = join(o.embedWeights ? build : o.outDir, name + ".weights");
   llvm::Expected<uint64_t> hash = writeWeightsFile(
-      weightsFile, *checkpoint, plan, glue.weightsBytes, weightType, packing, name);
+      weightsFile, *checkpoint, plan, glue.memory.weightsBytes, weightType, packing, name);
   if (!hash)
     return hash.takeError();
   glue.modelHash = *hash;
@@ -672,7 +671,7 @@ llvm::Error Compilation::finish() {
                        libBytes / 1048576.0, name);
   if (!o.embedWeights)
     log << llvm::formatv(", {0}.weights ({1:f2} MiB)", name,
-                         (glue.weightsBytes + HYBRIDC_WEIGHTS_HEADER_BYTES) / 1048576.0);
+                         (glue.memory.weightsBytes + HYBRIDC_WEIGHTS_HEADER_BYTES) / 1048576.0);
   log << "\n";
   return llvm::Error::success();
 }
@@ -757,8 +756,8 @@ llvm::Error hybridc::compileModel(const CompileOptions &options, llvm::raw_ostre
   const std::vector<std::string> known = knownEmitKinds();
   for (const std::string &e : o.emit) {
     if (!llvm::is_contained(known, e))
-      return makeError("--emit: unknown artefact '" + e +
-                       "' (known: hybrid, lowered, llvm-dialect, llvm, asm, stmt, stmt_html)");
+      return makeError("--emit: unknown artefact '" + e + "' (known: " +
+                       llvm::join(known, ", ") + ")");
     emit.insert(e);
   }
   if (std::error_code ec = llvm::sys::fs::create_directories(o.outDir))
