@@ -27,10 +27,13 @@ mode=${1:-build}
 
 # Everything comes from Debian 12 main. python3 runs lit; g++ builds; the
 # LLVM/MLIR dev packages do not pull in the tools (mlir-tblgen, FileCheck);
-# pkg-config reads the .pc file next to each compiled library (a test).
+# pkg-config reads the .pc file next to each compiled library (a test); the
+# aarch64 cross toolchain builds the runtime for --target aarch64, and
+# qemu-user runs those libraries in the tests.
 packages=(g++ cmake ninja-build python3 pkg-config
           llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
-          libhalide14-0-dev libgtest-dev libgmock-dev libcli11-dev)
+          libhalide14-0-dev libgtest-dev libgmock-dev libcli11-dev
+          g++-aarch64-linux-gnu qemu-user)
 
 install_packages() {
   local missing=()

@@ -175,7 +175,8 @@ int hybridc_rt_model_open_ex(const hybridc_model_desc *desc, const char *weights
   if (hybridc_target_level(desc->target) == 0)
     return hybridc_rt_fail(HYBRIDC_ERR_CPU,
                            "model_open: model '%s' names target '%s', which this runtime does "
-                           "not know (it knows x86-64-avx2, x86-64-avx512, x86-64-avx512-bf16)",
+                           "not know (it knows x86-64-avx2, x86-64-avx512, x86-64-avx512-bf16, "
+                           "aarch64)",
                            desc->name ? desc->name : "(unnamed)",
                            desc->target ? desc->target : "(none)");
   if (const char *missing = hybridc_cpu_missing_feature(desc->target))

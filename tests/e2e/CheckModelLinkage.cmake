@@ -1,8 +1,16 @@
-# cmake -DREADELF= -DNM= -DLIBRARY= -DPREFIX= -P CheckModelLinkage.cmake
+# cmake -DREADELF= -DNM= -DLIBRARY= -DPREFIX= [-DMACHINE=AArch64] -P CheckModelLinkage.cmake
 # A compiled model library must run anywhere libc runs: it may need only the
 # C runtime's libraries, and must export only its prefixed API (everything
 # else, Halide runtime and hybridc runtime included, is hidden so that two
 # models can share a process).
+# MACHINE: the ELF machine the library must be for (readelf -h's name, a
+# cross target's), when given.
+if(DEFINED MACHINE)
+  execute_process(COMMAND ${READELF} -h ${LIBRARY} OUTPUT_VARIABLE header RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0 OR NOT header MATCHES "Machine: +${MACHINE}\n")
+    message(FATAL_ERROR "${LIBRARY} is not an ${MACHINE} library:\n${header}")
+  endif()
+endif()
 execute_process(COMMAND ${READELF} -d ${LIBRARY} OUTPUT_VARIABLE dyn RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "readelf -d ${LIBRARY} failed")

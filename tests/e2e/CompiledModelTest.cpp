@@ -25,8 +25,6 @@ namespace {
 // chunked SSD scan vs the reference's), which for the tiny model's logits
 // (|logit| < ~6) stays well below 1e-4 and for the 12-layer small model
 // (hidden 768, vocab 32000: longer dot products, more layers) below 1e-3.
-constexpr const char *kF32Why =
-    "f32 weights, f32 math: only summation order differs from the reference";
 const Variant kTinyAvx512{"tiny_f32_avx512", 1e-4, kF32Why};
 const Variant kTinyAvx2{"tiny_f32_avx2", 1e-4, kF32Why};
 const Variant kChunk16{"tiny_chunk16", 1e-4, kF32Why};
@@ -82,24 +80,6 @@ const Variant kBf16Dot = bf16Dot("tiny_bf16dot", false);
 const Variant kBf16DotDense{"tiny_dense_bf16dot", kBf16DotTol, kBf16DotWhy,
                             MatmulRounding::None, MatmulRounding::Bf16};
 const Variant kGoldenBf16Dot = bf16Dot("golden_bf16dot", /*roundWeights=*/true);
-// int8 weight blocks times int8-quantized activation blocks (vpdpbusd),
-// against a reference that rounds both the same way. The first rows agree
-// to ~3e-7 (the integer dot products are exact); what moves later rows is
-// the same as for bf16, an input computed a hair apart on either side of a
-// rounding boundary, but one int8 step is 1/127 of the block's largest
-// value (bf16's is 2^-8 of the element itself), so each such crossing moves
-// a product several times more: measured up to 0.017 over these tests,
-// hence 3e-2. A wrong scale or block moves the logits by O(0.1) or more.
-constexpr double kInt8Tol = 3e-2, kInt8Tie = 1.0 / 1024;
-constexpr const char *kInt8Why =
-    "int8 weights x int8-quantized inputs, the reference rounds them too: rounding-boundary "
-    "crossings";
-Variant int8Dot(const char *name, bool experts,
-                MatmulRounding weights = MatmulRounding::Int8) {
-  Variant v{name, kInt8Tol, kInt8Why, weights, MatmulRounding::Int8};
-  v.routingTieMargin = experts ? kInt8Tie : 0;
-  return v;
-}
 const Variant kInt8 = int8Dot("tiny_int8", true);
 const Variant kInt8Untied = int8Dot("tiny_untied_int8", true);
 const Variant kInt8Dense = int8Dot("tiny_dense_int8", false);
@@ -530,40 +510,6 @@ TEST(tiny_f32_as_bf16_Rounding, StaysCloseToTheF32Model) {
   auto got = run.prefillAll(tokens.data(), tokens.size());
   expectClose("tiny_f32_as_bf16 vs the unrounded f32 reference (tol 0.05: bf16 rounding)", got,
               want.data(), tokens.size(), lib->vocab(), 0.05);
-}
-
-// The golden logits (computed independently of this project's reference) go
-// through the compiled library: prefill in one call and token by token.
-struct GoldenData {
-  std::vector<int32_t> tokens;
-  std::vector<float> logits; // [tokens][512]
-};
-
-GoldenData readGolden() {
-  GoldenData g;
-  const std::string golden = std::string(HYBRIDC_TEST_DATA_DIR) + "/golden/tiny-seed1";
-  // tokens.json: read the "token_ids" array without a JSON library.
-  std::ifstream tj(golden + "/tokens.json");
-  EXPECT_TRUE(tj) << golden << "/tokens.json";
-  std::string text((std::istreambuf_iterator<char>(tj)), {});
-  auto at = text.find("\"token_ids\"");
-  if (at == std::string::npos) {
-    ADD_FAILURE() << "no token_ids in " << golden << "/tokens.json";
-    return g;
-  }
-  auto open = text.find('[', at), close = text.find(']', at);
-  for (size_t i = open + 1; i < close;) {
-    size_t used = 0;
-    g.tokens.push_back(std::stoi(text.substr(i, close - i), &used));
-    i = text.find_first_of("0123456789", i + used);
-    if (i == std::string::npos || i > close)
-      break;
-  }
-  g.logits.resize(g.tokens.size() * 512);
-  std::ifstream lf(golden + "/logits.f32", std::ios::binary);
-  EXPECT_TRUE(lf.read(reinterpret_cast<char *>(g.logits.data()), g.logits.size() * sizeof(float)))
-      << golden << "/logits.f32";
-  return g;
 }
 
 /// The compiled golden variant against the golden logits within `tol`, in

@@ -365,4 +365,37 @@ void copyFile(const std::string &from, const std::string &to) {
   ASSERT_FALSE(ec) << "copy " << from << " -> " << to << ": " << ec.message();
 }
 
+Variant int8Dot(const char *name, bool experts, reference::MatmulRounding weights) {
+  Variant v{name, kInt8Tol, kInt8Why, weights, reference::MatmulRounding::Int8};
+  v.routingTieMargin = experts ? kInt8Tie : 0;
+  return v;
+}
+
+GoldenData readGolden() {
+  GoldenData g;
+  const std::string golden = std::string(HYBRIDC_TEST_DATA_DIR) + "/golden/tiny-seed1";
+  // tokens.json: read the "token_ids" array without a JSON library.
+  std::ifstream tj(golden + "/tokens.json");
+  EXPECT_TRUE(tj) << golden << "/tokens.json";
+  std::string text((std::istreambuf_iterator<char>(tj)), {});
+  auto at = text.find("\"token_ids\"");
+  if (at == std::string::npos) {
+    ADD_FAILURE() << "no token_ids in " << golden << "/tokens.json";
+    return g;
+  }
+  auto open = text.find('[', at), close = text.find(']', at);
+  for (size_t i = open + 1; i < close;) {
+    size_t used = 0;
+    g.tokens.push_back(std::stoi(text.substr(i, close - i), &used));
+    i = text.find_first_of("0123456789", i + used);
+    if (i == std::string::npos || i > close)
+      break;
+  }
+  g.logits.resize(g.tokens.size() * 512);
+  std::ifstream lf(golden + "/logits.f32", std::ios::binary);
+  EXPECT_TRUE(lf.read(reinterpret_cast<char *>(g.logits.data()), g.logits.size() * sizeof(float)))
+      << golden << "/logits.f32";
+  return g;
+}
+
 } // namespace hybridc::e2e

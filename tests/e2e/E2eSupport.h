@@ -48,6 +48,40 @@ struct Variant {
   double routingTieMargin = 0;
 };
 
+/// f32 weights (or bf16 ones widened exactly) and f32 math: the compiled
+/// kernels differ from the reference only in summation order (vector lanes,
+/// blocked matmuls, the chunked SSD scan), which for the tiny models' logits
+/// (|logit| < ~6) stays well below 1e-4 on every target.
+constexpr double kF32Tol = 1e-4;
+constexpr const char *kF32Why =
+    "f32 weights, f32 math: only summation order differs from the reference";
+
+// int8 weight blocks times int8-quantized activation blocks (vpdpbusd, or
+// pairs of products per lane), against a reference that rounds both the
+// same way. The first rows agree to ~3e-7 (the integer dot products are
+// exact); what moves later rows is an input computed a hair apart on either
+// side of a rounding boundary, and one int8 step is 1/127 of the block's
+// largest value (bf16's is 2^-8 of the element itself), so each such
+// crossing moves a product several times more than with bf16: measured up
+// to 0.017 over these tests, hence 3e-2. A wrong scale or block moves the
+// logits by O(0.1) or more.
+constexpr double kInt8Tol = 3e-2, kInt8Tie = 1.0 / 1024;
+constexpr const char *kInt8Why =
+    "int8 weights x int8-quantized inputs, the reference rounds them too: rounding-boundary "
+    "crossings";
+/// An int8-block variant (`experts`: its routing may meet a near tie).
+Variant int8Dot(const char *name, bool experts,
+                reference::MatmulRounding weights = reference::MatmulRounding::Int8);
+
+/// The golden logits, computed independently of this project's reference,
+/// for the golden tiny model (tests/data/golden/tiny-seed1).
+struct GoldenData {
+  std::vector<int32_t> tokens;
+  std::vector<float> logits; // [tokens][512]
+};
+/// Reads them (test failures when the files are missing or short).
+GoldenData readGolden();
+
 /// The models root: $HYBRIDC_E2E_MODELS if set, else the build's folder.
 std::string modelsRoot();
 std::string variantDir(const std::string &variant);      // <root>/<variant>

@@ -1,5 +1,6 @@
 # cmake -DCC= -DSOURCE=<stream_tokens.c> -DOUT=<compiled dir> -DNAME=<prefix>
-#       -DHYBRIDC= -DWORK=<scratch dir> -P StreamSample.cmake
+#       -DHYBRIDC= -DWORK=<scratch dir> [-DRUNNER=<cmd> -DRUN_OUT=<dir>]
+#       -P StreamSample.cmake
 # Builds the C sample against a compiled library the way its comment tells
 # users to, runs it, and checks that the tokens it streams are the greedy
 # continuation `hybridc run --generate` produces for the same prompt.
@@ -18,7 +19,13 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "building stream_tokens.c failed:\n${out}")
 endif()
 
-execute_process(COMMAND ${WORK}/stream_tokens ${OUT}/${NAME}.weights ${generate} ${prompt}
+# RUNNER: how to run a cross-built sample (qemu-aarch64 -L <sysroot>); then
+# RUN_OUT is the same model compiled for this machine, for `hybridc run`.
+separate_arguments(runner UNIX_COMMAND "${RUNNER}")
+if(NOT DEFINED RUN_OUT)
+  set(RUN_OUT ${OUT})
+endif()
+execute_process(COMMAND ${runner} ${WORK}/stream_tokens ${OUT}/${NAME}.weights ${generate} ${prompt}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE streamed ERROR_VARIABLE err)
 message("stream_tokens:\n${streamed}${err}")
 if(NOT rc EQUAL 0)
@@ -30,7 +37,7 @@ endif()
 string(STRIP "${CMAKE_MATCH_1}" from_sample)
 
 string(REPLACE ";" "," csv "${prompt}")
-execute_process(COMMAND ${HYBRIDC} run ${OUT} --tokens ${csv} --generate ${generate}
+execute_process(COMMAND ${HYBRIDC} run ${RUN_OUT} --tokens ${csv} --generate ${generate}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE ran ERROR_VARIABLE err)
 message("hybridc run:\n${ran}${err}")
 if(NOT rc EQUAL 0)

@@ -53,7 +53,7 @@ message("first build:\n${built}")
 if(NOT built MATCHES "hybridc: compiling")
   message(FATAL_ERROR "the first build did not compile the model")
 endif()
-if(NOT built MATCHES "runtime from ${prefix}")
+if(NOT built MATCHES "runtime ${prefix}/lib/libhybridc_runtime.a")
   message(FATAL_ERROR "the model was not linked with the installed runtime (${prefix})")
 endif()
 

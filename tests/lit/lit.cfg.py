@@ -22,3 +22,6 @@ config.environment["PATH"] = os.pathsep.join(
 config.substitutions.append(
     ("%testdata", os.path.join(os.path.dirname(config.test_source_root), "data")))
 config.substitutions.append(("%python", sys.executable))
+# The folder of this build's tools alone, for runs with a PATH that lacks the
+# system's compilers.
+config.substitutions.append(("%bindir", config.hybridc_tools_dir))

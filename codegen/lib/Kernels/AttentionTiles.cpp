@@ -54,12 +54,12 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
   const int L = target.lanes;
   // Register tiles: JT keys (scores) or DT values of d (output) by the
   // HPK x QV query vectors, about 24 accumulators (AVX-512 has 32
-  // registers; the rest hold the vector operands and a broadcast), about 12
-  // on AVX2 (16 registers). Two query vectors per head where the tile still
+  // registers, as has NEON; the rest hold the vector operands and a
+  // broadcast), about 12 on AVX2 (16 registers). Two query vectors per head where the tile still
   // spans 4 keys: each K and V element is then used by twice the queries,
   // which halves the K/V traffic of a long context (the whole prefix is
   // read once per task).
-  const int budget = L >= 16 ? 24 : 12;
+  const int budget = target.wideRegisterFile() ? 24 : 12;
   const int QV = budget / (2 * HPK) >= 4 ? 2 : 1;
   const int TQ = QV * L; // queries per task
   const int JT = std::max(1, std::min(8, budget / (HPK * QV)));

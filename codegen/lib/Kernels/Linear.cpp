@@ -171,13 +171,13 @@ BuiltKernel buildLinear(const KernelSpec &spec, const TargetSpec &target) {
   } else {
     // --- GEMM: register tile of TT rows x VB vectors. ---
     // AVX2 has 16 vector registers: 6x2 accumulators + 2 weights + 1
-    // broadcast. AVX-512 has 32: 8x3 + 3 + 1 (8x3 measured ~5% faster on
+    // broadcast. AVX-512 and NEON have 32: 8x3 + 3 + 1 (8x3 measured ~5% faster on
     // prefill than 8x2: 24 FMAs per 11 loads instead of 16 per 10). Either
     // way at least 12 FMA chains are in flight, more than FMA latency x
     // issue width (4 x 2). The same tile serves vdpbf16ps (G = 2): each
     // broadcast is then one activation pair.
-    const int TT = L >= 16 ? 8 : 6;
-    const int VB = std::min(L >= 16 ? 3 : 2, NB);
+    const int TT = target.wideRegisterFile() ? 8 : 6;
+    const int VB = std::min(target.wideRegisterFile() ? 3 : 2, NB);
     // x is first re-laid out as xt[T/TT][KG][TT][G]: the TT rows of a tile
     // are adjacent for each input group, so the inner loop's TT broadcasts
     // are constant offsets from one pointer (instead of TT clamped row

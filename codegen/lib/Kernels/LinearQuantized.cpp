@@ -100,8 +100,8 @@ BuiltKernel buildLinearQuantized(const KernelSpec &spec, const TargetSpec &targe
     dot.schedule(iacc.update(), l, {b}, {}).unroll(b);
   } else {
     // --- GEMM: TT rows x VB vectors, i32 per block and f32 in total. ---
-    const int TT = L >= 16 ? 4 : 3;
-    const int VB = std::min(L >= 16 ? 4 : 2, NB);
+    const int TT = target.wideRegisterFile() ? 4 : 3;
+    const int VB = std::min(target.wideRegisterFile() ? 4 : 2, NB);
     // Rows of a tile adjacent per group (see Linear.cpp's xt), quantized.
     Expr row = clamp(tb * TT + tt, 0, T - 1);
     Int8Rows xq = quantizeRows([&](const Expr &i) { return x(i, row); }, IN, G, {tt, tb}, "xq");

@@ -69,9 +69,9 @@ BuiltKernel buildMoeExpertTiles(const KernelSpec &spec, const TargetSpec &target
 
   // u = W_in[e] x for the tile: TILE rows x VB vectors of outputs held in
   // registers (uacc) while the reduction over H runs innermost.
-  // AVX-512 (32 registers): 8 x 2 accumulators; AVX2 (16): 8 x 1. Either
+  // AVX-512 and NEON (32 registers): 8 x 2 accumulators; AVX2 (16): 8 x 1. Either
   // way at least 8 FMA chains are in flight (latency 4 x 2 ports).
-  const int vectors = L >= 16 ? 2 : 1;
+  const int vectors = target.wideRegisterFile() ? 2 : 1;
   const int VB = std::min(vectors, NB1);
   RDom rh(0, G, 0, KG1, "rh");
   Func uacc("uacc"), u("u");

@@ -143,11 +143,11 @@ BuiltKernel buildSsmChunk(const KernelSpec &spec, const TargetSpec &target) {
   const int lanes = target.lanes;
   // Accumulator registers one register tile may use (16 or 32 vector
   // registers; the rest hold the operands).
-  const int accRegs = lanes >= 16 ? 24 : 12;
+  const int accRegs = target.wideRegisterFile() ? 24 : 12;
 
   // y's register tile: TL tokens x PT = PV*VP of P (VP-wide vectors).
   const int VP = exactVector(P, lanes);
-  const int PV = largestDivisor(P / VP, lanes >= 16 ? 4 : 2);
+  const int PV = largestDivisor(P / VP, target.wideRegisterFile() ? 4 : 2);
   const int PT = PV * VP;
   const int TL = std::clamp(accRegs / PV, 1, 8);
 

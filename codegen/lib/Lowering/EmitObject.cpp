@@ -54,9 +54,13 @@ llvm::Error hybridc::emitDriverObject(mlir::ModuleOp module,
   if (!llvmModule)
     return makeError("translation of the driver to LLVM IR failed");
 
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
-  const std::string triple = "x86_64-unknown-linux-gnu";
+  // Every target LLVM was built with (x86 and AArch64 among them): the
+  // driver of a cross-compiled library is emitted here too.
+  llvm::InitializeAllTargetInfos();
+  llvm::InitializeAllTargets();
+  llvm::InitializeAllTargetMCs();
+  llvm::InitializeAllAsmPrinters();
+  const std::string &triple = target.llvmTriple;
   std::string error;
   const llvm::Target *llvmTarget = llvm::TargetRegistry::lookupTarget(triple, error);
   if (!llvmTarget)

@@ -19,18 +19,24 @@ constexpr const char *kCommonFeatures = "-no_runtime-user_context";
 
 struct TargetRow {
   const char *name;
-  const char *halideFeatures; // after "x86-64-linux-"
+  const char *halideTarget; // without the common features
   int lanes;
+  int vectorRegisters;
   bool dot; // bf16 (vdpbf16ps) and int8 (vpdpbusd) dot products
-  const char *llvmCpu; // the driver object's CPU (control code only)
+  const char *llvmCpu;      // the driver object's CPU (control code only)
+  const char *llvmFeatures;
+  bool aarch64;             // cross-compiled: the library runs on 64-bit ARM Linux
 };
 
-// Best last: `host` takes the last row the CPU supports.
+constexpr const char *kX86Triple = "x86_64-unknown-linux-gnu";
+constexpr const char *kAArch64Triple = "aarch64-linux-gnu";
+
+// x86 rows best last: `host` takes the last row the CPU supports.
 constexpr TargetRow kTargets[] = {
-    {"x86-64-avx2", "sse41-avx-f16c-fma-avx2", 8, false, "haswell"},
+    {"x86-64-avx2", "x86-64-linux-sse41-avx-f16c-fma-avx2", 8, 16, false, "haswell", "", false},
     // Skylake-server level: AVX-512 F/CD/BW/DQ/VL.
-    {"x86-64-avx512", "sse41-avx-f16c-fma-avx2-avx512-avx512_skylake", 16, false,
-     "skylake-avx512"},
+    {"x86-64-avx512", "x86-64-linux-sse41-avx-f16c-fma-avx2-avx512-avx512_skylake", 16, 32,
+     false, "skylake-avx512", "", false},
     // Zen4 / Sapphire Rapids level: AVX-512 with BF16 and VNNI. Halide 14
     // reaches vdpbf16ps only through its Sapphire Rapids feature, which also
     // lets LLVM 14 use AVX512-FP16 and AMX; the kernels never use Float(16)
@@ -38,22 +44,40 @@ constexpr TargetRow kTargets[] = {
     // that none of those instructions (SIGILL on Zen4) is emitted. The driver
     // is plain control code: the AVX-512 baseline is enough.
     {"x86-64-avx512-bf16",
-     "sse41-avx-f16c-fma-avx2-avx512-avx512_skylake-avx512_cannonlake-avx512_sapphirerapids",
-     16, true, "skylake-avx512"},
+     "x86-64-linux-sse41-avx-f16c-fma-avx2-avx512-avx512_skylake-avx512_cannonlake-"
+     "avx512_sapphirerapids",
+     16, 32, true, "skylake-avx512", "", false},
+    // 64-bit ARM Linux at the ARMv8.2-A level with Advanced SIMD (NEON: 32
+    // registers of 4 f32 lanes) and the dot-product extension (sdot/udot,
+    // Cortex-A55/A75 and later, Neoverse N1, Apple M1, Graviton 2), which
+    // Halide may use for 8-bit products. No SVE, no FP16 arithmetic, no
+    // BF16 instructions: bf16 weights are widened to f32 in registers, and
+    // int8 blocks meet int8 activations two products per i32 lane (widening
+    // multiplies) as on AVX2. Cross-compiled: linked by Debian's
+    // gcc-aarch64-linux-gnu against a runtime built by the same toolchain.
+    {"aarch64", "arm-64-linux-arm_dot_prod", 4, 32, false, "generic",
+     "+v8.2a,+neon,+fp-armv8,+dotprod", true},
 };
 
 // The instruction sets of each row: the list every generated library checks
-// at model open too.
+// at model open too. hybridc runs on x86-64, so an aarch64 row is never
+// "supported" here and `host` never picks it.
 bool rowSupported(const TargetRow &row) { return !hybridc_cpu_missing_feature(row.name); }
 
 TargetSpec specOf(const TargetRow &row) {
   TargetSpec t;
   t.name = row.name;
-  t.halideTarget = std::string("x86-64-linux-") + row.halideFeatures + kCommonFeatures;
+  t.halideTarget = std::string(row.halideTarget) + kCommonFeatures;
   t.lanes = row.lanes;
+  t.vectorRegisters = row.vectorRegisters;
   t.bf16Dot = row.dot;
   t.int8Dot = row.dot;
+  t.llvmTriple = row.aarch64 ? kAArch64Triple : kX86Triple;
   t.llvmCpu = row.llvmCpu;
+  t.llvmFeatures = row.llvmFeatures;
+  t.cc = row.aarch64 ? "aarch64-linux-gnu-gcc" : "cc";
+  t.ccPackage = row.aarch64 ? "gcc-aarch64-linux-gnu" : "gcc";
+  t.runtimeDir = row.aarch64 ? kAArch64Triple : "";
   return t;
 }
 

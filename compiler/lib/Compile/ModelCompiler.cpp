@@ -279,8 +279,8 @@ llvm::Error Compilation::run() {
                                 [&] { return writeWeights(); }))
     return e;
   if (llvm::Error e = timer.run("link",
-                                "lib" + name + ".so (cc -shared, runtime from " +
-                                    resources.prefix + ")",
+                                "lib" + name + ".so (" + target.cc + " -shared, runtime " +
+                                    resources.runtimeArchive + ")",
                                 [&] { return link(); }))
     return e;
   return finish();
@@ -579,11 +579,15 @@ llvm::Error Compilation::writeWeights() {
 }
 
 /// Flags for the glue's compile and the library's link: a sanitizer build
-/// (HYBRIDC_SANITIZE) instruments the runtime archive, and its library then
-/// needs the sanitizer's runtime too.
-std::vector<std::string> withSanitizer(std::vector<std::string> args) {
+/// (HYBRIDC_SANITIZE) instruments the host's runtime archive, and its library
+/// then needs the sanitizer's runtime too. A cross target's archive is plain.
+std::vector<std::string> withSanitizer(const codegen::TargetSpec &target,
+                                       std::vector<std::string> args) {
 #ifdef HYBRIDC_SANITIZE_FLAGS
-  args.insert(args.begin(), HYBRIDC_SANITIZE_FLAGS);
+  if (!target.crossCompiled())
+    args.insert(args.begin(), HYBRIDC_SANITIZE_FLAGS);
+#else
+  (void)target;
 #endif
   return args;
 }
@@ -601,8 +605,8 @@ llvm::Error Compilation::link() {
   std::string glueSource = join(build, "glue.c"), glueObject = join(build, "glue.o");
   if (llvm::Error e = writeText(glueSource, generateGlueSource(glue, *apiTemplate)))
     return e;
-  if (llvm::Error e = runTool("cc",
-                              withSanitizer({"-c", "-O2", "-fPIC", "-fvisibility=hidden",
+  if (llvm::Error e = runTool(target.cc,
+                              withSanitizer(target, {"-c", "-O2", "-fPIC", "-fvisibility=hidden",
                                              "-I" + o.outDir, "-I" + resources.includeDir,
                                              "-I" + resources.halideIncludeDir, glueSource,
                                              "-o", glueObject}),
@@ -613,7 +617,7 @@ llvm::Error Compilation::link() {
     std::string asmFile = join(build, "weights.S"), asmObject = join(build, "weights.o");
     if (llvm::Error e = writeText(asmFile, generateEmbeddedWeights(weightsFile)))
       return e;
-    if (llvm::Error e = runTool("cc", {"-c", asmFile, "-o", asmObject}, build))
+    if (llvm::Error e = runTool(target.cc, {"-c", asmFile, "-o", asmObject}, build))
       return e;
     objects.push_back(asmObject);
   }
@@ -628,7 +632,7 @@ llvm::Error Compilation::link() {
   args.insert(args.end(), {"-Wl,--whole-archive", resources.runtimeArchive,
                            "-Wl,--no-whole-archive", "-Wl,--version-script=" + exportMap,
                            "-Wl,-z,defs", "-Wl,--gc-sections", "-lpthread", "-ldl", "-lm"});
-  return runTool("cc", withSanitizer(std::move(args)), build);
+  return runTool(target.cc, withSanitizer(target, std::move(args)), build);
 }
 
 /// The manifest `hybridc run` reads, and a summary of what was written.
@@ -739,6 +743,8 @@ llvm::Error hybridc::compileModel(const CompileOptions &options, llvm::raw_ostre
   llvm::Expected<Resources> resources = findResources();
   if (!resources)
     return resources.takeError();
+  if (llvm::Error e = selectRuntimeFor(*target, *resources))
+    return e;
   llvm::Expected<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::open(o.modelDir);
   if (!checkpoint)
     return checkpoint.takeError();
@@ -772,7 +778,9 @@ llvm::Error hybridc::compileModel(const CompileOptions &options, llvm::raw_ostre
 
   const bool bf16Dot = *weightType == codegen::WeightType::BF16 &&
                        codegen::linearPacking(*target, *weightType).group == 2;
-  const char *intDot = target->int8Dot ? "vpdpbusd" : "vpmaddwd";
+  const char *intDot = target->int8Dot          ? "vpdpbusd"
+                       : target->crossCompiled() ? "widening multiplies, pairs per lane"
+                                                 : "vpmaddwd";
   log << "hybridc compile "
       << (o.fromMlir.empty() ? o.modelDir : "--from-mlir " + o.fromMlir + " (model " + o.modelDir + ")")
       << " -> " << o.outDir << " (name " << name

@@ -3,6 +3,7 @@
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 
 #include <initializer_list>
 
@@ -44,4 +45,25 @@ llvm::Expected<Resources> hybridc::findResources() {
           "the build tree)",
           file.c_str(), r.prefix.c_str());
   return r;
+}
+
+llvm::Error hybridc::selectRuntimeFor(const codegen::TargetSpec &target, Resources &resources) {
+  if (!llvm::sys::findProgramByName(target.cc))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "target %s: its C compiler '%s' is not on PATH (install "
+                                   "Debian's %s)",
+                                   target.name.c_str(), target.cc.c_str(),
+                                   target.ccPackage.c_str());
+  if (!target.crossCompiled())
+    return llvm::Error::success();
+  std::string archive = join(resources.prefix, {"lib", target.runtimeDir, "libhybridc_runtime.a"});
+  if (!llvm::sys::fs::exists(archive))
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "target %s: %s is missing: the runtime for this target is built with hybridc when "
+        "the cross toolchain (Debian's g++-aarch64-linux-gnu) is installed at configure time; "
+        "install it and reconfigure, then rebuild",
+        target.name.c_str(), archive.c_str());
+  resources.runtimeArchive = archive;
+  return llvm::Error::success();
 }

@@ -1,5 +1,6 @@
 //===- ModelLibrary.cpp - a compiled model, loaded with dlopen ------------===//
 #include "hybridc/Run/ModelLibrary.h"
+#include "hybridc/cpu_check.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -32,6 +33,13 @@ CompiledLibrary::load(const std::string &outDir) {
   lib->manifest_ = *manifest;
   lib->outDir_ = outDir;
   std::string path = outDir + "/" + manifest->library;
+  // dlopen would only say "wrong ELF machine" of a cross-compiled library.
+  const bool foreign = (hybridc_target_level(manifest->target.c_str()) == HYBRIDC_LEVEL_AARCH64) !=
+                       HYBRIDC_HOST_IS_AARCH64;
+  if (foreign)
+    return makeError(path + " is compiled for target " + manifest->target +
+                     ", another machine than this one: run it there (or under qemu-user, "
+                     "see the README's cross-compiling section)");
   lib->handle_ = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib->handle_)
     return makeError("cannot load " + path + ": " + dlerror());

@@ -12,11 +12,23 @@
 #define HYBRIDC_CPU_CHECK_H
 
 #include <string.h>
+#if defined(__aarch64__)
+#include <sys/auxv.h>
+#endif
 
 /* Each target's level; 0 for a name that is none of them. The levels nest:
  * x86-64-avx512 is x86-64-avx2 plus AVX-512 F/CD/BW/DQ/VL (Skylake-server),
  * x86-64-avx512-bf16 adds what Halide's Sapphire Rapids feature lets the
- * kernels use on Zen4 too: IFMA and VBMI (Cannonlake), BF16 and VNNI. */
+ * kernels use on Zen4 too: IFMA and VBMI (Cannonlake), BF16 and VNNI.
+ * aarch64 (level 16, another machine altogether) is ARMv8.2-A with Advanced
+ * SIMD and the dot-product extension. */
+#define HYBRIDC_LEVEL_AARCH64 16
+#if defined(__aarch64__)
+#define HYBRIDC_HOST_IS_AARCH64 1
+#else
+#define HYBRIDC_HOST_IS_AARCH64 0
+#endif
+
 static inline int hybridc_target_level(const char *target) {
   if (!target)
     return 0;
@@ -26,6 +38,8 @@ static inline int hybridc_target_level(const char *target) {
     return 2;
   if (strcmp(target, "x86-64-avx512-bf16") == 0)
     return 3;
+  if (strcmp(target, "aarch64") == 0)
+    return HYBRIDC_LEVEL_AARCH64;
   return 0;
 }
 
@@ -35,6 +49,9 @@ static inline const char *hybridc_cpu_missing_feature(const char *target) {
   const int level = hybridc_target_level(target);
   if (level == 0)
     return "unknown target";
+#if defined(__x86_64__) || defined(__i386__)
+  if (level == HYBRIDC_LEVEL_AARCH64)
+    return "aarch64 (this CPU is x86-64)";
   __builtin_cpu_init(); /* may run before libgcc's constructor (a library's) */
 #define HYBRIDC_NEED(feature)                                                                      \
   if (!__builtin_cpu_supports(feature))                                                            \
@@ -56,6 +73,20 @@ static inline const char *hybridc_cpu_missing_feature(const char *target) {
     HYBRIDC_NEED("avx512vnni")
   }
 #undef HYBRIDC_NEED
+#elif defined(__aarch64__)
+  if (level != HYBRIDC_LEVEL_AARCH64)
+    return "x86-64 (this CPU is aarch64)";
+  {
+    /* The kernel's HWCAP bits (asm/hwcap.h): Advanced SIMD, dot product. */
+    const unsigned long hwcap = getauxval(AT_HWCAP);
+    if (!(hwcap & (1UL << 1)))
+      return "asimd";
+    if (!(hwcap & (1UL << 20)))
+      return "asimddp";
+  }
+#else
+  return "this machine's architecture";
+#endif
   return NULL;
 }
 

@@ -134,11 +134,19 @@ std::optional<WeightType> parseWeightType(const std::string &name);
 struct TargetSpec {
   std::string name;         // one of knownTargets() other than "host"
   std::string halideTarget; // Halide target string, with no_runtime-user_context
-  int lanes = 8;            // f32 lanes of one vector register: 8 or 16
+  int lanes = 8;            // f32 lanes of one vector register: 4 (NEON), 8 or 16
+  int vectorRegisters = 16; // architectural vector registers: 16 (AVX2) or 32
   bool bf16Dot = false;     // bf16 weights meet bf16 activations in vdpbf16ps
-  bool int8Dot = false;     // int8 sums of 4 products in vpdpbusd (VNNI); else vpmaddwd's 2
+  bool int8Dot = false;     // int8 sums of 4 products in vpdpbusd (VNNI); else pairs
+  std::string llvmTriple;   // the driver's LLVM target triple (the library's machine)
   std::string llvmCpu;      // for the driver's LLVM TargetMachine
   std::string llvmFeatures;
+  std::string cc;           // the C compiler that builds the glue and links the library
+  std::string ccPackage;    // the Debian package that provides `cc`
+  std::string runtimeDir;   // where the runtime archive lies under lib/: "" or the triple
+  bool crossCompiled() const { return !runtimeDir.empty(); }
+  /// Register tiles may hold about 24 accumulators (32 registers), else 12.
+  bool wideRegisterFile() const { return vectorRegisters >= 32; }
 };
 
 /// The targets `--target` accepts: the named CPU levels, then "host".
