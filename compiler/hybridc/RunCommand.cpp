@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
+#include "hybridc/Support/Error.h"
 #include "hybridc/Run/ModelLibrary.h"
 #include "hybridc/Run/TokenList.h"
 
@@ -35,10 +36,6 @@ struct RunOptions {
   int64_t generate = 0;
   std::string loadState, saveState;
 };
-
-llvm::Error makeError(const std::string &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
 
 llvm::Expected<std::vector<int32_t>> readTokens(const RunOptions &o) {
   std::vector<int32_t> out;

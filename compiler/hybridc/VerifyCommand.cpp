@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
+#include "hybridc/Support/Error.h"
 #include "hybridc/Compile/WeightsPayload.h"
 #include "hybridc/Run/ModelLibrary.h"
 
@@ -26,10 +27,6 @@
 using namespace hybridc;
 
 namespace {
-
-llvm::Error makeError(const std::string &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
 
 std::string hex(uint64_t v) {
   std::string s;

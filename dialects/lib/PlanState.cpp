@@ -1,9 +1,11 @@
 //===- PlanState.cpp - hybrid-plan-state ----------------------------------===//
 //
 // The runtime allocates each session's recurrent state up front (conv + SSM
-// state) and grows the KV caches per token. This pass computes both sizes
-// from the state arguments of the model functions so that codegen and the
-// generated header can report and allocate them.
+// state, one blob) and grows the KV caches per token (one segment each).
+// This pass is the one planner of that layout: each fixed state's size and
+// offset in the blob, each KV cache's segment and row size, and the totals.
+// hybrid-lower-to-kernels places the state where it says, and the compiler
+// reports the sizes.
 //
 //===----------------------------------------------------------------------===//
 #include "hybrid/HybridDialect.h"
@@ -12,6 +14,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace hybrid {
 #define GEN_PASS_DEF_HYBRIDPLANSTATE
@@ -24,12 +27,16 @@ namespace {
 
 constexpr StringLiteral kStateAttr = "hybrid.state";
 constexpr StringLiteral kStateBytesAttr = "hybrid.state_bytes";
+constexpr StringLiteral kStateOffsetAttr = "hybrid.state_offset";
+constexpr StringLiteral kKvSegmentAttr = "hybrid.kv_segment";
 constexpr StringLiteral kBytesPerTokenAttr = "hybrid.bytes_per_token";
 constexpr StringLiteral kFixedBytesAttr = "hybrid.fixed_state_bytes";
 constexpr StringLiteral kKvBytesAttr = "hybrid.kv_bytes_per_token";
 
 // All state is kept in f32 (docs/model.md).
 constexpr int64_t kElementBytes = 4;
+// Each fixed state starts on a cache line of the blob.
+constexpr int64_t kStateAlign = 64;
 
 struct PlanStatePass : hybrid::impl::HybridPlanStateBase<PlanStatePass> {
   void runOnOperation() override {
@@ -40,7 +47,7 @@ struct PlanStatePass : hybrid::impl::HybridPlanStateBase<PlanStatePass> {
 
   LogicalResult planFunction(func::FuncOp func) {
     Builder builder(func.getContext());
-    int64_t fixedBytes = 0, kvBytesPerToken = 0;
+    int64_t fixedBytes = 0, kvBytesPerToken = 0, kvSegments = 0;
     bool hasState = false;
     for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i) {
       auto name = func.getArgAttrOfType<StringAttr>(i, kStateAttr);
@@ -69,10 +76,12 @@ struct PlanStatePass : hybrid::impl::HybridPlanStateBase<PlanStatePass> {
       int64_t bytes = staticElements * kElementBytes;
       if (dynamicDims == 0) {
         func.setArgAttr(i, kStateBytesAttr, builder.getI64IntegerAttr(bytes));
-        fixedBytes += bytes;
+        func.setArgAttr(i, kStateOffsetAttr, builder.getI64IntegerAttr(fixedBytes));
+        fixedBytes = llvm::alignTo(fixedBytes + bytes, kStateAlign);
       } else {
         func.setArgAttr(i, kBytesPerTokenAttr,
                         builder.getI64IntegerAttr(bytes));
+        func.setArgAttr(i, kKvSegmentAttr, builder.getI64IntegerAttr(kvSegments++));
         kvBytesPerToken += bytes;
       }
     }

@@ -23,22 +23,11 @@ const char *hybridc_rt_last_error(void) {
 
 const char *hybridc_rt_status_string(int status) {
   switch (status) {
-  case HYBRIDC_OK:
-    return "ok";
-  case HYBRIDC_ERR_INVALID_ARGUMENT:
-    return "invalid argument";
-  case HYBRIDC_ERR_OUT_OF_MEMORY:
-    return "out of memory";
-  case HYBRIDC_ERR_IO:
-    return "i/o error";
-  case HYBRIDC_ERR_FORMAT:
-    return "bad weights file";
-  case HYBRIDC_ERR_CAPACITY:
-    return "token capacity exceeded";
-  case HYBRIDC_ERR_KERNEL:
-    return "kernel error";
-  case HYBRIDC_ERR_CPU:
-    return "unsupported CPU";
+#define HYBRIDC_STATUS_CASE(suffix, value, text, meaning)                                         \
+  case HYBRIDC_##suffix:                                                                           \
+    return text;
+    HYBRIDC_STATUS_CODES(HYBRIDC_STATUS_CASE)
+#undef HYBRIDC_STATUS_CASE
   default:
     return "unknown status";
   }

@@ -8,12 +8,8 @@
 // Their numbers are checked under qemu (tests/e2e/CrossTargetTest.cpp).
 //
 //===----------------------------------------------------------------------===//
-#include "TestUtil.h"
+#include "KernelAssembly.h"
 
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -23,21 +19,7 @@ using namespace hybridc::test;
 namespace {
 
 std::string assemblyOf(const KernelSpec &spec) {
-  const std::string base = (std::filesystem::temp_directory_path() /
-                            ("hybridc-a64-" + std::to_string(::getpid()) + "-" + spec.symbol))
-                               .string();
-  std::string error;
-  auto target = resolveTarget("aarch64", error);
-  EXPECT_TRUE(target.has_value()) << error;
-  std::string err = compileKernel(spec, *target, base + ".o", "", base + ".s");
-  EXPECT_EQ(err, "");
-  std::ifstream in(base + ".s");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::error_code ec;
-  std::filesystem::remove(base + ".o", ec);
-  std::filesystem::remove(base + ".s", ec);
-  return text.str();
+  return kernelAssembly(spec, testTarget("aarch64"));
 }
 
 /// Lines of `text` whose instruction matches `pattern` (mnemonic and
@@ -55,12 +37,7 @@ constexpr const char *kVectorFma = "fmla\\tv[0-9]+\\.4s";
 
 KernelSpec spec(const std::string &kind, const std::string &symbol,
                 std::map<std::string, int64_t> sizes, WeightType type = WeightType::F32) {
-  KernelSpec k;
-  k.kind = kind;
-  k.symbol = symbol;
-  k.sizes = std::move(sizes);
-  k.weightType = type;
-  return k;
+  return kernelSpec(kind, symbol, std::move(sizes), type);
 }
 
 TEST(AArch64Asm, LinearGemmHoldsAnEightByThreeRegisterTile) {

@@ -12,13 +12,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "InstructionCheck.h"
-#include "TestUtil.h"
+#include "KernelAssembly.h"
 
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 using namespace hybridc::codegen;
 using namespace hybridc::test;
@@ -26,19 +21,7 @@ using namespace hybridc::test;
 namespace {
 
 std::string assemblyOf(const KernelSpec &spec) {
-  const std::string base = (std::filesystem::temp_directory_path() /
-                            ("hybridc-asm-" + std::to_string(::getpid()) + "-" + spec.symbol))
-                               .string();
-  std::string err = compileKernel(spec, testTarget("x86-64-avx512-bf16"), base + ".o", "",
-                                  base + ".s");
-  EXPECT_EQ(err, "");
-  std::ifstream in(base + ".s");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::error_code ec;
-  std::filesystem::remove(base + ".o", ec);
-  std::filesystem::remove(base + ".s", ec);
-  return text.str();
+  return kernelAssembly(spec, testTarget("x86-64-avx512-bf16"));
 }
 
 void expectDot(const KernelSpec &spec, const char *instruction) {
@@ -55,12 +38,7 @@ void expectDot(const KernelSpec &spec, const char *instruction) {
 
 KernelSpec spec(const std::string &kind, const std::string &symbol,
                 std::map<std::string, int64_t> sizes, WeightType type = WeightType::BF16) {
-  KernelSpec k;
-  k.kind = kind;
-  k.symbol = symbol;
-  k.sizes = std::move(sizes);
-  k.weightType = type;
-  return k;
+  return kernelSpec(kind, symbol, std::move(sizes), type);
 }
 
 void expectBf16Dot(const KernelSpec &s) { expectDot(s, "vdpbf16ps"); }

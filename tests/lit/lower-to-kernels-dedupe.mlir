@@ -1,6 +1,6 @@
 // Ops with identical sizes and constants share one kernel; constants that
 // differ only beyond six digits still get their own kernel.
-// RUN: hybridc-opt %s --hybrid-lower-to-kernels | FileCheck %s
+// RUN: hybridc-opt %s --hybrid-plan-state --hybrid-lower-to-kernels | FileCheck %s
 
 // CHECK: func.func private @hk_embed_0
 // CHECK: func.func private @hk_rms_norm_0({{.*}} attributes {hybrid.kernel = {args = [{{.*}}], constants = {eps = 9.9999999747524271E-7 : f64

@@ -7,9 +7,9 @@
 // tensors so) is packed int8 under its own layout names, and its kernel is
 // an int8 one.
 //
-// RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int4 lanes=16 chunk-tokens=64 input-group=4" | FileCheck %s
-// RUN: not hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int4 input-group=1" 2>&1 | FileCheck %s --check-prefix=GROUP
-// RUN: sed 's/@model.layers.1.self_attn.k_proj.weight :/@model.layers.1.self_attn.k_proj.weight {hybrid.min_bits = 8 : i64} :/' %S/model.mlir | hybridc-opt --hybrid-lower-to-kernels="weight-type=int4 lanes=16 chunk-tokens=64 input-group=4" | FileCheck %s --check-prefix=KEEP8
+// RUN: hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=int4 lanes=16 chunk-tokens=64 input-group=4" | FileCheck %s
+// RUN: not hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=int4 input-group=1" 2>&1 | FileCheck %s --check-prefix=GROUP
+// RUN: sed 's/@model.layers.1.self_attn.k_proj.weight :/@model.layers.1.self_attn.k_proj.weight {hybrid.min_bits = 8 : i64} :/' %S/model.mlir | hybridc-opt --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=int4 lanes=16 chunk-tokens=64 input-group=4" | FileCheck %s --check-prefix=KEEP8
 
 // CHECK: module attributes {hybrid.input_group = 4 : i64,
 // CHECK-SAME: {bytes = 65536 : i64, layout = "plain", offset = 0 : i64, tensor = "model.embed_tokens.weight"}

@@ -6,9 +6,9 @@
 // (a lookup reads one row) while a tied lm_head packs the same tensor int8;
 // the router stays f32.
 //
-// RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int8 lanes=16 chunk-tokens=64 input-group=4" | FileCheck %s
-// RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int8 lanes=8 chunk-tokens=64 input-group=2" | FileCheck %s --check-prefix=PAIRS
-// RUN: not hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int8 input-group=1" 2>&1 | FileCheck %s --check-prefix=GROUP
+// RUN: hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=int8 lanes=16 chunk-tokens=64 input-group=4" | FileCheck %s
+// RUN: hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=int8 lanes=8 chunk-tokens=64 input-group=2" | FileCheck %s --check-prefix=PAIRS
+// RUN: not hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=int8 input-group=1" 2>&1 | FileCheck %s --check-prefix=GROUP
 
 // CHECK: module attributes {hybrid.input_group = 4 : i64,
 // CHECK-SAME: {bytes = 65536 : i64, layout = "plain", offset = 0 : i64, tensor = "model.embed_tokens.weight"}

@@ -1,6 +1,10 @@
 // IR the dialect accepts but the kernel lowering cannot place gets an error
 // naming what is wrong, not a crash.
-// RUN: not hybridc-opt %s --split-input-file --hybrid-lower-to-kernels 2>&1 | FileCheck %s
+// RUN: not hybridc-opt %s --split-input-file --hybrid-plan-state --hybrid-lower-to-kernels 2>&1 | FileCheck %s
+// The lowering places the state where hybrid-plan-state planned it, and
+// says so when it was not run:
+// RUN: not hybridc-opt %S/model.mlir --hybrid-lower-to-kernels 2>&1 | FileCheck %s --check-prefix=UNPLANNED
+// UNPLANNED: error: hybrid-lower-to-kernels: @forward's state has no layout; run hybrid-plan-state first
 
 // CHECK: error: hybrid-lower-to-kernels: the first argument of @forward must be the token ids, tensor<?xi32>
 func.func @forward(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {

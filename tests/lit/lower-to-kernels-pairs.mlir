@@ -3,9 +3,9 @@
 // [ceil(OUT/16)][ceil(IN/2)][16][2], the experts of a mixture as
 // [blocks][E][groups][16][2] (block-major across experts).
 //
-// RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=bf16 lanes=16 chunk-tokens=64 input-group=2" | FileCheck %s
-// RUN: not hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=f32 input-group=2" 2>&1 | FileCheck %s --check-prefix=F32PAIRS
-// RUN: not hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=bf16 input-group=4" 2>&1 | FileCheck %s --check-prefix=FOUR
+// RUN: hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=bf16 lanes=16 chunk-tokens=64 input-group=2" | FileCheck %s
+// RUN: not hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=f32 input-group=2" 2>&1 | FileCheck %s --check-prefix=F32PAIRS
+// RUN: not hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=bf16 input-group=4" 2>&1 | FileCheck %s --check-prefix=FOUR
 
 // CHECK: module attributes {hybrid.input_group = 2 : i64,
 // in_proj [296][64]: 19 blocks of 16 outputs, 32 pairs of inputs.

@@ -1,8 +1,8 @@
 // Prefill-only structure of the lowering of model.mlir: prefill calls longer
 // than one scan chunk, and the mixture of experts grouped by expert.
 //
-// RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="lanes=16 chunk-tokens=64 prefill-tokens=128" | FileCheck %s
-// RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="lanes=16 chunk-tokens=64" | FileCheck %s --check-prefix=ONE
+// RUN: hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="lanes=16 chunk-tokens=64 prefill-tokens=128" | FileCheck %s
+// RUN: hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="lanes=16 chunk-tokens=64" | FileCheck %s --check-prefix=ONE
 
 // The runtime may pass up to prefill-tokens tokens per call. The fixed part
 // of the workspace holds the MoE grouping's padding rows and the SSM state

@@ -2,11 +2,11 @@
 // a planned home and every op a kernel declaration describing what Halide
 // must generate. Then the kernel-level module lowers to the LLVM dialect.
 //
-// RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=bf16 lanes=16 chunk-tokens=64" | FileCheck %s
-// RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=bf16 lanes=16 chunk-tokens=64 input-group=2" | FileCheck %s --check-prefix=PAIRS
-// RUN: hybridc-opt %S/model.mlir --hybrid-lower-to-kernels --hybrid-lower-to-llvm | FileCheck %s --check-prefix=LLVM
-// RUN: not hybridc-opt %S/model.mlir --hybrid-lower-to-kernels="weight-type=int2" 2>&1 | FileCheck %s --check-prefix=BADTYPE
-// RUN: not hybridc-opt %s --hybrid-lower-to-kernels 2>&1 | FileCheck %s --check-prefix=NOFWD
+// RUN: hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=bf16 lanes=16 chunk-tokens=64" | FileCheck %s
+// RUN: hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=bf16 lanes=16 chunk-tokens=64 input-group=2" | FileCheck %s --check-prefix=PAIRS
+// RUN: hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels --hybrid-lower-to-llvm | FileCheck %s --check-prefix=LLVM
+// RUN: not hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=int2" 2>&1 | FileCheck %s --check-prefix=BADTYPE
+// RUN: not hybridc-opt %s --hybrid-plan-state --hybrid-lower-to-kernels 2>&1 | FileCheck %s --check-prefix=NOFWD
 
 // State blob: conv [3][160] f32 (1920 B) then SSM [8][16][16] f32; one KV
 // row is kv * hd * 4 = 128 B; the workspace holds the widest live set.

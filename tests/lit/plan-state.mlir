@@ -5,10 +5,10 @@
 // [2,?,16] cost 2*16*4 = 128 B per token each.
 // CHECK-LABEL: func.func @forward
 // CHECK-SAME: %{{.*}}: tensor<?xi32>,
-// CHECK-SAME: %{{.*}}: tensor<3x160xf32> {hybrid.state = "model.layers.0.conv", hybrid.state_bytes = 1920 : i64}
-// CHECK-SAME: %{{.*}}: tensor<8x16x16xf32> {hybrid.state = "model.layers.0.ssm", hybrid.state_bytes = 8192 : i64}
-// CHECK-SAME: %{{.*}}: tensor<2x?x16xf32> {hybrid.bytes_per_token = 128 : i64, hybrid.state = "model.layers.1.k_cache"}
-// CHECK-SAME: %{{.*}}: tensor<2x?x16xf32> {hybrid.bytes_per_token = 128 : i64, hybrid.state = "model.layers.1.v_cache"}
+// CHECK-SAME: %{{.*}}: tensor<3x160xf32> {hybrid.state = "model.layers.0.conv", hybrid.state_bytes = 1920 : i64, hybrid.state_offset = 0 : i64}
+// CHECK-SAME: %{{.*}}: tensor<8x16x16xf32> {hybrid.state = "model.layers.0.ssm", hybrid.state_bytes = 8192 : i64, hybrid.state_offset = 1920 : i64}
+// CHECK-SAME: %{{.*}}: tensor<2x?x16xf32> {hybrid.bytes_per_token = 128 : i64, hybrid.kv_segment = 0 : i64, hybrid.state = "model.layers.1.k_cache"}
+// CHECK-SAME: %{{.*}}: tensor<2x?x16xf32> {hybrid.bytes_per_token = 128 : i64, hybrid.kv_segment = 1 : i64, hybrid.state = "model.layers.1.v_cache"}
 // CHECK-SAME: attributes {hybrid.fixed_state_bytes = 10112 : i64, hybrid.kv_bytes_per_token = 256 : i64}
 func.func @forward(%tokens: tensor<?xi32>,
                    %conv: tensor<3x160xf32> {hybrid.state = "model.layers.0.conv"},
@@ -21,6 +21,18 @@ func.func @forward(%tokens: tensor<?xi32>,
 // A function without state is left alone.
 // CHECK-LABEL: func.func @no_state(%{{.*}}: tensor<?xi32>) {
 func.func @no_state(%tokens: tensor<?xi32>) {
+  return
+}
+
+// -----
+
+// Each fixed state starts on a 64-byte line: 3*4 = 12 bytes, then 5*4 = 20
+// at 64, the blob padded to 128.
+// CHECK-LABEL: func.func @padded
+// CHECK-SAME: {hybrid.state = "a", hybrid.state_bytes = 12 : i64, hybrid.state_offset = 0 : i64}
+// CHECK-SAME: {hybrid.state = "b", hybrid.state_bytes = 20 : i64, hybrid.state_offset = 64 : i64}
+// CHECK-SAME: attributes {hybrid.fixed_state_bytes = 128 : i64, hybrid.kv_bytes_per_token = 0 : i64}
+func.func @padded(%a: tensor<3xf32> {hybrid.state = "a"}, %b: tensor<5xf32> {hybrid.state = "b"}) {
   return
 }
 

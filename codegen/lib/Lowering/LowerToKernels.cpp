@@ -1113,23 +1113,37 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     lc.chunkTokens = chunkTokens;
     lc.prefillTokens = prefillTokens > 0 ? prefillTokens : chunkTokens;
 
-    // State layout: fixed-size state (conv, SSM) packed into one blob,
-    // KV caches as segments of the KV blob.
+    // The state layout is hybrid-plan-state's (the one planner): each
+    // fixed state's offset in the state blob, each KV cache's segment.
+    auto planned = forward->getAttrOfType<IntegerAttr>("hybrid.fixed_state_bytes");
+    if (!planned && forward.getNumArguments() > 1) {
+      forward.emitError("hybrid-lower-to-kernels: @forward's state has no layout; run "
+                        "hybrid-plan-state first");
+      return signalPassFailure();
+    }
+    lc.stateBytes = planned ? planned.getInt() : 0;
     for (BlockArgument a : forward.getArguments().drop_front()) {
-      auto type = cast<ShapedType>(a.getType());
-      if (type.hasStaticShape()) {
-        lc.stateOffset.push_back(lc.stateBytes);
+      const unsigned n = a.getArgNumber();
+      auto offset = forward.getArgAttrOfType<IntegerAttr>(n, "hybrid.state_offset");
+      auto segment = forward.getArgAttrOfType<IntegerAttr>(n, "hybrid.kv_segment");
+      auto rowBytes = forward.getArgAttrOfType<IntegerAttr>(n, "hybrid.bytes_per_token");
+      if (offset) {
+        lc.stateOffset.push_back(offset.getInt());
         lc.kvSegment.push_back(-1);
-        lc.stateBytes = alignTo(lc.stateBytes + product(type.getShape()) * 4, 64);
-      } else {
-        int64_t row = type.getShape()[0] * type.getShape()[2] * 4; // [KV, ?, HD]
-        if (lc.kvRowBytes && lc.kvRowBytes != row) {
+      } else if (segment && rowBytes) {
+        if (lc.kvRowBytes && lc.kvRowBytes != rowBytes.getInt()) {
           forward.emitError("all KV caches must have the same row size");
           return signalPassFailure();
         }
-        lc.kvRowBytes = row;
+        lc.kvRowBytes = rowBytes.getInt();
         lc.stateOffset.push_back(-1);
-        lc.kvSegment.push_back(lc.kvSegments++);
+        lc.kvSegment.push_back(segment.getInt());
+        lc.kvSegments = std::max<int64_t>(lc.kvSegments, segment.getInt() + 1);
+      } else {
+        forward.emitError("hybrid-lower-to-kernels: argument #")
+            << n << " of @forward has no planned place (hybrid.state_offset or "
+            << "hybrid.kv_segment); run hybrid-plan-state first";
+        return signalPassFailure();
       }
     }
 

@@ -24,7 +24,18 @@ std::string upper(std::string s) {
   return s;
 }
 
+/// The public header's status enumerators, from the runtime's one list.
+std::string statusEnumerators() {
+  std::ostringstream os;
+#define HYBRIDC_STATUS_LINE(suffix, value, text, meaning)                                         \
+  os << "  @NAME_UPPER@_" #suffix " = " << value << ", /**< " meaning " */\n";
+  HYBRIDC_STATUS_CODES(HYBRIDC_STATUS_LINE)
+#undef HYBRIDC_STATUS_LINE
+  return os.str();
+}
+
 std::string fillTemplate(std::string text, const ModelGlueInfo &info) {
+  text = substitute(text, "@STATUS_CODES@", statusEnumerators());
   text = substitute(text, "@NAME_UPPER@", upper(info.name));
   text = substitute(text, "@MODEL_INFO@", info.modelInfoDefines);
   return substitute(text, "@NAME@", info.name);

@@ -11,10 +11,12 @@
 //
 //===----------------------------------------------------------------------===//
 #include "hybridc/Compile/ModelCompiler.h"
+#include "hybridc/Support/Error.h"
 
 #include "GlueWriter.h"
 #include "KernelDecls.h"
 #include "LibraryFacts.h"
+#include "LoweredModel.h"
 #include "PhaseFile.h"
 #include "Resources.h"
 #include "Parallel.h"
@@ -67,10 +69,6 @@ std::string hybridc::defaultModelName(const std::string &modelDir) {
 }
 
 namespace {
-
-llvm::Error makeError(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
-}
 
 /// The module as text, ending in a newline, with the ops' locations
 /// ("model.layers.3.mamba.conv1d", printed as #loc aliases): a compile
@@ -141,11 +139,6 @@ private:
   llvm::raw_string_ostream os{text};
   ScopedDiagnosticHandler handler;
 };
-
-int64_t moduleInt(ModuleOp module, llvm::StringRef name) {
-  auto a = module->getAttrOfType<IntegerAttr>(name);
-  return a ? a.getInt() : 0;
-}
 
 /// Configures IR printing after the passes the user asked for.
 llvm::Error configureIRPrinting(PassManager &pm, const CompileOptions &o,
@@ -418,26 +411,12 @@ llvm::Error Compilation::runPipeline(llvm::StringRef stage, const std::string &w
 /// into the plain structures the Halide, weights and glue stages use.
 llvm::Error Compilation::describeModel() {
   const ModelConfig &cfg = checkpoint->config();
-  llvm::Expected<std::vector<KernelJob>> declared = collectKernels(*module);
-  if (!declared)
-    return declared.takeError();
-  kernels = std::move(*declared);
-  auto weightPlan = (*module)->getAttrOfType<ArrayAttr>("hybrid.weight_plan");
-  if (!weightPlan)
-    return makeError("the module has no hybrid.weight_plan attribute (it was not lowered by "
-                     "hybrid-lower-to-kernels)");
-  for (Attribute a : weightPlan) {
-    // A resumed module may have been edited: check what the casts assume.
-    auto d = dyn_cast<DictionaryAttr>(a);
-    auto tensor = d ? d.getAs<StringAttr>("tensor") : StringAttr();
-    auto layout = d ? d.getAs<StringAttr>("layout") : StringAttr();
-    auto offset = d ? d.getAs<IntegerAttr>("offset") : IntegerAttr();
-    auto bytes = d ? d.getAs<IntegerAttr>("bytes") : IntegerAttr();
-    if (!tensor || !layout || !offset || !bytes)
-      return makeError("hybrid.weight_plan entry " + std::to_string(plan.size()) +
-                       " needs tensor, layout, offset and bytes");
-    plan.push_back({tensor.str(), layout.str(), offset.getInt(), bytes.getInt()});
-  }
+  llvm::Expected<LoweredModel> lowered = readLoweredModel(*module, weightType, packing);
+  if (!lowered)
+    return lowered.takeError();
+  kernels = std::move(lowered->kernels);
+  plan = std::move(lowered->plan);
+  glue.memory = lowered->memory;
   describeWeightTypes();
   glue.name = name;
   glue.target = target.name;
@@ -446,13 +425,6 @@ llvm::Error Compilation::describeModel() {
   glue.vocabSize = cfg.vocabSize;
   glue.hiddenSize = cfg.hiddenSize;
   glue.numLayers = cfg.numLayers;
-  glue.memory.weightsBytes = moduleInt(*module, "hybrid.weights_bytes");
-  glue.memory.stateBytes = moduleInt(*module, "hybrid.state_bytes");
-  glue.memory.kvSegments = moduleInt(*module, "hybrid.kv_segments");
-  glue.memory.kvRowBytes = moduleInt(*module, "hybrid.kv_row_bytes");
-  glue.memory.maxChunkTokens = moduleInt(*module, "hybrid.max_chunk_tokens");
-  glue.memory.workspaceBytesPerToken = moduleInt(*module, "hybrid.workspace_bytes_per_token");
-  glue.memory.workspaceFixedBytes = moduleInt(*module, "hybrid.workspace_fixed_bytes");
   for (const KernelJob &k : kernels)
     glue.kernels.push_back(k.signature);
   description.model = modelFacts(cfg);

@@ -1,15 +1,12 @@
 //===- Toolchain.cpp - running the system C toolchain ---------------------===//
 #include "Toolchain.h"
+#include "hybridc/Support/Error.h"
 
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 
 using namespace hybridc;
-
-static llvm::Error makeError(const std::string &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
 
 llvm::Error hybridc::runTool(const std::string &program, const std::vector<std::string> &args,
                              const std::string &scratchDir) {

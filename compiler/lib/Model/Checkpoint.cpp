@@ -1,5 +1,6 @@
 //===- Checkpoint.cpp - open and validate a Hugging Face model folder -----===//
 #include "hybridc/Model/Checkpoint.h"
+#include "hybridc/Support/Error.h"
 
 #include "hybridc/Model/GgufModel.h"
 
@@ -13,10 +14,6 @@
 #include <map>
 
 using namespace hybridc;
-
-static llvm::Error makeError(const llvm::Twine &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
-}
 
 static std::string joinPath(llvm::StringRef dir, llvm::StringRef file) {
   llvm::SmallString<256> p(dir);

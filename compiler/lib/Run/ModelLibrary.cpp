@@ -1,5 +1,6 @@
 //===- ModelLibrary.cpp - a compiled model, loaded with dlopen ------------===//
 #include "hybridc/Run/ModelLibrary.h"
+#include "hybridc/Support/Error.h"
 #include "hybridc/cpu_check.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -11,10 +12,6 @@
 #include <vector>
 
 using namespace hybridc;
-
-static llvm::Error makeError(const std::string &msg) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg);
-}
 
 /// Resolves `symbol` into `fn`; records it in `missing` when absent.
 template <typename Fn>

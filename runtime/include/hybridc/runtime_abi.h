@@ -21,16 +21,24 @@
 extern "C" {
 #endif
 
-/* ---- Status codes (also the public API's) -------------------------------- */
+/* ---- Status codes (also the public API's) --------------------------------
+ * The one list of them: X(SUFFIX, value, short text, what it means). The
+ * enum below, hybridc_rt_status_string and the enum of every generated
+ * public header (P_OK, P_ERR_...) are all expanded from it. */
+#define HYBRIDC_STATUS_CODES(X)                                                                    \
+  X(OK, 0, "ok", "success")                                                                       \
+  X(ERR_INVALID_ARGUMENT, 1, "invalid argument", "NULL pointer, n < 1, token out of range, ...")  \
+  X(ERR_OUT_OF_MEMORY, 2, "out of memory", "an allocation failed (nothing was changed)")           \
+  X(ERR_IO, 3, "i/o error", "weights file missing or unreadable")                                 \
+  X(ERR_FORMAT, 4, "bad weights file", "weights file truncated, of another model or version")     \
+  X(ERR_CAPACITY, 5, "token capacity exceeded", "the session's token cap would be exceeded")      \
+  X(ERR_KERNEL, 6, "kernel error", "a compiled kernel reported an error")                         \
+  X(ERR_CPU, 7, "unsupported CPU", "model_open: this CPU lacks an instruction set of the target")
+
 enum {
-  HYBRIDC_OK = 0,
-  HYBRIDC_ERR_INVALID_ARGUMENT = 1, /* null pointer, n == 0, token >= vocab, ... */
-  HYBRIDC_ERR_OUT_OF_MEMORY = 2,
-  HYBRIDC_ERR_IO = 3,               /* weights file missing / unreadable */
-  HYBRIDC_ERR_FORMAT = 4,           /* weights file truncated, wrong model, wrong version */
-  HYBRIDC_ERR_CAPACITY = 5,         /* the session's token cap would be exceeded */
-  HYBRIDC_ERR_KERNEL = 6,           /* a compiled kernel reported an error */
-  HYBRIDC_ERR_CPU = 7               /* this CPU lacks an instruction set the library uses */
+#define HYBRIDC_STATUS_ENUMERATOR(suffix, value, text, meaning) HYBRIDC_##suffix = value,
+  HYBRIDC_STATUS_CODES(HYBRIDC_STATUS_ENUMERATOR)
+#undef HYBRIDC_STATUS_ENUMERATOR
 };
 
 /* prefill flags */

@@ -1,0 +1,94 @@
+//===- LoweredModel.cpp - what the lowering decided, read once -----------===//
+#include "LoweredModel.h"
+
+#include "hybridc/Support/Error.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+
+using namespace hybridc;
+using namespace mlir;
+
+namespace {
+
+constexpr const char *kNotLowered = " (it was not lowered by hybrid-lower-to-kernels)";
+
+llvm::Error readInt(ModuleOp module, llvm::StringRef name, int64_t &out) {
+  auto a = module->getAttrOfType<IntegerAttr>(name);
+  if (!a)
+    return makeError("the module has no integer " + name + " attribute" + kNotLowered);
+  if (a.getInt() < 0)
+    return makeError(name + " is negative (" + std::to_string(a.getInt()) + ")");
+  out = a.getInt();
+  return llvm::Error::success();
+}
+
+llvm::Error readPlan(ModuleOp module, std::vector<PackedWeight> &plan) {
+  auto weightPlan = module->getAttrOfType<ArrayAttr>("hybrid.weight_plan");
+  if (!weightPlan)
+    return makeError(llvm::Twine("the module has no hybrid.weight_plan attribute") + kNotLowered);
+  for (Attribute a : weightPlan) {
+    // A resumed module may have been edited: check what the casts assume.
+    auto d = dyn_cast<DictionaryAttr>(a);
+    auto tensor = d ? d.getAs<StringAttr>("tensor") : StringAttr();
+    auto layout = d ? d.getAs<StringAttr>("layout") : StringAttr();
+    auto offset = d ? d.getAs<IntegerAttr>("offset") : IntegerAttr();
+    auto bytes = d ? d.getAs<IntegerAttr>("bytes") : IntegerAttr();
+    if (!tensor || !layout || !offset || !bytes)
+      return makeError("hybrid.weight_plan entry " + std::to_string(plan.size()) +
+                       " needs tensor, layout, offset and bytes");
+    plan.push_back({tensor.str(), layout.str(), offset.getInt(), bytes.getInt()});
+  }
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Expected<LoweredModel> hybridc::readLoweredModel(ModuleOp module,
+                                                       codegen::WeightType expectedType,
+                                                       const codegen::LinearPacking &expected) {
+  LoweredModel m;
+  llvm::Expected<std::vector<KernelJob>> kernels = collectKernels(module);
+  if (!kernels)
+    return kernels.takeError();
+  m.kernels = std::move(*kernels);
+  if (llvm::Error e = readPlan(module, m.plan))
+    return std::move(e);
+
+  auto type = module->getAttrOfType<StringAttr>("hybrid.weight_type");
+  std::optional<codegen::WeightType> parsed =
+      type ? codegen::parseWeightType(type.str()) : std::nullopt;
+  if (!parsed)
+    return makeError(llvm::Twine("the module's hybrid.weight_type is missing or unknown") +
+                     kNotLowered);
+  m.weightType = *parsed;
+  int64_t lanes = 0, group = 0;
+  if (llvm::Error e = readInt(module, "hybrid.lanes", lanes))
+    return std::move(e);
+  if (llvm::Error e = readInt(module, "hybrid.input_group", group))
+    return std::move(e);
+  if (m.weightType != expectedType || lanes != expected.lanes || group != expected.group)
+    return makeError(llvm::Twine("the module was lowered for ") + type.getValue() +
+                     " weights packed " + std::to_string(lanes) + " lanes x " +
+                     std::to_string(group) + ", but this compile packs " +
+                     codegen::weightTypeName(expectedType) + " weights " +
+                     std::to_string(expected.lanes) + " lanes x " +
+                     std::to_string(expected.group) + " (its target and weights dtype)");
+  m.packing = expected;
+
+  struct {
+    const char *name;
+    int64_t *field;
+  } sizes[] = {
+      {"hybrid.weights_bytes", &m.memory.weightsBytes},
+      {"hybrid.state_bytes", &m.memory.stateBytes},
+      {"hybrid.kv_segments", &m.memory.kvSegments},
+      {"hybrid.kv_row_bytes", &m.memory.kvRowBytes},
+      {"hybrid.max_chunk_tokens", &m.memory.maxChunkTokens},
+      {"hybrid.workspace_bytes_per_token", &m.memory.workspaceBytesPerToken},
+      {"hybrid.workspace_fixed_bytes", &m.memory.workspaceFixedBytes},
+  };
+  for (const auto &s : sizes)
+    if (llvm::Error e = readInt(module, s.name, *s.field))
+      return std::move(e);
+  return m;
+}
