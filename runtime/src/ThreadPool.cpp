@@ -121,7 +121,7 @@ void cpu_relax(void) {
 // pairs above). On x86 the seq_cst store or RMW is a locked instruction,
 // already a full barrier. ARMv8 hardware orders a seq_cst store (STLR)
 // before a later seq_cst load (LDAR) too, but qemu-user's translation of
-// that pair for an x86 host does not (seen: a lost wake-up, the session
+// that pair for an x86 host evidently does not (seen: a lost wake-up, the session
 // asleep for good, in about 1 of 20 runs of an aarch64 library), and the
 // tests run aarch64 libraries under qemu; a full fence (dmb ish) holds
 // under both.
