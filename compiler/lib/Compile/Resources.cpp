@@ -1,6 +1,8 @@
 //===- Resources.cpp - what a compile links into every library ------------===//
 #include "Resources.h"
 
+#include "hybridc/Support/Error.h"
+
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -25,8 +27,7 @@ llvm::Expected<Resources> hybridc::findResources() {
   static int anchor;
   std::string exe = llvm::sys::fs::getMainExecutable(nullptr, &anchor);
   if (exe.empty())
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "cannot find the running executable's path");
+    return makeError("cannot find the running executable's path");
   Resources r;
   r.prefix = std::string(llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
   r.templatesDir = join(r.prefix, {"share", "hybridc", "templates"});
@@ -38,32 +39,25 @@ llvm::Expected<Resources> hybridc::findResources() {
         join(r.includeDir, {"hybridc", "runtime_abi.h"}),
         join(r.halideIncludeDir, {"HalideRuntime.h"}), r.runtimeArchive})
     if (!llvm::sys::fs::exists(file))
-      return llvm::createStringError(
-          llvm::inconvertibleErrorCode(),
-          "%s is missing: hybridc looks for its runtime pieces under %s, the folder above "
-          "its own bin/ (install it with `cmake --install BUILD --prefix P`, or run it from "
-          "the build tree)",
-          file.c_str(), r.prefix.c_str());
+      return makeError(file + " is missing: hybridc looks for its runtime pieces under " +
+                       r.prefix +
+                       ", the folder above its own bin/ (install it with `cmake --install "
+                       "BUILD --prefix P`, or run it from the build tree)");
   return r;
 }
 
 llvm::Error hybridc::selectRuntimeFor(const codegen::TargetSpec &target, Resources &resources) {
   if (!llvm::sys::findProgramByName(target.cc))
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   "target %s: its C compiler '%s' is not on PATH (install "
-                                   "Debian's %s)",
-                                   target.name.c_str(), target.cc.c_str(),
-                                   target.ccPackage.c_str());
+    return makeError("target " + target.name + ": its C compiler '" + target.cc +
+                     "' is not on PATH (install Debian's " + target.ccPackage + ")");
   if (!target.crossCompiled())
     return llvm::Error::success();
   std::string archive = join(resources.prefix, {"lib", target.runtimeDir, "libhybridc_runtime.a"});
   if (!llvm::sys::fs::exists(archive))
-    return llvm::createStringError(
-        llvm::inconvertibleErrorCode(),
-        "target %s: %s is missing: the runtime for this target is built with hybridc when "
-        "the cross toolchain (Debian's g++-aarch64-linux-gnu) is installed at configure time; "
-        "install it and reconfigure, then rebuild",
-        target.name.c_str(), archive.c_str());
+    return makeError("target " + target.name + ": " + archive +
+                     " is missing: the runtime for this target is built with hybridc when the "
+                     "cross toolchain (Debian's g++-aarch64-linux-gnu) is installed at "
+                     "configure time; install it and reconfigure, then rebuild");
   resources.runtimeArchive = archive;
   return llvm::Error::success();
 }

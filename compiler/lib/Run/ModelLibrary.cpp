@@ -31,9 +31,8 @@ CompiledLibrary::load(const std::string &outDir) {
   lib->outDir_ = outDir;
   std::string path = outDir + "/" + manifest->library;
   // dlopen would only say "wrong ELF machine" of a cross-compiled library.
-  const bool foreign = (hybridc_target_level(manifest->target.c_str()) == HYBRIDC_LEVEL_AARCH64) !=
-                       HYBRIDC_HOST_IS_AARCH64;
-  if (foreign)
+  const bool aarch64 = hybridc_target_level(manifest->target.c_str()) == HYBRIDC_LEVEL_AARCH64;
+  if (aarch64 != HYBRIDC_HOST_IS_AARCH64)
     return makeError(path + " is compiled for target " + manifest->target +
                      ", another machine than this one: run it there (or under qemu-user, "
                      "see the README's cross-compiling section)");
