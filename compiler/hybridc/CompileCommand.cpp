@@ -4,9 +4,36 @@
 #include "hybridc/Codegen/KernelSpec.h"
 #include "hybridc/Compile/ModelCompiler.h"
 
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace hybridc;
+
+namespace {
+
+/// Each entry of a comma-separated --target must be a known target; the
+/// list as a whole (duplicates, machines) is checked by compileModel.
+CLI::Validator targetListValidator() {
+  return CLI::Validator(
+      [](std::string &value) -> std::string {
+        const std::vector<std::string> known = codegen::knownTargets();
+        std::string all;
+        for (const std::string &k : known)
+          all += (all.empty() ? "" : ",") + k;
+        llvm::SmallVector<llvm::StringRef> entries;
+        llvm::StringRef(value).split(entries, ',');
+        for (llvm::StringRef e : entries)
+          if (!llvm::is_contained(known, e.str()))
+            return (e.empty() ? std::string("an empty entry") : e.str()) + " not in {" + all +
+                   "}";
+        return "";
+      },
+      "TARGET[,TARGET...]");
+}
+
+} // namespace
 
 void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
   auto opts = std::make_shared<CompileOptions>();
@@ -20,8 +47,11 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
   cmd->add_option("--name", opts->name,
                   "C prefix of every exported symbol (default: the model folder's name)");
   cmd->add_option("--target", opts->target,
-                  "CPU to compile for (host: the best of the named targets this CPU runs)")
-      ->check(CLI::IsMember(codegen::knownTargets()))
+                  "CPU to compile for (host: the best of the named targets this CPU runs); "
+                  "a comma list of x86-64 targets builds one library holding a variant for "
+                  "each, the best this CPU runs chosen when the model is opened "
+                  "(HYBRIDC_CPU=<target> forces one)")
+      ->check(targetListValidator())
       ->capture_default_str();
   cmd->add_option("--weights-dtype", opts->weightsDtype,
                   "Storage of matmul/embedding weights (f32 accumulation and SSM state "

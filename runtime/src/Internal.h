@@ -69,7 +69,7 @@ void hybridc_rt_halide_hooks_anchor(void);
 // ---- Model / session state ---------------------------------------------------
 struct hybridc_model {
   const hybridc_model_desc *desc;
-  const uint8_t *payload;   // weights as the driver sees them
+  const uint8_t *payload;   // weights as the driver sees them: its variant's layout
   void *map_base;           // the mmapped file, or NULL for embedded weights
   size_t map_bytes;
   int32_t default_threads;  // for sessions created later (atomic access)

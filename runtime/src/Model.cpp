@@ -26,13 +26,19 @@ static int validate_desc(const hybridc_model_desc *d) {
   const char *name = d->name ? d->name : "(unnamed)";
   if (d->vocab_size <= 0 || d->state_bytes < 0 || d->kv_segments < 0 || d->kv_row_bytes < 0 ||
       d->max_chunk_tokens <= 0 || d->workspace_fixed_bytes < 0 ||
-      d->workspace_bytes_per_token < 0 || !d->prefill || !d->decode)
+      d->workspace_bytes_per_token < 0 || !d->prefill || !d->decode ||
+      d->weights_offset > d->weights_bytes ||
+      d->weights_layout_bytes > d->weights_bytes - d->weights_offset ||
+      d->weights_offset % HYBRIDC_WEIGHTS_LAYOUT_ALIGN)
     return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT,
                            "model descriptor of '%s' is inconsistent (vocab_size %d, "
                            "state_bytes %" PRId64 ", kv_segments %d, kv_row_bytes %" PRId64
-                           ", max_chunk_tokens %" PRId64 ", driver functions %s)",
+                           ", max_chunk_tokens %" PRId64 ", weights layout of %" PRIu64 " bytes at %" PRIu64 " of %" PRIu64
+                           ", driver functions %s)",
                            name, d->vocab_size, d->state_bytes, d->kv_segments, d->kv_row_bytes,
-                           d->max_chunk_tokens, d->prefill && d->decode ? "set" : "missing");
+                           d->max_chunk_tokens, d->weights_layout_bytes, d->weights_offset,
+                           d->weights_bytes,
+                           d->prefill && d->decode ? "set" : "missing");
   return HYBRIDC_OK;
 }
 
@@ -213,6 +219,9 @@ int hybridc_rt_model_open_ex(const hybridc_model_desc *desc, const char *weights
       return status;
     }
   }
+  // The hash covers every variant's layout; this variant's drivers read
+  // their own.
+  m->payload += desc->weights_offset;
   *out = m;
   return HYBRIDC_OK;
 }

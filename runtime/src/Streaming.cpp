@@ -221,7 +221,7 @@ int run(hybridc_session *s, const int32_t *tokens, int64_t n, float *logits, int
   hybridc_call_ctx ctx;
   init_ctx(ctx, s);
 
-  hybridc_memref1d w = memref(m->payload, (int64_t)d->weights_bytes);
+  hybridc_memref1d w = memref(m->payload, (int64_t)d->weights_layout_bytes);
   hybridc_memref1d kv = memref(s->kv, (int64_t)d->kv_segments * s->kv_capacity * d->kv_row_bytes);
   const int64_t vocab = d->vocab_size;
   hybridc_driver_fn driver = decode ? d->decode : d->prefill;
@@ -371,7 +371,7 @@ int run_batch(hybridc_session *const *sessions, const int32_t *tokens, int64_t n
 
   hybridc_call_ctx ctx;
   init_ctx(ctx, lead);
-  hybridc_memref1d w = memref(lead->model->payload, (int64_t)d->weights_bytes);
+  hybridc_memref1d w = memref(lead->model->payload, (int64_t)d->weights_layout_bytes);
   for (int64_t off = 0; status == HYBRIDC_OK && off < n;) {
     const int64_t cn = n - off < chunk ? n - off : chunk;
     hybridc_memref1d tok = memref(tokens + off, cn);

@@ -68,6 +68,10 @@ int64_t planAll(const Checkpoint &ckpt, std::vector<PackedWeight> &plan) {
   return offset;
 }
 
+std::vector<WeightsLayout> oneLayout(const std::vector<PackedWeight> &plan) {
+  return {{0, &plan, codegen::LinearPacking{16, 1}}};
+}
+
 TEST(WeightsFile, EveryTensorAtItsOffsetAndThePayloadHash) {
   std::unique_ptr<Checkpoint> ckpt = golden();
   ASSERT_TRUE(ckpt);
@@ -76,8 +80,8 @@ TEST(WeightsFile, EveryTensorAtItsOffsetAndThePayloadHash) {
   ASSERT_GT(plan.size(), 8u) << "enough tensors to pack several at once";
   TempDir dir;
   llvm::Expected<uint64_t> hash =
-      writeWeightsFile(dir.file("m.weights"), *ckpt, plan, payload, codegen::WeightType::F32,
-                       codegen::LinearPacking{16, 1}, "golden");
+      writeWeightsFile(dir.file("m.weights"), *ckpt, oneLayout(plan), payload,
+                       codegen::WeightType::F32, "golden");
   ASSERT_TRUE(static_cast<bool>(hash)) << errorMessage(hash.takeError());
 
   std::string file = readFile(dir.file("m.weights"));
@@ -103,6 +107,51 @@ TEST(WeightsFile, EveryTensorAtItsOffsetAndThePayloadHash) {
                               HYBRIDC_WEIGHTS_HEADER_BYTES,
                           size_t(payload)),
             *hash);
+}
+
+// A library of two CPU variants that pack differently: each layout at its
+// own offset, packed its own way, zeros between them, one hash over all.
+TEST(WeightsFile, EachLayoutAtItsOffsetPackedItsWay) {
+  std::unique_ptr<Checkpoint> ckpt = golden();
+  ASSERT_TRUE(ckpt);
+  const TensorView *matrix = nullptr;
+  for (const TensorView *t : ckpt->allTensors())
+    if (t->shape.size() == 2 && t->shape[0] % 16 != 0 && !matrix)
+      matrix = t; // rows not a multiple of either lane count: padding differs
+  if (!matrix)
+    for (const TensorView *t : ckpt->allTensors())
+      if (t->shape.size() == 2 && !matrix)
+        matrix = t;
+  ASSERT_TRUE(matrix);
+  const codegen::LinearPacking avx2{8, 1}, avx512{16, 1};
+  auto planFor = [&](const codegen::LinearPacking &p) {
+    const int64_t bytes = p.blocks(matrix->shape[0]) * p.groups(matrix->shape[1]) * p.lanes * 4;
+    return std::vector<PackedWeight>{{matrix->name, "linear", 0, bytes}};
+  };
+  std::vector<PackedWeight> planA = planFor(avx2), planB = planFor(avx512);
+  const int64_t offsetB =
+      (planA[0].bytes + HYBRIDC_WEIGHTS_LAYOUT_ALIGN - 1) / HYBRIDC_WEIGHTS_LAYOUT_ALIGN *
+      HYBRIDC_WEIGHTS_LAYOUT_ALIGN;
+  const int64_t payload = offsetB + planB[0].bytes;
+  TempDir dir;
+  llvm::Expected<uint64_t> hash = writeWeightsFile(
+      dir.file("m.weights"), *ckpt, {{0, &planA, avx2}, {offsetB, &planB, avx512}}, payload,
+      codegen::WeightType::F32, "golden");
+  ASSERT_TRUE(static_cast<bool>(hash)) << errorMessage(hash.takeError());
+  std::string file = readFile(dir.file("m.weights"));
+  ASSERT_EQ(file.size(), size_t(HYBRIDC_WEIGHTS_HEADER_BYTES + payload));
+  const uint8_t *base = reinterpret_cast<const uint8_t *>(file.data()) + HYBRIDC_WEIGHTS_HEADER_BYTES;
+  std::vector<float> w = matrix->toFloat();
+  for (auto [offset, packing] : {std::pair{int64_t(0), avx2}, std::pair{offsetB, avx512}}) {
+    std::vector<uint8_t> expected;
+    codegen::packLinear(w.data(), matrix->shape[0], matrix->shape[1], packing,
+                        codegen::WeightType::F32, expected);
+    EXPECT_EQ(std::memcmp(base + offset, expected.data(), expected.size()), 0)
+        << packing.lanes << " lanes";
+  }
+  for (int64_t i = planA[0].bytes; i < offsetB; ++i)
+    ASSERT_EQ(base[i], 0) << "byte " << i << " between the layouts";
+  EXPECT_EQ(*hash, referenceHash(base, size_t(payload)));
 }
 
 // The streaming hash the compiler, the runtime and `hybridc verify` share
@@ -132,15 +181,15 @@ TEST(WeightsFile, TheFirstBadEntryInPlanOrderIsReported) {
   plan[11].bytes += 4;
   TempDir dir;
   llvm::Expected<uint64_t> hash =
-      writeWeightsFile(dir.file("m.weights"), *ckpt, plan, payload, codegen::WeightType::F32,
-                       codegen::LinearPacking{16, 1}, "golden");
+      writeWeightsFile(dir.file("m.weights"), *ckpt, oneLayout(plan), payload,
+                       codegen::WeightType::F32, "golden");
   ASSERT_FALSE(static_cast<bool>(hash));
   EXPECT_EQ(errorMessage(hash.takeError()),
             "weight '" + plan[5].tensor + "': unknown layout 'zigzag'");
 
   plan[5].layout = "f32";
-  hash = writeWeightsFile(dir.file("m.weights"), *ckpt, plan, payload, codegen::WeightType::F32,
-                          codegen::LinearPacking{16, 1}, "golden");
+  hash = writeWeightsFile(dir.file("m.weights"), *ckpt, oneLayout(plan), payload,
+                          codegen::WeightType::F32, "golden");
   ASSERT_FALSE(static_cast<bool>(hash));
   std::string msg = errorMessage(hash.takeError());
   EXPECT_NE(msg.find("weight '" + plan[11].tensor + "' (f32): packed"), std::string::npos) << msg;
@@ -153,8 +202,8 @@ TEST(WeightsFile, AnUnwritablePathIsNamed) {
   std::vector<PackedWeight> plan;
   int64_t payload = planAll(*ckpt, plan);
   llvm::Expected<uint64_t> hash =
-      writeWeightsFile("/nonexistent-dir/m.weights", *ckpt, plan, payload,
-                       codegen::WeightType::F32, codegen::LinearPacking{16, 1}, "golden");
+      writeWeightsFile("/nonexistent-dir/m.weights", *ckpt, oneLayout(plan), payload,
+                       codegen::WeightType::F32, "golden");
   ASSERT_FALSE(static_cast<bool>(hash));
   EXPECT_NE(errorMessage(hash.takeError()).find("/nonexistent-dir/m.weights: cannot create"),
             std::string::npos);

@@ -102,6 +102,10 @@ const Variant kInt8Avx2 = int8Dot("tiny_int8_avx2", true);
 const Variant kGoldenInt8Avx2 = int8Dot("golden_int8_avx2", true);
 const Variant kInt4Avx2 = int4Dot("tiny_int4_avx2", true);
 const Variant kGoldenInt4Avx2 = int4Dot("golden_int4_avx2", true);
+// A library of the three x86 variants (int8: the same integer sums on every
+// one, so one reference and tolerance), opened on the best this CPU runs;
+// VariantsTest.cpp forces each.
+const Variant kInt8Multi = int8Dot("tiny_int8_multi", true);
 // The same target with --f32-activations: bf16 weights widened to f32.
 const Variant kGoldenBf16Exact{"golden_bf16exact", 1e-4,
                                "reference weights rounded to bf16, f32 inputs: summation order",
@@ -450,6 +454,7 @@ INSTANTIATE_TEST_SUITE_P(tiny_int4, Compiled, ::testing::Values(&kInt4), byModel
 INSTANTIATE_TEST_SUITE_P(tiny_untied_int4, Compiled, ::testing::Values(&kInt4Untied), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_dense_int4, Compiled, ::testing::Values(&kInt4Dense), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_int8_avx2, Compiled, ::testing::Values(&kInt8Avx2), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_int8_multi, Compiled, ::testing::Values(&kInt8Multi), byModel);
 INSTANTIATE_TEST_SUITE_P(golden_int8_avx2, Compiled, ::testing::Values(&kGoldenInt8Avx2), byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_int4_avx2, Compiled, ::testing::Values(&kInt4Avx2), byModel);
 INSTANTIATE_TEST_SUITE_P(golden_int4_avx2, Compiled, ::testing::Values(&kGoldenInt4Avx2), byModel);

@@ -63,7 +63,13 @@ Dump runUnderQemu(const Variant &v, const std::vector<int32_t> &tokens, int chun
   const std::string prefix = scratch + "/logits", log = scratch + "/dump_logits.log";
   std::ostringstream cmd;
   // A hang (a lost wake-up, say) fails here, with the log, not at CTest's timeout.
-  cmd << "timeout 120 " << HYBRIDC_QEMU_AARCH64 << " -L " << HYBRIDC_AARCH64_SYSROOT << " " << HYBRIDC_DUMP_LOGITS
+  // The guest's library path names the cross sysroot's lib/ first: with
+  // Debian's arm64 multiarch libc installed too (/lib/aarch64-linux-gnu),
+  // the cross loader would otherwise pick up that other build's libc.so.6,
+  // and the mismatched pair cannot start a thread (pthread_create spins).
+  // -k: a guest spinning in a loop may never act on the TERM qemu forwards.
+  cmd << "timeout -k 10 120 " << HYBRIDC_QEMU_AARCH64 << " -L " << HYBRIDC_AARCH64_SYSROOT
+      << " -E LD_LIBRARY_PATH=" << HYBRIDC_AARCH64_SYSROOT << "/lib " << HYBRIDC_DUMP_LOGITS
       << " " << out << "/" << m->library << " " << m->name << " "
       << (m->weights.empty() ? std::string("-") : out + "/" + m->weights) << " " << m->vocabSize
       << " " << chunk << " " << prefix;

@@ -354,9 +354,16 @@ int64_t rowsBeforeRoutingTie(const std::vector<double> &margins, double tieMargi
 }
 
 bool cpuRuns(const std::string &target) {
+  // A library of several variants (a comma list) runs if one of them does.
   std::string error;
-  std::optional<hybridc::codegen::TargetSpec> spec = hybridc::codegen::resolveTarget(target, error);
-  return spec && hybridc::codegen::cpuSupports(*spec);
+  std::optional<std::vector<hybridc::codegen::TargetSpec>> specs =
+      hybridc::codegen::resolveTargets(target, error);
+  if (!specs)
+    return false;
+  for (const hybridc::codegen::TargetSpec &spec : *specs)
+    if (hybridc::codegen::cpuSupports(spec))
+      return true;
+  return false;
 }
 
 void copyFile(const std::string &from, const std::string &to) {

@@ -108,6 +108,7 @@ public:
   Runner &operator=(const Runner &) = delete;
 
   bool ok() const { return session_ != nullptr; }
+  void *model() const { return model_; }
   void *session() const { return session_; }
   const Library &lib() const { return lib_; }
 
@@ -192,7 +193,8 @@ int64_t rowsBeforeRoutingTie(const std::vector<double> &margins, double tieMargi
 int32_t argmax(const float *row, int64_t n);
 
 /// Whether this CPU can run code built for `target` (an avx512 library would
-/// die of SIGILL on an avx2-only CI machine: the tests skip instead).
+/// die of SIGILL on an avx2-only CI machine: the tests skip instead); for a
+/// library of several variants (`target` a comma list), whether it runs one.
 bool cpuRuns(const std::string &target);
 
 /// Copies a file (for the weights-file failure tests).

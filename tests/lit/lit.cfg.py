@@ -25,3 +25,23 @@ config.substitutions.append(("%python", sys.executable))
 # The folder of this build's tools alone, for runs with a PATH that lacks the
 # system's compilers.
 config.substitutions.append(("%bindir", config.hybridc_tools_dir))
+
+# What this CPU runs, for tests that run code of a given target
+# (`REQUIRES: avx512-bf16`): the instruction sets of runtime/include/hybridc/
+# cpu_check.h, as the kernel reports them.
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+_flags = _cpu_flags()
+_avx512 = {"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"}
+if _avx512 <= _flags:
+    config.available_features.add("avx512")
+    if {"avx512ifma", "avx512vbmi", "avx512_bf16", "avx512_vnni"} <= _flags:
+        config.available_features.add("avx512-bf16")

@@ -4,8 +4,11 @@
 
 #include <type_traits>
 
-// The generated glue declares this; the compiler defines it in the glue.
-extern "C" const hybridc_model_desc hybridc_model_descriptor = *toy::embedded_desc();
+// The generated glue declares the library; the compiler defines it in the
+// glue, here one variant: the toy model with embedded weights.
+static const hybridc_model_desc toyrt_variant = *toy::embedded_desc();
+static const hybridc_model_desc *const toyrt_variants[] = {&toyrt_variant};
+extern "C" const hybridc_library_desc hybridc_library = {"toyrt", 1, toyrt_variants};
 
 namespace {
 

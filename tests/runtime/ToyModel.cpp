@@ -277,6 +277,7 @@ hybridc_model_desc make_desc(const uint8_t *embedded) {
   d.decode = toy_decode;
   d.target = "x86-64-avx2"; // the least target: every CPU hybridc supports
   d.decode_batch = toy_decode_batch;
+  d.weights_layout_bytes = kWeightsBytes;
   return d;
 }
 

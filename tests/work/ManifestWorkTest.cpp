@@ -2,6 +2,8 @@
 #include "hybridc/Run/Manifest.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -127,13 +129,15 @@ TEST_F(ManifestWork, DescriptionRoundTrips) {
   Manifest m = basic();
   LibraryDescription d;
   d.model = llvm::json::Object{{"num_layers", 4}};
-  d.targets = {"x86-64-avx2"};
+  d.targets = {"x86-64-avx2", "x86-64-avx512-bf16"};
+  d.variants = {{"x86-64-avx2", "int8", 0, 40}, {"x86-64-avx512-bf16", "int8", 4096, 60}};
   d.weightsDtype = "int4";
   d.matmulInputs = "int8";
   d.tensorKinds["mamba.in_proj"] = {"int4", 3, 1000};
   d.memory = {100, 30, 2, 128, 512, 7, 3};
   KernelUse k;
   k.symbol = "hk_linear_0";
+  k.target = "x86-64-avx512-bf16";
   k.kind = "linear";
   k.weightType = "int4";
   k.sizes = {{"IN", 64}, {"OUT", 296}};
@@ -159,6 +163,12 @@ TEST_F(ManifestWork, DescriptionRoundTrips) {
   EXPECT_EQ(got.tensorKinds.at("mamba.in_proj").bytes, 1000);
   ASSERT_EQ(got.kernels.size(), 1u);
   EXPECT_EQ(got.kernels[0].symbol, "hk_linear_0");
+  EXPECT_EQ(got.kernels[0].target, "x86-64-avx512-bf16");
+  ASSERT_EQ(got.variants.size(), 2u);
+  EXPECT_EQ(got.variants[1].target, "x86-64-avx512-bf16");
+  EXPECT_EQ(got.variants[1].matmulInputs, "int8");
+  EXPECT_EQ(got.variants[1].weightsOffset, 4096);
+  EXPECT_EQ(got.variants[1].weightsBytes, 60);
   EXPECT_EQ(got.kernels[0].sizes, k.sizes);
   EXPECT_EQ(got.kernels[0].layers, k.layers);
   EXPECT_EQ(got.kernels[0].others, k.others);
@@ -171,6 +181,58 @@ TEST_F(ManifestWork, DescriptionRoundTrips) {
   EXPECT_EQ(got.memory.workspaceBytes(), 7 + 512 * 3);
   EXPECT_EQ(got.memory.checkpointBytes(), 30);
   EXPECT_EQ(got.memory.weightsBytes, 100);
+}
+
+// A description from before libraries of several variants (no `variants`,
+// no kernel targets) reads as one variant reading the whole payload; a
+// variants list that does not match the targets is refused.
+TEST_F(ManifestWork, DescriptionWithoutVariantsIsOneVariant) {
+  Manifest m = basic();
+  LibraryDescription d;
+  d.model = llvm::json::Object{{"num_layers", 4}};
+  d.targets = {"x86-64-avx512"};
+  d.weightsDtype = "f32";
+  d.matmulInputs = "f32";
+  d.memory = {100, 30, 2, 128, 512, 7, 3};
+  KernelUse k;
+  k.symbol = "hk_linear_0";
+  k.kind = "linear";
+  k.weightType = "f32";
+  d.kernels = {k};
+  m.description = d;
+  ASSERT_FALSE(static_cast<bool>(writeManifest(dir, m)));
+  const std::string path = dir + "/" + kManifestFileName;
+  auto edit = [&](auto change) {
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buf = llvm::MemoryBuffer::getFile(path);
+    ASSERT_TRUE(bool(buf));
+    llvm::Expected<llvm::json::Value> v = llvm::json::parse((*buf)->getBuffer());
+    ASSERT_TRUE(bool(v));
+    llvm::json::Object *desc = v->getAsObject()->getObject("description");
+    change(*desc);
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    os << *v;
+  };
+  edit([](llvm::json::Object &desc) {
+    desc.erase("variants");
+    desc.getArray("kernels")->front().getAsObject()->erase("target");
+  });
+  llvm::Expected<Manifest> r = readManifest(dir);
+  ASSERT_TRUE(static_cast<bool>(r)) << llvm::toString(r.takeError());
+  ASSERT_EQ(r->description->variants.size(), 1u);
+  EXPECT_EQ(r->description->variants[0].target, "x86-64-avx512");
+  EXPECT_EQ(r->description->variants[0].matmulInputs, "f32");
+  EXPECT_EQ(r->description->variants[0].weightsOffset, 0);
+  EXPECT_EQ(r->description->variants[0].weightsBytes, 100);
+  EXPECT_EQ(r->description->kernels[0].target, "x86-64-avx512");
+  EXPECT_EQ(r->forVariant("x86-64-avx512").target, "x86-64-avx512");
+
+  edit([](llvm::json::Object &desc) { desc["variants"] = llvm::json::Array{}; });
+  r = readManifest(dir);
+  ASSERT_FALSE(static_cast<bool>(r));
+  EXPECT_NE(llvm::toString(r.takeError())
+                .find("description.variants lists 0 variants but targets 1"),
+            std::string::npos);
 }
 
 } // namespace

@@ -104,6 +104,7 @@ struct LoweringContext {
   codegen::LinearPacking packing; // of every linear and expert weight
   int64_t chunkTokens;   // the scan kernel's chunk
   int64_t prefillTokens; // the largest prefill call, a multiple of neither
+  std::string symbolSuffix; // ends every driver and kernel symbol
   WeightPlan weights;
   llvm::StringMap<func::FuncOp> kernels;
   SmallVector<func::FuncOp> kernelOrder; // creation order

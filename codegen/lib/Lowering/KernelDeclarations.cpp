@@ -59,7 +59,8 @@ func::FuncOp LoweringContext::kernel(OpBuilder &b, const KernelDesc &desc,
       b.getNamedAttr("weight_type",
                      b.getStringAttr(type)),
   });
-  std::string symbol = "hk_" + desc.kind + "_" + std::to_string(kernelCounts[desc.kind]++);
+  std::string symbol =
+      "hk_" + desc.kind + "_" + std::to_string(kernelCounts[desc.kind]++) + symbolSuffix;
   SmallVector<Type> inputs{LLVM::LLVMPointerType::get(ctx)};
   inputs.append(argTypes.begin(), argTypes.end());
   OpBuilder::InsertionGuard guard(b);

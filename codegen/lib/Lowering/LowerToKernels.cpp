@@ -90,17 +90,21 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     lc.packing.groupsPerByte = *type == codegen::WeightType::INT4 ? 2 : 1;
     lc.chunkTokens = chunkTokens;
     lc.prefillTokens = prefillTokens > 0 ? prefillTokens : chunkTokens;
+    lc.symbolSuffix = symbolSuffix;
     // The state layout is hybrid-plan-state's (the one planner).
     if (failed(readStateLayout(forward, lc)))
       return signalPassFailure();
 
-    if (failed(DriverBuilder(lc, DriverKind::Prefill).build(b, kPrefillFunctionName)) ||
-        failed(DriverBuilder(lc, DriverKind::Decode).build(b, kDecodeFunctionName)) ||
-        failed(DriverBuilder(lc, DriverKind::DecodeBatch).build(b, kDecodeBatchFunctionName)))
+    const std::string prefillName = kPrefillFunctionName + symbolSuffix;
+    if (failed(DriverBuilder(lc, DriverKind::Prefill).build(b, prefillName)) ||
+        failed(DriverBuilder(lc, DriverKind::Decode)
+                   .build(b, kDecodeFunctionName + symbolSuffix)) ||
+        failed(DriverBuilder(lc, DriverKind::DecodeBatch)
+                   .build(b, kDecodeBatchFunctionName + symbolSuffix)))
       return signalPassFailure();
 
     // Declarations first, in creation order, then the drivers.
-    auto prefill = module.lookupSymbol<func::FuncOp>(kPrefillFunctionName);
+    auto prefill = module.lookupSymbol<func::FuncOp>(prefillName);
     for (func::FuncOp k : lc.kernelOrder)
       k->moveBefore(prefill);
 
@@ -116,6 +120,8 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     module->setAttr("hybrid.workspace_bytes_per_token", i64(lc.workspaceRowBytes));
     module->setAttr("hybrid.workspace_fixed_bytes", i64(lc.workspaceFixedBytes));
     module->setAttr("hybrid.max_chunk_tokens", i64(lc.prefillTokens));
+    if (!symbolSuffix.empty())
+      module->setAttr("hybrid.symbol_suffix", b.getStringAttr(symbolSuffix));
 
     forward.erase();
     SmallVector<Operation *> dead;

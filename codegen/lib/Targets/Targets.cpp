@@ -114,6 +114,51 @@ std::optional<TargetSpec> resolveTarget(const std::string &name, std::string &er
   return std::nullopt;
 }
 
+std::optional<std::vector<TargetSpec>> resolveTargets(const std::string &list,
+                                                      std::string &error) {
+  std::vector<TargetSpec> targets;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = list.find(',', start);
+    const std::string name =
+        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (name.empty()) {
+      error = "'" + list + "' has an empty entry (give names separated by single commas)";
+      return std::nullopt;
+    }
+    std::optional<TargetSpec> t = resolveTarget(name, error);
+    if (!t)
+      return std::nullopt;
+    for (const TargetSpec &seen : targets)
+      if (seen.name == t->name) {
+        error = "'" + list + "' names " + t->name + " twice" +
+                (name == "host" ? " (host is " + t->name + " on this machine)" : "");
+        return std::nullopt;
+      }
+    targets.push_back(*t);
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  // One library is linked for one machine: its variants are x86-64 CPU
+  // levels, chosen among at model open; aarch64 is another machine.
+  for (const TargetSpec &t : targets)
+    if (targets.size() > 1 && t.crossCompiled()) {
+      error = "'" + list + "': " + t.name +
+              " is another machine; a library of several variants holds x86-64 levels only "
+              "(compile aarch64 into a library of its own)";
+      return std::nullopt;
+    }
+  return targets;
+}
+
+std::string variantSymbolSuffix(const TargetSpec &target) {
+  std::string suffix = "__";
+  for (char c : target.name)
+    suffix += (c == '-') ? '_' : c;
+  return suffix;
+}
+
 bool cpuSupports(const TargetSpec &target) {
   for (const TargetRow &row : kTargets)
     if (target.name == row.name)

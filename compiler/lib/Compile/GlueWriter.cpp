@@ -34,11 +34,42 @@ std::string statusEnumerators() {
   return os.str();
 }
 
+/// The header's model sizes (@MODEL_INFO@), and the profiling functions of
+/// a library built with --profile.
+std::string modelInfoDefines(const ModelGlueInfo &info) {
+  const std::string N = upper(info.name);
+  // Every variant calls prefill in chunks of the same size.
+  const int64_t chunk = info.variants.empty() ? 0 : info.variants.front().memory.maxChunkTokens;
+  std::ostringstream os;
+  os << "#define " << N << "_VOCAB_SIZE " << info.vocabSize << "\n#define " << N
+     << "_HIDDEN_SIZE " << info.hiddenSize << "\n#define " << N << "_NUM_LAYERS "
+     << info.numLayers << "\n#define " << N << "_MAMBA_LAYERS " << info.mambaLayers
+     << "\n#define " << N << "_ATTENTION_LAYERS " << info.attentionLayers << "\n#define " << N
+     << "_MAX_CHUNK_TOKENS " << chunk << "\n"
+     << "/* The same sizes as constants spelled with the lower-case prefix. */\n"
+     << "enum { " << info.name << "_vocab_size = " << info.vocabSize << ", " << info.name
+     << "_hidden_size = " << info.hiddenSize << ", " << info.name
+     << "_num_layers = " << info.numLayers << " };\n";
+  if (info.profile)
+    os << "/* Built with --profile: per-kernel time since the last reset, as a table. */\n"
+       << "const char *" << info.name << "_profile_report(void);\nvoid " << info.name
+       << "_profile_reset(void);\n";
+  return os.str();
+}
+
 std::string fillTemplate(std::string text, const ModelGlueInfo &info) {
   text = substitute(text, "@STATUS_CODES@", statusEnumerators());
   text = substitute(text, "@NAME_UPPER@", upper(info.name));
-  text = substitute(text, "@MODEL_INFO@", info.modelInfoDefines);
+  text = substitute(text, "@MODEL_INFO@", modelInfoDefines(info));
   return substitute(text, "@NAME@", info.name);
+}
+
+/// "x86-64-avx2" or, for several variants, "x86-64-avx2,x86-64-avx512".
+std::string targetList(const ModelGlueInfo &info) {
+  std::string out;
+  for (const VariantGlue &v : info.variants)
+    out += (out.empty() ? "" : ",") + v.target;
+  return out;
 }
 
 } // namespace
@@ -137,30 +168,51 @@ static uint64_t hybridc_now_ns(void) {
        << k.label << ")\", status);\n}\n\n";
   }
 
-  os << "extern void _mlir_ciface_hybridc_prefill(void *, hybridc_memref1d *, hybridc_memref1d *,"
-        " hybridc_memref1d *, hybridc_memref1d *, hybridc_memref1d *, int64_t, int64_t,"
-        " hybridc_memref1d *, hybridc_memref1d *, int64_t);\n"
-     << "extern void _mlir_ciface_hybridc_decode(void *, hybridc_memref1d *, hybridc_memref1d *,"
-        " hybridc_memref1d *, hybridc_memref1d *, hybridc_memref1d *, int64_t, int64_t,"
-        " hybridc_memref1d *, hybridc_memref1d *, int64_t);\n"
-     << "extern void _mlir_ciface_hybridc_decode_batch(void *, hybridc_memref1d *,"
-        " hybridc_memref1d *, hybridc_memref1d *, hybridc_memref1d *, hybridc_memref1d *);\n";
+  // Each variant's drivers (the C interfaces of runtime_abi.h's driver
+  // types) and descriptor, then the library's table of them.
   if (info.embeddedWeights)
     os << "extern const uint8_t hybridc_embedded_weights[];\n";
-  os << "\nconst hybridc_model_desc hybridc_model_descriptor = {\n"
-     << "  \"" << info.name << "\",\n"
-     << "  " << info.modelHash << "ull, /* model_hash */\n"
-     << "  " << info.memory.weightsBytes << "ull, /* weights_bytes */\n"
-     << "  " << (info.embeddedWeights ? "hybridc_embedded_weights" : "NULL") << ",\n"
-     << "  " << info.vocabSize << ", " << info.hiddenSize << ", " << info.numLayers
-     << ", /* vocab, hidden, layers */\n"
-     << "  " << info.memory.stateBytes << ", /* state_bytes */\n"
-     << "  " << info.memory.kvSegments << ", " << info.memory.kvRowBytes << ", /* kv segments, row bytes */\n"
-     << "  " << info.memory.maxChunkTokens << ", /* max_chunk_tokens */\n"
-     << "  " << info.memory.workspaceFixedBytes << ", " << info.memory.workspaceBytesPerToken << ", /* workspace fixed, per token */\n"
-     << "  _mlir_ciface_hybridc_prefill,\n  _mlir_ciface_hybridc_decode,\n"
-     << "  \"" << info.target << "\", /* target */\n"
-     << "  _mlir_ciface_hybridc_decode_batch,\n};\n\n";
+  for (size_t i = 0; i < info.variants.size(); ++i) {
+    const VariantGlue &v = info.variants[i];
+    const MemoryPlan &m = v.memory;
+    os << "\n/* Variant " << i << ": " << v.target << ". */\n";
+    for (const char *driver : {"prefill", "decode"})
+      os << "extern void _mlir_ciface_hybridc_" << driver << v.suffix
+         << "(void *, hybridc_memref1d *, hybridc_memref1d *, hybridc_memref1d *,"
+            " hybridc_memref1d *, hybridc_memref1d *, int64_t, int64_t, hybridc_memref1d *,"
+            " hybridc_memref1d *, int64_t);\n";
+    os << "extern void _mlir_ciface_hybridc_decode_batch" << v.suffix
+       << "(void *, hybridc_memref1d *, hybridc_memref1d *, hybridc_memref1d *,"
+          " hybridc_memref1d *, hybridc_memref1d *);\n"
+       << "static const hybridc_model_desc hybridc_variant_" << i << " = {\n"
+       << "  .name = \"" << info.name << "\",\n"
+       << "  .model_hash = " << info.modelHash << "ull,\n"
+       << "  .weights_bytes = " << info.payloadBytes << "ull,\n"
+       << "  .embedded_weights = " << (info.embeddedWeights ? "hybridc_embedded_weights" : "NULL")
+       << ",\n"
+       << "  .vocab_size = " << info.vocabSize << ",\n"
+       << "  .hidden_size = " << info.hiddenSize << ",\n"
+       << "  .num_layers = " << info.numLayers << ",\n"
+       << "  .state_bytes = " << m.stateBytes << ",\n"
+       << "  .kv_segments = " << m.kvSegments << ",\n"
+       << "  .kv_row_bytes = " << m.kvRowBytes << ",\n"
+       << "  .max_chunk_tokens = " << m.maxChunkTokens << ",\n"
+       << "  .workspace_fixed_bytes = " << m.workspaceFixedBytes << ",\n"
+       << "  .workspace_bytes_per_token = " << m.workspaceBytesPerToken << ",\n"
+       << "  .prefill = _mlir_ciface_hybridc_prefill" << v.suffix << ",\n"
+       << "  .decode = _mlir_ciface_hybridc_decode" << v.suffix << ",\n"
+       << "  .target = \"" << v.target << "\",\n"
+       << "  .decode_batch = _mlir_ciface_hybridc_decode_batch" << v.suffix << ",\n"
+       << "  .weights_offset = " << v.weightsOffset << "ull,\n"
+       << "  .weights_layout_bytes = " << m.weightsBytes << "ull,\n"
+       << "};\n";
+  }
+  os << "\nstatic const hybridc_model_desc *const hybridc_variants[] = {";
+  for (size_t i = 0; i < info.variants.size(); ++i)
+    os << (i ? ", " : "") << "&hybridc_variant_" << i;
+  os << "};\n"
+     << "const hybridc_library_desc hybridc_library = {\"" << info.name << "\", "
+     << info.variants.size() << ", hybridc_variants};\n\n";
   os << fillTemplate(apiTemplate, info);
   if (info.profile)
     os << "\n__attribute__((visibility(\"default\"))) const char *" << info.name
@@ -224,7 +276,7 @@ std::string hybridc::generatePkgConfig(const ModelGlueInfo &info, const std::str
      << "libdir=${prefix}\nincludedir=${prefix}\n"
      << "weights=" << (info.embeddedWeights ? "" : "${prefix}/" + info.name + ".weights") << "\n\n"
      << "Name: " << info.name << "\n"
-     << "Description: model library compiled by hybridc (" << info.target << ", "
+     << "Description: model library compiled by hybridc (" << targetList(info) << ", "
      << weightsDtype << " weights" << (info.embeddedWeights ? ", embedded" : "") << ")\n"
      << "Version: 0.1.0\n"
      << "Libs: -L${libdir} -Wl,-rpath,${libdir} -l" << info.name << "\n"

@@ -1,8 +1,10 @@
 //===- GlueWriter.h - the generated C parts of a model library --*- C++ -*-===//
 //
-// The C text `hybridc compile` writes for each model: the model descriptor,
-// one wrapper per kernel (MLIR memref descriptors -> halide_buffer_t), the
-// prefixed public API, its header, and the linker's export list.
+// The C text `hybridc compile` writes for each model: one model descriptor
+// per CPU variant and the library's table of them, one wrapper per kernel
+// (MLIR memref descriptors -> halide_buffer_t), the prefixed public API, its
+// header (with the model's sizes as #defines), the linker's export list and
+// the pkg-config file.
 //
 //===----------------------------------------------------------------------===//
 #ifndef HYBRIDC_COMPILE_GLUEWRITER_H
@@ -30,16 +32,25 @@ struct KernelSignature {
   std::vector<KernelArg> args;
 };
 
+/// One CPU variant's descriptor: its drivers (named with its suffix), its
+/// sizes and where its layout of the weights lies in the payload.
+struct VariantGlue {
+  std::string target; // TargetSpec::name, what <name>_model_target returns
+  std::string suffix; // of its driver symbols ("" in a library of one variant)
+  MemoryPlan memory;  // memory.weightsBytes: its layout's bytes
+  int64_t weightsOffset = 0;
+};
+
 struct ModelGlueInfo {
   std::string name;
-  std::string target; // TargetSpec::name, what <name>_model_target returns
   uint64_t modelHash = 0;
   bool embeddedWeights = false;
+  int64_t payloadBytes = 0; // the whole weights payload, every layout
   int64_t vocabSize = 0, hiddenSize = 0, numLayers = 0;
-  MemoryPlan memory; // the descriptor's sizes, as `hybridc inspect` shows them
-  std::string modelInfoDefines; // #define lines for the header
+  int64_t mambaLayers = 0, attentionLayers = 0;
   bool profile = false;         // time every kernel call (see --profile)
-  std::vector<KernelSignature> kernels;
+  std::vector<VariantGlue> variants;    // one or more, in --target order
+  std::vector<KernelSignature> kernels; // every variant's
 };
 
 /// The glue C source; `apiTemplate` is runtime/templates/model_api_glue.c.in.

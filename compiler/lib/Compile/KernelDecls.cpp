@@ -135,12 +135,16 @@ llvm::Expected<std::vector<KernelJob>> hybridc::collectKernels(ModuleOp module) 
     else
       addOnce(use.others, name.empty() ? std::string("(driver)") : name);
   };
+  // A variant of a library of several: its drivers' names end with it.
+  auto suffix = module->getAttrOfType<StringAttr>("hybrid.symbol_suffix");
   for (Operation &op : module.getBody()->getOperations()) {
     auto symbol = op.getAttrOfType<StringAttr>(SymbolTable::getSymbolAttrName());
     if (!symbol || !symbol.getValue().starts_with("hybridc_") || op.getNumRegions() == 0 ||
         op.getRegion(0).empty())
       continue;
     llvm::StringRef driver = symbol.getValue().drop_front(8); // "hybridc_"
+    if (suffix)
+      driver.consume_back(suffix.getValue());
     op.walk([&](Operation *inner) {
       if (auto call = dyn_cast<func::CallOp>(inner))
         record(driver, call.getCallee(), call.getLoc());

@@ -74,6 +74,8 @@ llvm::Expected<LoweredModel> hybridc::readLoweredModel(ModuleOp module,
                      std::to_string(expected.lanes) + " lanes x " +
                      std::to_string(expected.group) + " (its target and weights dtype)");
   m.packing = expected;
+  if (auto suffix = module->getAttrOfType<StringAttr>("hybrid.symbol_suffix"))
+    m.symbolSuffix = suffix.str();
 
   struct {
     const char *name;

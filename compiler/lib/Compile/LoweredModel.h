@@ -29,6 +29,7 @@ struct LoweredModel {
   MemoryPlan memory;               // the sizes the glue's descriptor holds
   codegen::WeightType weightType = codegen::WeightType::F32;
   codegen::LinearPacking packing;  // lanes and input group the lowering assumed
+  std::string symbolSuffix;        // ends its driver and kernel symbols ("" alone)
 };
 
 /// Reads a lowered (or LLVM-dialect) module. `expected` is the packing the

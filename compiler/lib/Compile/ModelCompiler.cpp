@@ -1,51 +1,21 @@
 //===- ModelCompiler.cpp - checkpoint -> lib<name>.so + <name>.h ----------===//
 //
-// The stages of `hybridc compile`, each timed:
-//   import      checkpoint -> `hybrid` module
-//   lower       canonicalize, plan state, hybrid-lower-to-kernels
-//   to-llvm     memref/scf/func/arith -> LLVM dialect
-//   driver      LLVM dialect -> LLVM IR -> object (LLVM 19 TargetMachine)
-//   kernels     one Halide AOT object per distinct kernel + one Halide runtime
-//   weights     packed weights file (mmapped by the runtime)
-//   glue/link   generated C glue, then `cc -shared` with a version script
+// `hybridc compile`: the options checked and resolved (name, targets,
+// weights dtype, phases), then a Compilation (Compilation.h) runs the
+// stages in order. The stages themselves live in ImportAndLower.cpp,
+// CodeGeneration.cpp and LibraryOutput.cpp; the C text in GlueWriter.cpp.
 //
 //===----------------------------------------------------------------------===//
-#include "hybridc/Compile/ModelCompiler.h"
+#include "Compilation.h"
+
 #include "hybridc/Support/Error.h"
 
-#include "GlueWriter.h"
-#include "KernelDecls.h"
-#include "LibraryFacts.h"
-#include "LoweredModel.h"
-#include "PhaseFile.h"
-#include "Resources.h"
-#include "Parallel.h"
-#include "Toolchain.h"
-#include "WeightsFile.h"
-
-#include "hybridc/Codegen/EmitObject.h"
-#include "hybridc/Codegen/KernelSpec.h"
-#include "hybridc/Codegen/Passes.h"
-#include "hybridc/Run/Manifest.h"
 #include "hybridc/Import/Importer.h"
 
-#include "hybrid/HybridPasses.h"
-#include "hybridc/runtime_abi.h"
-
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-
-#include <chrono>
-#include <map>
-#include <fstream>
 
 using namespace hybridc;
 using namespace mlir;
@@ -68,33 +38,20 @@ std::string hybridc::defaultModelName(const std::string &modelDir) {
   return name;
 }
 
-namespace {
-
-/// The module as text, ending in a newline, with the ops' locations
-/// ("model.layers.3.mamba.conv1d", printed as #loc aliases): a compile
-/// resumed from the file still knows which layer each op is from.
-std::string toText(ModuleOp module) {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  module->print(os, OpPrintingFlags().enableDebugInfo(/*enable=*/true, /*prettyForm=*/false));
-  os << "\n";
-  return text;
-}
-
-std::string join(llvm::StringRef dir, llvm::StringRef file) {
+std::string hybridc::joinPath(llvm::StringRef dir, llvm::StringRef file) {
   llvm::SmallString<256> p(dir);
   llvm::sys::path::append(p, file);
   return std::string(p);
 }
 
-llvm::Expected<std::string> readText(const std::string &path) {
+llvm::Expected<std::string> hybridc::readText(const std::string &path) {
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buf = llvm::MemoryBuffer::getFile(path);
   if (!buf)
     return makeError(path + ": cannot read: " + buf.getError().message());
   return (*buf)->getBuffer().str();
 }
 
-llvm::Error writeText(const std::string &path, const std::string &text) {
+llvm::Error hybridc::writeText(const std::string &path, const std::string &text) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_Text);
   if (ec)
@@ -103,133 +60,45 @@ llvm::Error writeText(const std::string &path, const std::string &text) {
   return llvm::Error::success();
 }
 
-/// Times the stages and prints one line per stage.
-class StageTimer {
-public:
-  explicit StageTimer(llvm::raw_ostream &log) : log(log) {}
-  template <typename Fn> llvm::Error run(llvm::StringRef stage, const std::string &what, Fn fn) {
-    auto start = std::chrono::steady_clock::now();
-    llvm::Error e = fn();
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                    .count();
-    total += ms;
-    if (!e)
-      log << llvm::formatv("  {0,-9} {1,9:f1} ms  {2}\n", stage, ms, what);
-    return e;
-  }
-  double totalMs() const { return total; }
+DiagnosticCollector::DiagnosticCollector(MLIRContext &ctx)
+    : handler(&ctx, [this](Diagnostic &d) {
+        os << d.getLocation() << ": " << d << "\n";
+        return success();
+      }) {}
 
-private:
-  llvm::raw_ostream &log;
-  double total = 0;
-};
-
-/// Turns MLIR diagnostics into the text of an llvm::Error.
-class DiagnosticCollector {
-public:
-  explicit DiagnosticCollector(MLIRContext &ctx)
-      : handler(&ctx, [this](Diagnostic &d) {
-          os << d.getLocation() << ": " << d << "\n";
-          return success();
-        }) {}
-  llvm::Error error(const llvm::Twine &what) { return makeError(what + ":\n" + text); }
-
-private:
-  std::string text;
-  llvm::raw_string_ostream os{text};
-  ScopedDiagnosticHandler handler;
-};
-
-/// Configures IR printing after the passes the user asked for.
-llvm::Error configureIRPrinting(PassManager &pm, const CompileOptions &o,
-                                llvm::StringSet<> &seenPasses, llvm::raw_ostream &out) {
-  for (Pass &p : pm.getPasses())
-    seenPasses.insert(p.getArgument());
-  if (!o.printIrAfterAll && o.printIrAfter.empty())
-    return llvm::Error::success();
-  llvm::StringSet<> wanted;
-  for (const std::string &p : o.printIrAfter)
-    wanted.insert(p);
-  bool all = o.printIrAfterAll;
-  pm.enableIRPrinting(
-      [](Pass *, Operation *) { return false; },
-      [all, wanted](Pass *p, Operation *) { return all || wanted.count(p->getArgument()); },
-      /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false,
-      /*printAfterOnlyOnFailure=*/false, out);
-  return llvm::Error::success();
+llvm::Error DiagnosticCollector::error(const llvm::Twine &what) {
+  return makeError(what + ":\n" + text);
 }
 
-} // namespace
-
-namespace {
-
-/// One run of `hybridc compile`: the validated options and what the stages
-/// hand each other. Each stage is a method, timed by run().
-class Compilation {
-public:
-  /// `o.weightsDtype` is resolved (never empty); `checkpoint` is open.
-  Compilation(const CompileOptions &o, std::unique_ptr<Checkpoint> checkpoint, std::string name,
-              codegen::TargetSpec target, codegen::WeightType weightType,
-              llvm::StringSet<> emit, std::string build, Resources resources,
-              std::optional<Phase> resumeFrom, std::optional<Phase> stopAfter,
-              llvm::raw_ostream &log, llvm::raw_ostream &irOut)
-      : o(o), name(std::move(name)), target(std::move(target)), weightType(weightType),
-        resources(std::move(resources)), resumeFrom(resumeFrom), stopAfter(stopAfter),
-        packing(codegen::linearPacking(this->target, weightType)), emit(std::move(emit)),
-        build(std::move(build)), log(log), irOut(irOut), timer(log),
-        checkpoint(std::move(checkpoint)) {
-    context.disableMultithreading(); // module-scope IR printing needs it
+Compilation::Compilation(const CompileOptions &o, std::unique_ptr<Checkpoint> checkpoint,
+                         std::string name, const std::vector<codegen::TargetSpec> &targets,
+                         codegen::WeightType weightType, llvm::StringSet<> emit,
+                         std::string build, Resources resources,
+                         std::optional<Phase> resumeFrom, std::optional<Phase> stopAfter,
+                         llvm::raw_ostream &log, llvm::raw_ostream &irOut)
+    : o(o), name(std::move(name)), weightType(weightType), resources(std::move(resources)),
+      resumeFrom(resumeFrom), stopAfter(stopAfter), emit(std::move(emit)),
+      build(std::move(build)), log(log), irOut(irOut), timer(log),
+      checkpoint(std::move(checkpoint)) {
+  context.disableMultithreading(); // module-scope IR printing needs it
+  for (const codegen::TargetSpec &t : targets) {
+    Variant &v = variants.emplace_back();
+    v.target = t;
+    v.packing = codegen::linearPacking(t, weightType);
+    if (targets.size() > 1)
+      v.suffix = codegen::variantSymbolSuffix(t);
   }
+}
 
-  llvm::Error run();
+std::string Compilation::variantPath(const Variant &v, const std::string &suffix) const {
+  if (variants.size() == 1)
+    return outPath(suffix);
+  return outPath("." + v.target.name + suffix);
+}
 
-private:
-  llvm::Error importModel();
-  llvm::Error buildPipelines();
-  llvm::Error runPipeline(llvm::StringRef stage, const std::string &what, PassManager &pm,
-                          Phase phase);
-  llvm::Error loadModule();
-  llvm::Error stopped(Phase phase);
-  /// Whether the module was loaded from a file of `phase` or a later one
-  /// (so the passes that produce `phase` do not run again).
-  bool resumedPast(Phase phase) const { return resumeFrom && *resumeFrom >= phase; }
-  llvm::Error describeModel();
-  void describeGgufTypes();
-  void describeWeightTypes();
-  llvm::Error emitDriver();
-  llvm::Error compileKernels();
-  llvm::Error writeWeights();
-  llvm::Error link();
-  llvm::Error finish();
-  std::string outPath(const std::string &suffix) const { return join(o.outDir, name + suffix); }
-
-  const CompileOptions &o;
-  const std::string name;
-  const codegen::TargetSpec target;
-  const codegen::WeightType weightType;
-  const Resources resources; // templates, headers and runtime archive the link uses
-  const std::optional<Phase> resumeFrom; // --from-mlir: the file's phase
-  const std::optional<Phase> stopAfter;  // --compile-to
-  const codegen::LinearPacking packing; // every matrix's layout, from target + type
-  const llvm::StringSet<> emit;
-  const std::string build; // scratch folder for objects
-  llvm::raw_ostream &log, &irOut;
-  StageTimer timer;
-  MLIRContext context;
-  DiagnosticCollector diagnostics{context};
-  // Anchored on the module, so their textual form is what hybridc-opt takes.
-  PassManager lowerPM{&context, ModuleOp::getOperationName()},
-      llvmPM{&context, ModuleOp::getOperationName()};
-
-  std::unique_ptr<Checkpoint> checkpoint;
-  OwningOpRef<ModuleOp> module;
-  std::vector<KernelJob> kernels;
-  std::vector<PackedWeight> plan;
-  ModelGlueInfo glue;
-  LibraryDescription description; // what `hybridc inspect` shows
-  std::vector<std::string> objects; // linked into the library
-  std::string weightsFile;
-};
+std::string Compilation::variantNote(const Variant &v) const {
+  return variants.size() == 1 ? "" : " (" + v.target.name + ")";
+}
 
 llvm::Error Compilation::run() {
   if (resumeFrom) {
@@ -246,413 +115,55 @@ llvm::Error Compilation::run() {
   if (llvm::Error e = buildPipelines())
     return e;
   if (!resumedPast(Phase::Lowered))
-    if (llvm::Error e = runPipeline("lower", "canonicalize, plan state, lower to kernels",
-                                    lowerPM, Phase::Lowered))
-      return e;
+    for (Variant &v : variants)
+      if (llvm::Error e = runPipeline(v, "lower",
+                                      "canonicalize, plan state, lower to kernels" +
+                                          variantNote(v),
+                                      *v.lowerPM, Phase::Lowered))
+        return e;
   if (stopAfter == Phase::Lowered)
     return stopped(Phase::Lowered);
   if (llvm::Error e = describeModel())
     return e;
   if (!resumedPast(Phase::LlvmDialect))
-    if (llvm::Error e = runPipeline("to-llvm", "memref/scf/func -> LLVM dialect", llvmPM,
-                                    Phase::LlvmDialect))
-      return e;
+    for (Variant &v : variants)
+      if (llvm::Error e = runPipeline(v, "to-llvm",
+                                      "memref/scf/func -> LLVM dialect" + variantNote(v),
+                                      *v.llvmPM, Phase::LlvmDialect))
+        return e;
   if (stopAfter == Phase::LlvmDialect)
     return stopped(Phase::LlvmDialect);
-  if (llvm::Error e = timer.run("driver", "LLVM IR -> " + target.llvmCpu + " object",
-                                [&] { return emitDriver(); }))
-    return e;
+  for (Variant &v : variants)
+    if (llvm::Error e = timer.run("driver", "LLVM IR -> " + v.target.llvmCpu + " object" +
+                                                variantNote(v),
+                                  [&] { return emitDriver(v); }))
+      return e;
+  size_t kernelCount = 0;
+  for (const Variant &v : variants)
+    kernelCount += v.lowered.kernels.size();
   if (llvm::Error e = timer.run("kernels",
-                                std::to_string(kernels.size()) + " Halide kernels + runtime",
+                                std::to_string(kernelCount) + " Halide kernels + runtime",
                                 [&] { return compileKernels(); }))
     return e;
+  size_t packed = 0;
+  for (const WeightsLayoutPlan &l : layouts)
+    packed += l.packer->lowered.plan.size();
   if (llvm::Error e = timer.run("weights",
-                                llvm::formatv("{0} tensors packed, {1:f1} MiB", plan.size(),
-                                              glue.memory.weightsBytes / 1048576.0),
+                                llvm::formatv("{0} tensors packed{1}, {2:f1} MiB", packed,
+                                              layouts.size() == 1
+                                                  ? std::string()
+                                                  : " in " + std::to_string(layouts.size()) +
+                                                        " layouts",
+                                              glue.payloadBytes / 1048576.0),
                                 [&] { return writeWeights(); }))
     return e;
   if (llvm::Error e = timer.run("link",
-                                "lib" + name + ".so (" + target.cc + " -shared, runtime " +
-                                    resources.runtimeArchive + ")",
+                                "lib" + name + ".so (" + variants.front().target.cc +
+                                    " -shared, runtime " + resources.runtimeArchive + ")",
                                 [&] { return link(); }))
     return e;
   return finish();
 }
-
-llvm::Error Compilation::importModel() {
-  if (checkpoint->isGguf())
-    describeGgufTypes();
-  auto imported = importCheckpoint(context, *checkpoint);
-  if (!imported)
-    return imported.takeError();
-  module = std::move(*imported);
-  // What a compile resumed from a phase file needs (PhaseFile.h).
-  llvm::SmallString<256> model(o.modelDir);
-  if (std::error_code ec = llvm::sys::fs::make_absolute(model))
-    return makeError(o.modelDir + ": " + ec.message());
-  llvm::sys::path::remove_dots(model, /*remove_dot_dot=*/true);
-  recordCompile(*module, {std::string(model), target.name, o.weightsDtype, o.f32Activations,
-                          o.prefillTokens});
-  if (o.printIrAfterAll || llvm::is_contained(o.printIrAfter, "import"))
-    irOut << "// -----// IR Dump After import (hybridc) //----- //\n" << *module << "\n";
-  if (emit.count(phaseName(Phase::Hybrid)))
-    return writeText(outPath(phaseSuffix(Phase::Hybrid)), toText(*module));
-  return llvm::Error::success();
-}
-
-llvm::Error Compilation::loadModule() {
-  llvm::Expected<PhaseFile> file = loadPhaseFile(o.fromMlir, context);
-  if (!file)
-    return file.takeError();
-  module = std::move(file->module);
-  return llvm::Error::success();
-}
-
-llvm::Error Compilation::stopped(Phase phase) {
-  log << "stopped after " << phaseName(phase) << ": wrote " << outPath(phaseSuffix(phase))
-      << " (go on with: hybridc compile --from-mlir " << outPath(phaseSuffix(phase))
-      << " -o OUT_DIR)\n";
-  return llvm::Error::success();
-}
-
-/// What a GGUF file stores, and what becomes of its quantized blocks.
-void Compilation::describeGgufTypes() {
-  std::map<std::string, int> counts;
-  int quantized = 0;
-  for (const TensorView *t : checkpoint->allTensors()) {
-    std::vector<const TensorView *> parts = t->sources;
-    if (parts.empty())
-      parts.push_back(t);
-    for (const TensorView *p : parts) {
-      ++counts[dtypeName(p->dtype).str()];
-      quantized += isQuantized(p->dtype);
-    }
-  }
-  std::string list;
-  for (const auto &[name, n] : counts)
-    list += (list.empty() ? "" : ", ") + name + " x" + std::to_string(n);
-  log << "  gguf: " << list;
-  if (quantized) {
-    log << "; the " << quantized << " quantized tensors are dequantized exactly, then stored as "
-        << o.weightsDtype;
-    // The blocks kept bit for bit, and how many others are requantized.
-    const char *kept = weightType == codegen::WeightType::INT8   ? "Q8_0"
-                       : weightType == codegen::WeightType::INT4 ? "Q4_0"
-                                                                 : nullptr;
-    // An int4 model keeps a Q8_0 tensor in int8 (the importer's
-    // hybrid.min_bits), so those stay exact too.
-    const int exactQ8 = weightType == codegen::WeightType::INT4 ? counts["Q8_0"] : 0;
-    if (kept && counts.count(kept)) {
-      const int others = quantized - counts[kept] - exactQ8;
-      log << " (" << kept << " blocks exactly as they are";
-      if (exactQ8)
-        log << ", Q8_0 ones as int8";
-      if (others)
-        log << "; the " << others << " others requantized";
-      log << ")";
-    }
-  }
-  log << "\n";
-}
-
-llvm::Error Compilation::buildPipelines() {
-  lowerPM.addPass(createCanonicalizerPass());
-  lowerPM.addPass(hybrid::createPlanStatePass());
-  LowerToKernelsOptions lowerOptions;
-  lowerOptions.weightType = o.weightsDtype;
-  lowerOptions.lanes = packing.lanes;
-  lowerOptions.inputGroup = packing.group;
-  lowerOptions.chunkTokens = checkpoint->config().mambaChunkSize;
-  lowerOptions.prefillTokens = o.prefillTokens;
-  lowerPM.addPass(createLowerToKernels(lowerOptions));
-  addLowerToLLVMPasses(llvmPM);
-  // The passes that run in this compile; a resumed one starts from its file.
-  description.pipeline = {resumeFrom ? "from-mlir (" + std::string(phaseName(*resumeFrom)) + ")"
-                                     : std::string("import")};
-  description.pipelineText.clear();
-  for (auto [pm, result] :
-       {std::pair{&lowerPM, Phase::Lowered}, std::pair{&llvmPM, Phase::LlvmDialect}})
-    if (!resumedPast(result)) {
-      appendPassNames(*pm, description.pipeline);
-      description.pipelineText.push_back(pipelineText(*pm));
-    }
-
-  llvm::StringSet<> passNames{"import"};
-  if (llvm::Error e = configureIRPrinting(lowerPM, o, passNames, irOut))
-    return e;
-  if (llvm::Error e = configureIRPrinting(llvmPM, o, passNames, irOut))
-    return e;
-  for (const std::string &p : o.printIrAfter)
-    if (!passNames.count(p)) {
-      std::string names;
-      for (const auto &n : passNames)
-        names += " " + n.first().str();
-      return makeError("--print-ir-after=" + p + ": no such pass in the pipeline (passes:" +
-                       names + ")");
-    }
-  return llvm::Error::success();
-}
-
-/// One pass pipeline as a timed stage, then the module if --emit asks for it.
-llvm::Error Compilation::runPipeline(llvm::StringRef stage, const std::string &what,
-                                     PassManager &pm, Phase phase) {
-  if (llvm::Error e = timer.run(stage, what, [&]() -> llvm::Error {
-        if (failed(pm.run(*module)))
-          return diagnostics.error("stage '" + stage + "' failed");
-        return llvm::Error::success();
-      }))
-    return e;
-  if (!emit.count(phaseName(phase)))
-    return llvm::Error::success();
-  return writeText(outPath(phaseSuffix(phase)), toText(*module));
-}
-
-/// Reads what the lowering decided (kernels, weight layout, buffer sizes)
-/// into the plain structures the Halide, weights and glue stages use.
-llvm::Error Compilation::describeModel() {
-  const ModelConfig &cfg = checkpoint->config();
-  llvm::Expected<LoweredModel> lowered = readLoweredModel(*module, weightType, packing);
-  if (!lowered)
-    return lowered.takeError();
-  kernels = std::move(lowered->kernels);
-  plan = std::move(lowered->plan);
-  glue.memory = lowered->memory;
-  describeWeightTypes();
-  glue.name = name;
-  glue.target = target.name;
-  glue.embeddedWeights = o.embedWeights;
-  glue.profile = o.profile;
-  glue.vocabSize = cfg.vocabSize;
-  glue.hiddenSize = cfg.hiddenSize;
-  glue.numLayers = cfg.numLayers;
-  for (const KernelJob &k : kernels)
-    glue.kernels.push_back(k.signature);
-  description.model = modelFacts(cfg);
-  description.targets = {target.name};
-  description.weightsDtype = o.weightsDtype;
-  description.tensorKinds = tensorKinds(plan, o.weightsDtype);
-  description.kernels.clear();
-  for (const KernelJob &k : kernels)
-    description.kernels.push_back(k.use);
-  description.memory = glue.memory;
-  std::string upperName = name;
-  for (char &c : upperName)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  glue.modelInfoDefines = llvm::formatv(
-      "#define {0}_VOCAB_SIZE {1}\n#define {0}_HIDDEN_SIZE {2}\n#define {0}_NUM_LAYERS {3}\n"
-      "#define {0}_MAMBA_LAYERS {4}\n#define {0}_ATTENTION_LAYERS {5}\n"
-      "#define {0}_MAX_CHUNK_TOKENS {6}\n"
-      "/* The same sizes as constants spelled with the lower-case prefix. */\n"
-      "enum {{ {7}_vocab_size = {1}, {7}_hidden_size = {2}, {7}_num_layers = {3} };\n",
-      upperName, cfg.vocabSize, cfg.hiddenSize, cfg.numLayers, cfg.countLayers(LayerKind::Mamba),
-      cfg.countLayers(LayerKind::Attention), glue.memory.maxChunkTokens, name);
-  if (o.profile)
-    glue.modelInfoDefines +=
-        "/* Built with --profile: per-kernel time since the last reset, as a table. */\n"
-        "const char *" + name + "_profile_report(void);\nvoid " + name +
-        "_profile_reset(void);\n";
-  return llvm::Error::success();
-}
-
-/// Which tensors are stored in which type, from the weight plan's layouts.
-void Compilation::describeWeightTypes() {
-  int matrices = 0, table = 0, f32 = 0, int8 = 0;
-  for (const PackedWeight &w : plan) {
-    if (w.layout == "linear" || w.layout == "experts")
-      ++matrices;
-    else if (w.layout == "linear_int8")
-      ++int8;
-    else if (w.layout == "plain")
-      ++table;
-    else if (w.layout == "f32" || w.layout == "linear_f32")
-      ++f32;
-  }
-  const bool blocks = codegen::isBlockQuantized(weightType);
-  log << "  stored: " << matrices << " matrices " << o.weightsDtype
-      << (blocks ? " (blocks of 32, an f32 scale each)" : "");
-  if (int8)
-    log << ", " << int8 << " int8 (lm_head, attention K/V, tensors a GGUF file holds in 5 "
-        << "bits or more)";
-  if (table)
-    log << ", embedding table " << storedDtype("plain", o.weightsDtype);
-  log << ", " << f32 << " tensors f32 (norms, conv, SSM parameters, biases, router)\n";
-}
-
-llvm::Error Compilation::emitDriver() {
-  DriverArtefacts artefacts;
-  if (emit.count("llvm"))
-    artefacts.llvmIR = outPath(".ll");
-  if (emit.count("asm"))
-    artefacts.assembly = outPath(".s");
-  objects.push_back(join(build, "driver.o"));
-  return emitDriverObject(*module, target, objects.back(), artefacts);
-}
-
-llvm::Error Compilation::compileKernels() {
-  // --emit stmt / stmt_html / asm: one file per kernel in OUT_DIR/<name>.stmt/,
-  // OUT_DIR/<name>.stmt_html/ and OUT_DIR/<name>.kernel-asm/ (the driver's
-  // assembly is <name>.s).
-  std::string stmtDir = outPath(".stmt"), htmlDir = outPath(".stmt_html"),
-              asmDir = outPath(".kernel-asm");
-  for (auto [kind, dir] : {std::pair{"stmt", &stmtDir}, std::pair{"stmt_html", &htmlDir},
-                           std::pair{"asm", &asmDir}})
-    if (emit.count(kind))
-      if (std::error_code ec = llvm::sys::fs::create_directories(*dir))
-        return makeError(*dir + ": " + ec.message());
-  // Each kernel, and the Halide runtime (task kernels.size()), is its own
-  // Halide pipeline, compiled in a child process of its own, several at a
-  // time. Not on threads: Halide uniquifies Func names through process-wide
-  // counters ("out", then "out$1", ...), and those names end up in the
-  // object (symbols, error messages), so threads would make the library's
-  // bytes depend on how the compiles interleaved; each child starts from
-  // the same state, so every kernel compiles the same whatever else is
-  // compiled. Objects are linked in kernel order, and a failure is reported
-  // for the first failing kernel in that order, as a serial loop would.
-  const size_t tasks = kernels.size() + 1;
-  std::vector<std::string> taskObjects(tasks);
-  for (size_t i = 0; i < kernels.size(); ++i)
-    taskObjects[i] = join(build, kernels[i].spec.symbol + ".o");
-  taskObjects.back() = join(build, "halide_runtime.o");
-  std::vector<ChildOutcome> outcomes =
-      runInChildProcesses(tasks, taskThreads(tasks), [&](size_t i) -> std::string {
-        if (i == kernels.size())
-          return codegen::compileHalideRuntime(target, taskObjects[i]);
-        const std::string &symbol = kernels[i].spec.symbol;
-        std::string stmt = emit.count("stmt") ? join(stmtDir, symbol + ".stmt") : "";
-        std::string assembly = emit.count("asm") ? join(asmDir, symbol + ".s") : "";
-        std::string html = emit.count("stmt_html") ? join(htmlDir, symbol + ".html") : "";
-        return codegen::compileKernel(kernels[i].spec, target, taskObjects[i], stmt, assembly,
-                                      html);
-      });
-  for (size_t i = 0; i < tasks; ++i) {
-    const ChildOutcome &o = outcomes[i];
-    if (!o.failed())
-      continue;
-    if (!o.processFailed)
-      return makeError(o.error);
-    return makeError((i == kernels.size() ? std::string("halide runtime")
-                                          : "kernel " + kernels[i].spec.symbol + " (" +
-                                                kernels[i].spec.kind + ")") +
-                     ": " + o.error);
-  }
-  objects.insert(objects.end(), taskObjects.begin(), taskObjects.end());
-  return llvm::Error::success();
-}
-
-llvm::Error Compilation::writeWeights() {
-  // Embedded weights are assembled into the library from a scratch file.
-  weightsFile = join(o.embedWeights ? build : o.outDir, name + ".weights");
-  llvm::Expected<uint64_t> hash = writeWeightsFile(
-      weightsFile, *checkpoint, plan, glue.memory.weightsBytes, weightType, packing, name);
-  if (!hash)
-    return hash.takeError();
-  glue.modelHash = *hash;
-  return llvm::Error::success();
-}
-
-/// Flags for the glue's compile and the library's link: a sanitizer build
-/// (HYBRIDC_SANITIZE) instruments the host's runtime archive, and its library
-/// then needs the sanitizer's runtime too. A cross target's archive is plain.
-std::vector<std::string> withSanitizer(const codegen::TargetSpec &target,
-                                       std::vector<std::string> args) {
-#ifdef HYBRIDC_SANITIZE_FLAGS
-  if (!target.crossCompiled())
-    args.insert(args.begin(), HYBRIDC_SANITIZE_FLAGS);
-#else
-  (void)target;
-#endif
-  return args;
-}
-
-llvm::Error Compilation::link() {
-  const std::string &templates = resources.templatesDir;
-  llvm::Expected<std::string> headerTemplate = readText(join(templates, "model_api.h.in"));
-  if (!headerTemplate)
-    return headerTemplate.takeError();
-  llvm::Expected<std::string> apiTemplate = readText(join(templates, "model_api_glue.c.in"));
-  if (!apiTemplate)
-    return apiTemplate.takeError();
-  if (llvm::Error e = writeText(outPath(".h"), generateHeader(glue, *headerTemplate)))
-    return e;
-  std::string glueSource = join(build, "glue.c"), glueObject = join(build, "glue.o");
-  if (llvm::Error e = writeText(glueSource, generateGlueSource(glue, *apiTemplate)))
-    return e;
-  if (llvm::Error e = runTool(target.cc,
-                              withSanitizer(target, {"-c", "-O2", "-fPIC", "-fvisibility=hidden",
-                                             "-I" + o.outDir, "-I" + resources.includeDir,
-                                             "-I" + resources.halideIncludeDir, glueSource,
-                                             "-o", glueObject}),
-                              build))
-    return e;
-  objects.push_back(glueObject);
-  if (o.embedWeights) {
-    std::string asmFile = join(build, "weights.S"), asmObject = join(build, "weights.o");
-    if (llvm::Error e = writeText(asmFile, generateEmbeddedWeights(weightsFile)))
-      return e;
-    if (llvm::Error e = runTool(target.cc, {"-c", asmFile, "-o", asmObject}, build))
-      return e;
-    objects.push_back(asmObject);
-  }
-  std::string exportMap = join(build, "exports.map");
-  if (llvm::Error e = writeText(exportMap, generateExportMap(name)))
-    return e;
-  // A soname, so programs linked against it by path (CMake, pkg-config)
-  // record lib<name>.so and find it through their rpath.
-  std::vector<std::string> args{"-shared", "-Wl,-soname,lib" + name + ".so", "-o",
-                                join(o.outDir, "lib" + name + ".so")};
-  args.insert(args.end(), objects.begin(), objects.end());
-  args.insert(args.end(), {"-Wl,--whole-archive", resources.runtimeArchive,
-                           "-Wl,--no-whole-archive", "-Wl,--version-script=" + exportMap,
-                           "-Wl,-z,defs", "-Wl,--gc-sections", "-lpthread", "-ldl", "-lm"});
-  return runTool(target.cc, withSanitizer(target, std::move(args)), build);
-}
-
-/// The manifest `hybridc run` reads, and a summary of what was written.
-llvm::Error Compilation::finish() {
-  const ModelConfig &cfg = checkpoint->config();
-  const std::string library = "lib" + name + ".so";
-  Manifest manifest;
-  manifest.name = name;
-  manifest.library = library;
-  manifest.header = name + ".h";
-  manifest.weights = o.embedWeights ? "" : name + ".weights";
-  manifest.target = target.name;
-  manifest.weightsDtype = o.weightsDtype;
-  manifest.matmulInputs = codegen::isBlockQuantized(weightType) ? "int8"
-                          : packing.group == 2                  ? "bf16"
-                                                                : "f32";
-  manifest.vocabSize = cfg.vocabSize;
-  manifest.hiddenSize = cfg.hiddenSize;
-  manifest.numLayers = cfg.numLayers;
-  llvm::Expected<ModelWork> work = computeModelWork(cfg, o.weightsDtype);
-  if (!work)
-    return work.takeError();
-  manifest.work = *work;
-  description.matmulInputs = manifest.matmulInputs;
-  manifest.description = description;
-  if (llvm::Error e = writeManifest(o.outDir, manifest))
-    return e;
-  llvm::SmallString<256> absOut(o.outDir);
-  if (std::error_code ec = llvm::sys::fs::make_absolute(absOut))
-    return makeError(o.outDir + ": " + ec.message());
-  llvm::sys::path::remove_dots(absOut, /*remove_dot_dot=*/true);
-  if (llvm::Error e = writeText(outPath(".pc"),
-                                generatePkgConfig(glue, std::string(absOut), o.weightsDtype)))
-    return e;
-
-  uint64_t libBytes = 0;
-  llvm::sys::fs::file_size(join(o.outDir, library), libBytes);
-  log << llvm::formatv("  total     {0,9:f1} ms\n", timer.totalMs());
-  log << llvm::formatv("wrote {0} ({1:f2} MiB), {2}.h", join(o.outDir, library),
-                       libBytes / 1048576.0, name);
-  if (!o.embedWeights)
-    log << llvm::formatv(", {0}.weights ({1:f2} MiB)", name,
-                         (glue.memory.weightsBytes + HYBRIDC_WEIGHTS_HEADER_BYTES) / 1048576.0);
-  log << "\n";
-  return llvm::Error::success();
-}
-
-} // namespace
 
 std::string hybridc::defaultWeightsDtype(const Checkpoint &checkpoint) {
   if (!checkpoint.isGguf())
@@ -672,6 +183,41 @@ std::string hybridc::defaultWeightsDtype(const Checkpoint &checkpoint) {
     return "f32";
   return 2 * q4 > quantized ? "int4" : "int8";
 }
+
+namespace {
+
+/// The first line of the compile log: what is compiled, for what, and how
+/// the matmuls of each variant multiply.
+void logHeader(llvm::raw_ostream &log, const CompileOptions &o, const std::string &name,
+               const std::vector<codegen::TargetSpec> &targets, codegen::WeightType weightType,
+               const std::string &weightsDtype) {
+  log << "hybridc compile "
+      << (o.fromMlir.empty() ? o.modelDir
+                             : "--from-mlir " + o.fromMlir + " (model " + o.modelDir + ")")
+      << " -> " << o.outDir << " (name " << name << ", target";
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const codegen::TargetSpec &t = targets[i];
+    log << (i ? ", " : " ") << t.name
+        << (o.target == "host" ? " (host)" : "");
+  }
+  log << ", weights " << weightsDtype;
+  for (const codegen::TargetSpec &t : targets) {
+    const char *note = targets.size() > 1 ? " on " : "";
+    const std::string on = targets.size() > 1 ? t.name : "";
+    const bool bf16Dot = weightType == codegen::WeightType::BF16 &&
+                         codegen::linearPacking(t, weightType).group == 2;
+    const char *intDot = t.int8Dot           ? "vpdpbusd"
+                         : t.crossCompiled() ? "widening multiplies, pairs per lane"
+                                             : "vpmaddwd";
+    if (bf16Dot)
+      log << ", matmuls bf16 x bf16 (vdpbf16ps" << note << on << ")";
+    if (codegen::isBlockQuantized(weightType))
+      log << ", matmuls " << weightsDtype << " x int8 (" << intDot << note << on << ")";
+  }
+  log << (o.embedWeights ? ", embedded" : "") << ")\n";
+}
+
+} // namespace
 
 llvm::Error hybridc::compileModel(const CompileOptions &options, llvm::raw_ostream &log,
                                   llvm::raw_ostream &irOut) {
@@ -709,13 +255,18 @@ llvm::Error hybridc::compileModel(const CompileOptions &options, llvm::raw_ostre
       }))
     return makeError("--name '" + name + "' is not a C identifier (letters, digits, _)");
   std::string targetError;
-  std::optional<codegen::TargetSpec> target = codegen::resolveTarget(o.target, targetError);
-  if (!target)
+  std::optional<std::vector<codegen::TargetSpec>> targets =
+      codegen::resolveTargets(o.target, targetError);
+  if (!targets)
     return makeError("--target: " + targetError);
+  // A lowered module is one variant's (its packing, its symbols).
+  if (targets->size() > 1 && resumeFrom && *resumeFrom != Phase::Hybrid)
+    return makeError(o.fromMlir + " is one variant's " + phaseName(*resumeFrom) +
+                     " module, but it records the targets " + o.target);
   llvm::Expected<Resources> resources = findResources();
   if (!resources)
     return resources.takeError();
-  if (llvm::Error e = selectRuntimeFor(*target, *resources))
+  if (llvm::Error e = selectRuntimeFor(targets->front(), *resources))
     return e;
   llvm::Expected<std::unique_ptr<Checkpoint>> checkpoint = Checkpoint::open(o.modelDir);
   if (!checkpoint)
@@ -729,7 +280,8 @@ llvm::Error hybridc::compileModel(const CompileOptions &options, llvm::raw_ostre
     return makeError("--weights-dtype must be f32, bf16, int8 or int4, got '" + o.weightsDtype +
                      "'");
   if (o.f32Activations)
-    target->bf16Dot = false; // bf16 weights then widen to f32 and meet f32 activations
+    for (codegen::TargetSpec &t : *targets)
+      t.bf16Dot = false; // bf16 weights then widen to f32 and meet f32 activations
   llvm::StringSet<> emit;
   const std::vector<std::string> known = knownEmitKinds();
   for (const std::string &e : o.emit) {
@@ -748,20 +300,8 @@ llvm::Error hybridc::compileModel(const CompileOptions &options, llvm::raw_ostre
     ~RemoveDir() { llvm::sys::fs::remove_directories(dir); }
   } cleanup{std::string(scratch)};
 
-  const bool bf16Dot = *weightType == codegen::WeightType::BF16 &&
-                       codegen::linearPacking(*target, *weightType).group == 2;
-  const char *intDot = target->int8Dot          ? "vpdpbusd"
-                       : target->crossCompiled() ? "widening multiplies, pairs per lane"
-                                                 : "vpmaddwd";
-  log << "hybridc compile "
-      << (o.fromMlir.empty() ? o.modelDir : "--from-mlir " + o.fromMlir + " (model " + o.modelDir + ")")
-      << " -> " << o.outDir << " (name " << name
-      << ", target " << target->name << (o.target == "host" ? " (host)" : "") << ", weights "
-      << resolved.weightsDtype << (bf16Dot ? ", matmuls bf16 x bf16 (vdpbf16ps)" : "");
-  if (codegen::isBlockQuantized(*weightType))
-    log << ", matmuls " << resolved.weightsDtype << " x int8 (" << intDot << ")";
-  log << (o.embedWeights ? ", embedded" : "") << ")\n";
-  return Compilation(resolved, std::move(*checkpoint), name, *target, *weightType,
+  logHeader(log, o, name, *targets, *weightType, resolved.weightsDtype);
+  return Compilation(resolved, std::move(*checkpoint), name, *targets, *weightType,
                      std::move(emit), std::string(scratch), std::move(*resources), resumeFrom,
                      stopAfter, log, irOut)
       .run();

@@ -68,6 +68,15 @@ void hybridc::recordCompile(ModuleOp module, const RecordedCompile &r) {
                   }));
 }
 
+void hybridc::recordTarget(ModuleOp module, llvm::StringRef target) {
+  auto rec = module->getAttrOfType<DictionaryAttr>(kRecordedCompileAttr);
+  if (!rec)
+    return;
+  NamedAttrList entries(rec);
+  entries.set("target", StringAttr::get(module.getContext(), target));
+  module->setAttr(kRecordedCompileAttr, entries.getDictionary(module.getContext()));
+}
+
 llvm::Expected<PhaseFile> hybridc::loadPhaseFile(const std::string &path, MLIRContext &context) {
   DialectRegistry registry;
   registry.insert<func::FuncDialect, arith::ArithDialect, tensor::TensorDialect,
@@ -86,7 +95,11 @@ llvm::Expected<PhaseFile> hybridc::loadPhaseFile(const std::string &path, MLIRCo
     return fileError(path, "not a module hybridc can read:\n" + diagnostics);
 
   ModuleOp m = *file.module;
-  Operation *prefill = SymbolTable::lookupSymbolIn(m, kPrefillFunctionName);
+  // One variant of a library of several names its drivers with its suffix.
+  std::string prefillName = kPrefillFunctionName;
+  if (auto suffix = m->getAttrOfType<StringAttr>("hybrid.symbol_suffix"))
+    prefillName += suffix.str();
+  Operation *prefill = SymbolTable::lookupSymbolIn(m, prefillName);
   if (prefill && isa<LLVM::LLVMFuncOp>(prefill))
     file.phase = Phase::LlvmDialect;
   else if (prefill && isa<func::FuncOp>(prefill))

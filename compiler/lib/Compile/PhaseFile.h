@@ -39,6 +39,9 @@ struct RecordedCompile {
 };
 
 void recordCompile(mlir::ModuleOp module, const RecordedCompile &recorded);
+/// Changes the recorded target (one variant's copy of a module recorded for
+/// several); nothing when the module has no record.
+void recordTarget(mlir::ModuleOp module, llvm::StringRef target);
 
 /// A module that --compile-to or --emit wrote: parsed into `context` (which
 /// gets the dialects such files use), its phase and its recorded compile.

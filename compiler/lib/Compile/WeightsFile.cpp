@@ -138,22 +138,32 @@ bool readAll(int fd, uint8_t *data, size_t n, off_t at) {
   return true;
 }
 
-/// Packs every entry and writes it at its offset of the payload (which
-/// starts at byte `base` of `fd`), on a few threads; on failure, the error
-/// of the first failing entry in plan order, as a serial loop reports it.
+/// Packs every entry of every layout and writes it at its offset of the
+/// payload (which starts at byte `base` of `fd`), on a few threads; on
+/// failure, the error of the first failing entry in layout and plan order,
+/// as a serial loop reports it.
 llvm::Error packAndWrite(int fd, off_t base, const std::string &path,
-                         const Checkpoint &checkpoint, const std::vector<PackedWeight> &entries,
-                         codegen::WeightType type, const codegen::LinearPacking &packing) {
-  const unsigned threads = taskThreads(entries.size(), kMaxPackThreads);
+                         const Checkpoint &checkpoint, const std::vector<WeightsLayout> &layouts,
+                         codegen::WeightType type) {
+  struct Job {
+    const PackedWeight *entry;
+    const WeightsLayout *layout;
+  };
+  std::vector<Job> jobs;
+  for (const WeightsLayout &l : layouts)
+    for (const PackedWeight &e : *l.plan)
+      jobs.push_back({&e, &l});
+  const unsigned threads = taskThreads(jobs.size(), kMaxPackThreads);
   std::vector<PackBuffers> buffers(threads);
-  std::vector<std::string> errors(entries.size());
-  parallelFor(entries.size(), threads, [&](size_t i, unsigned worker) {
-    const PackedWeight &e = entries[i];
+  std::vector<std::string> errors(jobs.size());
+  parallelFor(jobs.size(), threads, [&](size_t i, unsigned worker) {
+    const PackedWeight &e = *jobs[i].entry;
     const TensorView &t = checkpoint.get(e.tensor);
     PackBuffers &buf = buffers[worker];
-    errors[i] = packEntry(e, t, type, packing, buf);
+    errors[i] = packEntry(e, t, type, jobs[i].layout->packing, buf);
     t.releasePages(); // read once: keep the checkpoint out of memory
-    if (errors[i].empty() && !writeAll(fd, buf.bytes.data(), buf.bytes.size(), base + e.offset))
+    const off_t at = base + jobs[i].layout->offset + e.offset;
+    if (errors[i].empty() && !writeAll(fd, buf.bytes.data(), buf.bytes.size(), at))
       errors[i] = path + ": write failed (weight '" + e.tensor + "'): " + std::strerror(errno);
     return errors[i].empty();
   });
@@ -185,10 +195,9 @@ llvm::Expected<uint64_t> hybridc::hashFilePayload(int fd, int64_t base, int64_t 
 
 llvm::Expected<uint64_t> hybridc::writeWeightsFile(const std::string &path,
                                                    const Checkpoint &checkpoint,
-                                                   const std::vector<PackedWeight> &entries,
+                                                   const std::vector<WeightsLayout> &layouts,
                                                    int64_t payloadBytes,
                                                    codegen::WeightType type,
-                                                   const codegen::LinearPacking &packing,
                                                    const std::string &modelName) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
@@ -198,7 +207,7 @@ llvm::Expected<uint64_t> hybridc::writeWeightsFile(const std::string &path,
     ::close(fd);
     return ioError(path, "cannot size");
   }
-  if (llvm::Error e = packAndWrite(fd, base, path, checkpoint, entries, type, packing)) {
+  if (llvm::Error e = packAndWrite(fd, base, path, checkpoint, layouts, type)) {
     ::close(fd);
     return std::move(e);
   }

@@ -20,13 +20,22 @@ struct PackedWeight {
   int64_t offset = 0, bytes = 0;
 };
 
+/// One layout of the weights in the payload: a plan (offsets within the
+/// layout) packed for one packing, starting at byte `offset` of the payload.
+/// A library of several CPU variants holds one per distinct packing.
+struct WeightsLayout {
+  int64_t offset = 0;
+  const std::vector<PackedWeight> *plan = nullptr;
+  codegen::LinearPacking packing;
+};
+
 /// Writes `path`: a hybridc_weights_header (runtime_abi.h) then the payload
-/// of `payloadBytes` bytes holding every entry packed for the kernels.
-/// Returns the model hash written into the header (a hash of the payload).
+/// of `payloadBytes` bytes holding every layout's entries packed for the
+/// kernels (zero between layouts). Returns the model hash written into the
+/// header (a hash of the whole payload).
 llvm::Expected<uint64_t> writeWeightsFile(const std::string &path, const Checkpoint &checkpoint,
-                                          const std::vector<PackedWeight> &entries,
+                                          const std::vector<WeightsLayout> &layouts,
                                           int64_t payloadBytes, codegen::WeightType type,
-                                          const codegen::LinearPacking &packing,
                                           const std::string &modelName);
 
 } // namespace hybridc

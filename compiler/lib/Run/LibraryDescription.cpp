@@ -93,6 +93,7 @@ llvm::json::Object hybridc::descriptionToJson(const LibraryDescription &d) {
     for (int64_t l : k.layers)
       layers.push_back(l);
     kernels.push_back(llvm::json::Object{{"symbol", k.symbol},
+                                         {"target", k.target},
                                          {"kind", k.kind},
                                          {"weight_type", k.weightType},
                                          {"sizes", std::move(sizes)},
@@ -101,6 +102,13 @@ llvm::json::Object hybridc::descriptionToJson(const LibraryDescription &d) {
                                          {"drivers", strings(k.drivers)}});
   }
   o["kernels"] = std::move(kernels);
+  llvm::json::Array variants;
+  for (const VariantFacts &v : d.variants)
+    variants.push_back(llvm::json::Object{{"target", v.target},
+                                          {"matmul_inputs", v.matmulInputs},
+                                          {"weights_offset", v.weightsOffset},
+                                          {"weights_bytes", v.weightsBytes}});
+  o["variants"] = std::move(variants);
   o["pipeline"] = strings(d.pipeline);
   o["pipeline_text"] = strings(d.pipelineText);
   return o;
@@ -153,6 +161,8 @@ llvm::Expected<LibraryDescription> hybridc::descriptionFromJson(const llvm::json
     if (!symbol || !kind || !wt || !sizes || !layers)
       return fail(where, at + " needs symbol, kind, weight_type, sizes and layers");
     use.symbol = symbol->str();
+    // Older folders (one variant) name no target: the library's.
+    use.target = k->getString("target").value_or("").str();
     use.kind = kind->str();
     use.weightType = wt->str();
     for (const auto &[key, size] : *sizes) {
@@ -185,6 +195,28 @@ llvm::Expected<LibraryDescription> hybridc::descriptionFromJson(const llvm::json
       return list.takeError();
     d.*member = std::move(*list);
   }
+  if (const llvm::json::Array *variants = o.getArray("variants")) {
+    for (const llvm::json::Value &v : *variants) {
+      const std::string at = "variants[" + std::to_string(d.variants.size()) + "]";
+      const llvm::json::Object *f = v.getAsObject();
+      std::optional<llvm::StringRef> target = f ? f->getString("target") : std::nullopt,
+                                     inputs = f ? f->getString("matmul_inputs") : std::nullopt;
+      std::optional<int64_t> offset = f ? f->getInteger("weights_offset") : std::nullopt,
+                             bytes = f ? f->getInteger("weights_bytes") : std::nullopt;
+      if (!target || !inputs || !offset || !bytes || *offset < 0 || *bytes < 0)
+        return fail(where, at + " needs target, matmul_inputs, weights_offset and weights_bytes");
+      d.variants.push_back({target->str(), inputs->str(), *offset, *bytes});
+    }
+  } else if (!d.targets.empty()) {
+    // Folders from before variants: one, reading the whole payload.
+    d.variants.push_back({d.targets.front(), d.matmulInputs, 0, d.memory.weightsBytes});
+  }
+  if (d.variants.size() != d.targets.size())
+    return fail(where, "variants lists " + std::to_string(d.variants.size()) +
+                           " variants but targets " + std::to_string(d.targets.size()));
+  for (KernelUse &k : d.kernels)
+    if (k.target.empty() && !d.targets.empty())
+      k.target = d.targets.front();
   return d;
 }
 
@@ -199,7 +231,15 @@ std::string hybridc::describeLibrary(const LibraryDescription &d, const std::str
     os << ", " << modelInt("num_experts") << " experts top-" << modelInt("experts_per_token");
   os << "\n";
   os << "targets: " << llvm::join(d.targets, ", ") << "\n";
-  os << "weights: " << d.weightsDtype << ", matmul inputs " << d.matmulInputs << "\n";
+  if (d.variants.size() > 1) {
+    // One line each: its matmul inputs and its layout of the weights.
+    os << "weights: " << d.weightsDtype << "\n";
+    for (const VariantFacts &v : d.variants)
+      os << llvm::formatv("  {0,-20} matmul inputs {1,-4}  weights {2,12} bytes at {3}\n",
+                          v.target, v.matmulInputs, v.weightsBytes, v.weightsOffset);
+  } else {
+    os << "weights: " << d.weightsDtype << ", matmul inputs " << d.matmulInputs << "\n";
+  }
   size_t width = 0;
   for (const auto &[kind, k] : d.tensorKinds)
     width = std::max(width, kind.size());
@@ -233,7 +273,8 @@ std::string hybridc::describeLibrary(const LibraryDescription &d, const std::str
     for (const std::string &o : k.others)
       uses += (uses.empty() ? "" : ", ") + o;
     os << "  " << k.symbol << " " << k.kind << sizes << " [" << k.weightType << "]: " << uses
-       << " (" << llvm::join(k.drivers, ", ") << ")\n";
+       << " (" << llvm::join(k.drivers, ", ") << ")"
+       << (d.variants.size() > 1 ? " on " + k.target : "") << "\n";
   }
   os << "pipeline: " << llvm::join(d.pipeline, ", ") << "\n";
   // import builds the hybrid IR; each pass manager after it, as text.

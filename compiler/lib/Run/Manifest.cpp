@@ -146,3 +146,14 @@ llvm::Expected<Manifest> hybridc::readManifest(const std::string &outDir) {
   }
   return m;
 }
+
+Manifest Manifest::forVariant(const std::string &variant) const {
+  Manifest m = *this;
+  if (description)
+    for (const VariantFacts &v : description->variants)
+      if (v.target == variant) {
+        m.target = v.target;
+        m.matmulInputs = v.matmulInputs;
+      }
+  return m;
+}

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-extern const hybridc_model_desc hybridc_model_descriptor;
+extern const hybridc_library_desc hybridc_library;
 
 int halide_do_par_for(void *user_context, int (*task)(void *, int, uint8_t *), int min, int size,
                       uint8_t *closure);
@@ -55,7 +55,7 @@ static void toyso_driver(void *ctx, hybridc_memref1d *tokens, hybridc_memref1d *
 
 static const uint8_t toyso_weights[64] = {1};
 
-const hybridc_model_desc hybridc_model_descriptor = {
+static const hybridc_model_desc toyso_variant = {
     .name = "toyso",
     .model_hash = 0x1234,
     .weights_bytes = sizeof toyso_weights,
@@ -72,6 +72,9 @@ const hybridc_model_desc hybridc_model_descriptor = {
     .prefill = toyso_driver,
     .decode = toyso_driver,
     .target = "x86-64-avx2",
+    .weights_layout_bytes = sizeof toyso_weights,
 };
+static const hybridc_model_desc *const toyso_variants[] = {&toyso_variant};
+const hybridc_library_desc hybridc_library = {"toyso", 1, toyso_variants};
 
 #include "toyso_glue.inc"

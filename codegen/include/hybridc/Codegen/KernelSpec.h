@@ -156,6 +156,15 @@ std::vector<std::string> knownTargets();
 /// never to Halide's own host target: on AMD CPUs with AVX512-BF16 that
 /// reports Sapphire Rapids, whose AVX512-FP16 and AMX they lack.
 std::optional<TargetSpec> resolveTarget(const std::string &name, std::string &error);
+/// Resolves `--target`'s comma-separated list (each name as resolveTarget
+/// takes it): the variants of one library, in the order given, each once,
+/// and all x86-64 levels when there are several (aarch64 is a library of its
+/// own). nullopt (and `error`) otherwise.
+std::optional<std::vector<TargetSpec>> resolveTargets(const std::string &list,
+                                                      std::string &error);
+/// What a variant's kernel and driver symbols end with in a library of
+/// several variants: "__" and its name with '-' as '_' ("__x86_64_avx2").
+std::string variantSymbolSuffix(const TargetSpec &target);
 /// Whether this CPU can run code built for the named target.
 bool cpuSupports(const TargetSpec &target);
 

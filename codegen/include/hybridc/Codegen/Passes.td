@@ -9,8 +9,9 @@ def LowerToKernels : Pass<"hybrid-lower-to-kernels", "::mlir::ModuleOp"> {
   let description = [{
     Rewrites `func.func @forward` (tensors, `hybrid` ops) into two driver
     functions with the C interface of runtime_abi.h, `@hybridc_prefill`
-    (1 <= T <= prefill-tokens tokens: GEMM and chunked-scan kernels) and
-    `@hybridc_decode` (T = 1: GEMV and single-step kernels). Each compute op
+    (1 <= T <= prefill-tokens tokens: GEMM and chunked-scan kernels),
+    `@hybridc_decode` (T = 1: GEMV and single-step kernels) and
+    `@hybridc_decode_batch` (one token of each of T streams). Each compute op
     becomes `func.call`s of external kernel functions (one declaration per
     distinct kernel, carrying a `hybrid.kernel` description of what to
     generate) on memrefs:
@@ -21,7 +22,10 @@ def LowerToKernels : Pass<"hybrid-lower-to-kernels", "::mlir::ModuleOp"> {
     * intermediates live in one workspace, at offsets proportional to T
       planned by liveness so buffers are reused, never allocated per op.
     The `hybrid.weight` declarations and @forward are removed; the module
-    attributes `hybrid.*` describe what the runtime must allocate.
+    attributes `hybrid.*` describe what the runtime must allocate. With
+    `symbol-suffix`, every driver and kernel symbol ends with it (recorded
+    as `hybrid.symbol_suffix`), so several lowerings of one model, one per
+    CPU variant, link into one library.
   }];
   let options = [
     Option<"weightType", "weight-type", "std::string", /*default=*/"\"f32\"",
@@ -38,6 +42,9 @@ def LowerToKernels : Pass<"hybrid-lower-to-kernels", "::mlir::ModuleOp"> {
     Option<"prefillTokens", "prefill-tokens", "int64_t", /*default=*/"0",
            "Largest prefill call (0: chunk-tokens); a scan runs one kernel "
            "call per chunk-tokens slice of it">,
+    Option<"symbolSuffix", "symbol-suffix", "std::string", /*default=*/"\"\"",
+           "Appended to every driver and kernel symbol: one variant's suffix "
+           "in a library holding several CPU variants of the model">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",

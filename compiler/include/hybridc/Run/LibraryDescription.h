@@ -48,6 +48,7 @@ struct MemoryPlan {
 /// One compiled kernel and where the drivers call it.
 struct KernelUse {
   std::string symbol, kind, weightType;
+  std::string target; // the variant whose drivers call it
   std::map<std::string, int64_t> sizes;
   std::vector<int64_t> layers;     // decoder layers whose ops call it
   std::vector<std::string> others; // calls outside the layers ("model.norm", "lm_head", ...)
@@ -61,11 +62,22 @@ struct TensorKind {
   int64_t bytes = 0;
 };
 
+/// One CPU variant of the library: what its matmuls multiply the weights
+/// with, and where its layout of the weights lies in the payload (variants
+/// that pack alike share one).
+struct VariantFacts {
+  std::string target, matmulInputs;
+  int64_t weightsOffset = 0, weightsBytes = 0;
+};
+
 struct LibraryDescription {
   llvm::json::Object model; // the config's shape, snake_case keys
   std::vector<std::string> targets;
-  std::string weightsDtype, matmulInputs;
-  std::map<std::string, TensorKind> tensorKinds;
+  std::vector<VariantFacts> variants; // one per target, in the same order
+  std::string weightsDtype, matmulInputs; // matmulInputs: the first variant's
+  std::map<std::string, TensorKind> tensorKinds; // in the first variant's layout
+  /// The library's sizes: weightsBytes the whole payload, the workspace the
+  /// largest any variant allocates; the state's are every variant's.
   MemoryPlan memory;
   std::vector<KernelUse> kernels;
   std::vector<std::string> pipeline;     // pass names in order, "import" first

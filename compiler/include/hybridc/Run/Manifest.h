@@ -38,6 +38,12 @@ struct Manifest {
   std::optional<ModelWork> work;
   /// What `hybridc inspect` shows; absent in folders compiled before it.
   std::optional<LibraryDescription> description;
+
+  /// This manifest as one CPU variant of the library sees it: `target` and
+  /// `matmulInputs` that variant's (unchanged when the description does not
+  /// list it). A library of several variants records them all in `target`,
+  /// comma-separated.
+  Manifest forVariant(const std::string &variant) const;
 };
 
 /// The `work` section as written to the manifest (and printed by bench --json).

@@ -80,6 +80,11 @@ public:
   ~ModelLibrary();
 
   const Manifest &manifest() const { return lib->manifest(); }
+  /// The CPU variant the library opened (model_target).
+  std::string target() const { return lib->modelTarget(model); }
+  /// The manifest as the opened variant sees it: its target and matmul
+  /// inputs (what bench sets its speeds against).
+  Manifest runningManifest() const { return manifest().forVariant(target()); }
   int64_t vocab() const { return lib->vocab(); }
 
   /// logits: null, [vocab] (all == false) or [n][vocab] (all == true).
