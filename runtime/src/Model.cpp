@@ -213,6 +213,11 @@ int hybridc_rt_model_open_ex(const hybridc_model_desc *desc, const char *weights
       return status;
     }
   }
+  status = hybridc_rt_model_open_tokenizer(m);
+  if (status != HYBRIDC_OK) {
+    hybridc_rt_model_release(m);
+    return status;
+  }
   *out = m;
   return HYBRIDC_OK;
 }
@@ -250,5 +255,6 @@ void hybridc_rt_model_release(hybridc_model *m) {
     return;
   if (m->map_base)
     munmap(m->map_base, m->map_bytes);
+  hybridc_rt_model_close_tokenizer(m);
   free(m);
 }

@@ -5,9 +5,12 @@
 // Tensor names and shapes follow docs/model.md (checkpoint tensors) and the
 // config fields section 2. The weights are random but scaled so that
 // activations stay O(1) through the whole stack, which makes the models useful
-// for comparing the compiler against a reference implementation.
+// for comparing the compiler against a reference implementation. A small
+// byte-level BPE tokenizer (tokenizer.json, tokenizer_config.json; see
+// SampleTokenizer.h) comes with every model unless --no-tokenizer is given.
 
 #include "DetMath.h"
+#include "SampleTokenizer.h"
 
 #include <CLI/CLI.hpp>
 
@@ -377,9 +380,12 @@ struct Options {
   int64_t groups = 0; // 0: the preset's value
   std::string layers;
   int64_t shards = 1;
+  bool tokenizer = true;
 };
 
-std::string configJson(const ModelConfig &c, const Options &o) {
+// The sample tokenizer's BOS / EOS: its added tokens sit at the top ids.
+std::string configJson(const ModelConfig &c, const Options &o,
+                       const hybridc::sample::SampleTokenizerFiles &tok) {
   auto i64 = [](int64_t v) { return std::to_string(v); };
   JsonValue layerTypes;
   layerTypes.kind = JsonValue::Array;
@@ -404,8 +410,8 @@ std::string configJson(const ModelConfig &c, const Options &o) {
       .add("attention_bias", jsonBool(c.attentionBias))
       .add("attention_dropout", "0.0")
       .add("attention_multiplier", jsonDouble(c.attentionMultiplier))
-      .add("bos_token_id", "1")
-      .add("eos_token_id", "2")
+      .add("bos_token_id", std::to_string(tok.bosId))
+      .add("eos_token_id", std::to_string(tok.eosId))
       .add("pad_token_id", "0")
       .add("embedding_multiplier", jsonDouble(c.embeddingMultiplier))
       .add("hidden_act", jsonString("silu"))
@@ -733,6 +739,8 @@ int main(int argc, char **argv) {
                "mamba conv1d bias (default on)");
   app.add_flag("--proj-bias", o.projBias, "mamba in_proj/out_proj biases");
   app.add_flag("--attention-bias", o.attentionBias, "q/k/v/o_proj biases");
+  app.add_flag("--tokenizer,!--no-tokenizer", o.tokenizer,
+               "Write a byte-level BPE tokenizer.json + tokenizer_config.json (default on)");
   app.add_option("--shards", o.shards,
                  "Number of safetensors files; > 1 also writes "
                  "model.safetensors.index.json")
@@ -790,8 +798,19 @@ int main(int argc, char **argv) {
       writeText(p, idx);
       std::printf("wrote %s\n", p.c_str());
     }
+    const hybridc::sample::SampleTokenizerFiles tok =
+        hybridc::sample::makeSampleTokenizer(c.vocab);
+    for (const char *name : {"tokenizer.json", "tokenizer_config.json"})
+      fs::remove(dir / name);
+    if (o.tokenizer) {
+      writeText(dir / "tokenizer.json", tok.tokenizerJson);
+      writeText(dir / "tokenizer_config.json", tok.tokenizerConfigJson);
+      std::printf("wrote %s (byte-level BPE, %" PRId64 " merges, BOS %" PRId64 ", EOS %" PRId64
+                  ")\n",
+                  (dir / "tokenizer.json").c_str(), tok.merges, tok.bosId, tok.eosId);
+    }
     const fs::path cp = dir / "config.json";
-    writeText(cp, configJson(c, o));
+    writeText(cp, configJson(c, o, tok));
     std::printf("wrote %s\n", cp.c_str());
 
     const double secs = std::chrono::duration<double>(

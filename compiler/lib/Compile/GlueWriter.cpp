@@ -147,6 +147,8 @@ static uint64_t hybridc_now_ns(void) {
         " hybridc_memref1d *, hybridc_memref1d *, hybridc_memref1d *, hybridc_memref1d *);\n";
   if (info.embeddedWeights)
     os << "extern const uint8_t hybridc_embedded_weights[];\n";
+  if (info.tokenizerBytes)
+    os << "extern const uint8_t hybridc_embedded_tokenizer[];\n";
   os << "\nconst hybridc_model_desc hybridc_model_descriptor = {\n"
      << "  \"" << info.name << "\",\n"
      << "  " << info.modelHash << "ull, /* model_hash */\n"
@@ -160,7 +162,9 @@ static uint64_t hybridc_now_ns(void) {
      << "  " << info.memory.workspaceFixedBytes << ", " << info.memory.workspaceBytesPerToken << ", /* workspace fixed, per token */\n"
      << "  _mlir_ciface_hybridc_prefill,\n  _mlir_ciface_hybridc_decode,\n"
      << "  \"" << info.target << "\", /* target */\n"
-     << "  _mlir_ciface_hybridc_decode_batch,\n};\n\n";
+     << "  _mlir_ciface_hybridc_decode_batch,\n"
+     << "  " << (info.tokenizerBytes ? "hybridc_embedded_tokenizer" : "NULL") << ", "
+     << info.tokenizerBytes << "ull, /* tokenizer blob */\n};\n\n";
   os << fillTemplate(apiTemplate, info);
   if (info.profile)
     os << "\n__attribute__((visibility(\"default\"))) const char *" << info.name

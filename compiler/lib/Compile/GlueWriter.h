@@ -39,6 +39,7 @@ struct ModelGlueInfo {
   MemoryPlan memory; // the descriptor's sizes, as `hybridc inspect` shows them
   std::string modelInfoDefines; // #define lines for the header
   bool profile = false;         // time every kernel call (see --profile)
+  uint64_t tokenizerBytes = 0;  // hybridc_embedded_tokenizer's size; 0: no tokenizer
   std::vector<KernelSignature> kernels;
 };
 

@@ -7,6 +7,7 @@
 //   driver      LLVM dialect -> LLVM IR -> object (LLVM 19 TargetMachine)
 //   kernels     one Halide AOT object per distinct kernel + one Halide runtime
 //   weights     packed weights file (mmapped by the runtime)
+//   tokenizer   the model's tokenizer as a blob in the library (TokenizerStage.h)
 //   glue/link   generated C glue, then `cc -shared` with a version script
 //
 //===----------------------------------------------------------------------===//
@@ -20,6 +21,7 @@
 #include "PhaseFile.h"
 #include "Resources.h"
 #include "Parallel.h"
+#include "TokenizerStage.h"
 #include "Toolchain.h"
 #include "WeightsFile.h"
 
@@ -199,6 +201,7 @@ private:
   llvm::Error emitDriver();
   llvm::Error compileKernels();
   llvm::Error writeWeights();
+  llvm::Error embedModelTokenizer();
   llvm::Error link();
   llvm::Error finish();
   std::string outPath(const std::string &suffix) const { return join(o.outDir, name + suffix); }
@@ -270,6 +273,9 @@ llvm::Error Compilation::run() {
                                 llvm::formatv("{0} tensors packed, {1:f1} MiB", plan.size(),
                                               glue.memory.weightsBytes / 1048576.0),
                                 [&] { return writeWeights(); }))
+    return e;
+  if (llvm::Error e = timer.run("tokenizer", "tokenizer -> blob in the library",
+                                [&] { return embedModelTokenizer(); }))
     return e;
   if (llvm::Error e = timer.run("link",
                                 "lib" + name + ".so (" + target.cc + " -shared, runtime " +
@@ -550,6 +556,27 @@ llvm::Error Compilation::writeWeights() {
   return llvm::Error::success();
 }
 
+/// The model's tokenizer, checked and assembled into an object the link
+/// takes; the glue's descriptor then points at it.
+llvm::Error Compilation::embedModelTokenizer() {
+  if (o.noTokenizer) {
+    log << "  tokenizer: left out (--no-tokenizer)\n";
+    return llvm::Error::success();
+  }
+  llvm::Expected<std::optional<TokenizerEmbedding>> t =
+      embedTokenizer(o.modelDir, checkpoint->config().vocabSize, target, build);
+  if (!t)
+    return t.takeError();
+  if (!*t) {
+    log << "  tokenizer: none (no tokenizer.json or tokenizer.ggml.model): token ids only\n";
+    return llvm::Error::success();
+  }
+  log << "  tokenizer: " << (*t)->summary << "\n";
+  objects.push_back((*t)->object);
+  glue.tokenizerBytes = (*t)->bytes;
+  return llvm::Error::success();
+}
+
 /// Flags for the glue's compile and the library's link: a sanitizer build
 /// (HYBRIDC_SANITIZE) instruments the host's runtime archive, and its library
 /// then needs the sanitizer's runtime too. A cross target's archive is plain.
@@ -601,8 +628,11 @@ llvm::Error Compilation::link() {
   std::vector<std::string> args{"-shared", "-Wl,-soname,lib" + name + ".so", "-o",
                                 join(o.outDir, "lib" + name + ".so")};
   args.insert(args.end(), objects.begin(), objects.end());
+  // PCRE2 (the tokenizer's patterns) after the runtime, its symbols hidden.
   args.insert(args.end(), {"-Wl,--whole-archive", resources.runtimeArchive,
-                           "-Wl,--no-whole-archive", "-Wl,--version-script=" + exportMap,
+                           "-Wl,--no-whole-archive", resources.pcre2Archive,
+                           "-Wl,--exclude-libs,libhybridc_pcre2.a",
+                           "-Wl,--version-script=" + exportMap,
                            "-Wl,-z,defs", "-Wl,--gc-sections", "-lpthread", "-ldl", "-lm"});
   return runTool(target.cc, withSanitizer(target, std::move(args)), build);
 }

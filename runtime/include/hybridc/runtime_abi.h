@@ -31,9 +31,10 @@ extern "C" {
   X(ERR_OUT_OF_MEMORY, 2, "out of memory", "an allocation failed (nothing was changed)")           \
   X(ERR_IO, 3, "i/o error", "weights file missing or unreadable")                                 \
   X(ERR_FORMAT, 4, "bad weights file", "weights file truncated, of another model or version")     \
-  X(ERR_CAPACITY, 5, "token capacity exceeded", "the session's token cap would be exceeded")      \
+  X(ERR_CAPACITY, 5, "token capacity exceeded", "a session's token cap, or an output buffer, is too small") \
   X(ERR_KERNEL, 6, "kernel error", "a compiled kernel reported an error")                         \
-  X(ERR_CPU, 7, "unsupported CPU", "model_open: this CPU lacks an instruction set of the target")
+  X(ERR_CPU, 7, "unsupported CPU", "model_open: this CPU lacks an instruction set of the target") \
+  X(ERR_NO_TOKENIZER, 8, "no tokenizer", "text functions: the library has no tokenizer")
 
 enum {
 #define HYBRIDC_STATUS_ENUMERATOR(suffix, value, text, meaning) HYBRIDC_##suffix = value,
@@ -163,6 +164,8 @@ typedef struct hybridc_model_desc {
   hybridc_driver_fn decode;      /* n == 1 */
   const char *target;            /* the CPU variant compiled for, e.g. "x86-64-avx512" */
   hybridc_batch_driver_fn decode_batch; /* n in [1, max_chunk_tokens] streams */
+  const uint8_t *tokenizer;      /* tokenizer blob (text_abi.h), NULL without one */
+  uint64_t tokenizer_bytes;      /* its size, 0 without one */
 } hybridc_model_desc;
 
 /* ---- Called by kernel wrappers (generated glue) -------------------------- */
