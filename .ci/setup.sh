@@ -28,12 +28,14 @@ mode=${1:-build}
 # Everything comes from Debian 12 main. python3 runs lit; g++ builds; the
 # LLVM/MLIR dev packages do not pull in the tools (mlir-tblgen, FileCheck);
 # pkg-config reads the .pc file next to each compiled library (a test); the
-# aarch64 cross toolchain builds the runtime for --target aarch64, and
-# qemu-user runs those libraries in the tests.
+# tokenizer runs its patterns with PCRE2 (libpcre2-dev: the static archive
+# goes into every model library); the aarch64 cross toolchain builds the
+# runtime for --target aarch64 (with the arm64 PCRE2 archive, from Debian's
+# multiarch archive), and qemu-user runs those libraries in the tests.
 packages=(g++ cmake ninja-build python3 pkg-config
           llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
-          libhalide14-0-dev libgtest-dev libgmock-dev libcli11-dev
-          g++-aarch64-linux-gnu qemu-user)
+          libhalide14-0-dev libgtest-dev libgmock-dev libcli11-dev libpcre2-dev
+          g++-aarch64-linux-gnu qemu-user libpcre2-dev:arm64)
 
 install_packages() {
   local missing=()
@@ -47,6 +49,11 @@ install_packages() {
   if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || { echo "setup: need root to install: ${missing[*]}" >&2; exit 1; }
     sudo=sudo
+  fi
+  # An arm64 package needs the architecture known to dpkg first.
+  if printf '%s\n' "${missing[@]}" | grep -q ':arm64$' &&
+     ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $sudo dpkg --add-architecture arm64
   fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
@@ -92,7 +99,7 @@ run_sanitized() {
       dir="$build-asan"
       configure "$dir" -DHYBRIDC_SANITIZE=address,undefined
       local units=(hybridc-runtime-tests hybridc-importer-tests hybridc-work-tests
-                   hybridc-reference-tests)
+                   hybridc-reference-tests hybridc-tokenizer-tests)
       local runners=()
       for t in "${fuzz_targets[@]}"; do runners+=("hybridc-fuzz-$t-corpus"); done
       cmake --build "$dir" -j "$jobs" --target "${units[@]}" hybridc-rt-toyso "${runners[@]}"
@@ -117,7 +124,8 @@ run_sanitized() {
   esac
 }
 
-fuzz_targets=(config safetensors shard_index gguf weights_header state_image tokens)
+fuzz_targets=(config safetensors shard_index gguf weights_header state_image tokens
+              tokenizer_blob tokenizer_json)
 
 run_fuzzers() {
   local seconds=${1:-30} dir="$build-fuzz" failed=0
@@ -130,10 +138,11 @@ run_fuzzers() {
     # seeds (tests/fuzz/corpus/<target>) are read, never written.
     local work="$dir/fuzz-corpus/$t" artifacts="$dir/fuzz-artifacts/$t/"
     mkdir -p "$work" "$artifacts"
-    # GGUF seeds are whole (small) model files; the other inputs are headers
-    # and text.
+    # GGUF seeds are whole (small) model files, tokenizer seeds whole small
+    # tokenizers; the other inputs are headers and text.
     local max_len=16384
     [ "$t" = gguf ] && max_len=300000
+    case "$t" in tokenizer_*) max_len=65536 ;; esac
     echo "== fuzz $t for $seconds s"
     if ! with_asan "$dir/bin/hybridc-fuzz-$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
            -max_len=$max_len -print_final_stats=1 -artifact_prefix="$artifacts" \
@@ -163,13 +172,19 @@ configure_and_build "$build"
 case "$mode" in
   build) ;;
   demo)
-    # The main job: compile the bundled sample model into a standalone
-    # library, link a C program against its header, stream tokens through it.
+    # The main job: compile the bundled sample model (and its tokenizer)
+    # into a standalone library, link C programs against its header, stream
+    # text through it, then tokens.
     sample="$build/samples/tiny"
     out="$build/demo"
     "$build/bin/hybridc" compile "$sample" -o "$out" --name sample
-    cc -O2 -DHYBRIDC_MODEL=sample -I "$out" "$root/samples/stream/stream_tokens.c" \
-       -L "$out" -lsample -Wl,-rpath,"$out" -o "$out/stream_tokens"
+    for program in stream_text stream_tokens; do
+      cc -O2 -DHYBRIDC_MODEL=sample -I "$out" "$root/samples/stream/$program.c" \
+         -L "$out" -lsample -Wl,-rpath,"$out" -o "$out/$program"
+    done
+    prompt="The harbour town woke slowly. Fishing boats came in with the tide,"
+    echo "== $out/stream_text: \"$prompt\" and 48 tokens more, greedily"
+    "$out/stream_text" "$out/sample.weights" 48 "$prompt"
     echo "== $out/stream_tokens: prompt 1 2 3 4 5 6 7 8, 32 tokens greedily"
     "$out/stream_tokens" "$out/sample.weights" 32 1 2 3 4 5 6 7 8
     ;;

@@ -144,6 +144,8 @@ struct TensorSpec {
   std::vector<int64_t> shape;
   InitKind kind = InitKind::Uniform;
   float center = 0, halfWidth = 0;
+  // Rows [0, quietRows) drawn at a quarter of the half-width (see lm_head).
+  int64_t quietRows = 0;
 
   uint64_t numel() const {
     uint64_t n = 1;
@@ -236,8 +238,14 @@ std::vector<TensorSpec> buildTensors(const ModelConfig &c) {
     linear(p + "shared_mlp.output_linear.weight", {H, c.sharedFfn});
   }
   norm("model.norm.weight", H);
-  if (!c.tied)
+  if (!c.tied) {
     linear("lm_head.weight", {c.vocab, H});
+    // The sample tokenizer's single-byte tokens (ids 0-255) get quieter
+    // output rows: a trained model rarely predicts a raw byte where a word
+    // piece will do, and a random model's continuation then reads as the
+    // tokenizer's word pieces rather than stray bytes. Exact (x 0.25).
+    ts.back().quietRows = std::min<int64_t>(256, c.vocab);
+  }
   return ts;
 }
 
@@ -249,8 +257,11 @@ void fillTensor(const TensorSpec &t, uint64_t seed, uint64_t begin,
   switch (t.kind) {
   case InitKind::Uniform: {
     const float c = t.center, a = t.halfWidth;
-    for (uint64_t i = 0; i < count; ++i)
-      out[i] = c + a * rng.signedUnit(begin + i);
+    const uint64_t cols = static_cast<uint64_t>(t.shape.back());
+    for (uint64_t i = 0; i < count; ++i) {
+      const bool quiet = (begin + i) / cols < static_cast<uint64_t>(t.quietRows);
+      out[i] = c + (quiet ? 0.25f * a : a) * rng.signedUnit(begin + i);
+    }
     break;
   }
   case InitKind::ALog:

@@ -26,7 +26,7 @@ namespace hybridc::e2e {
 
 // Public status codes; static_asserted against runtime_abi.h in E2eSupport.cpp.
 constexpr int kOk = 0, kInvalidArgument = 1, kOutOfMemory = 2, kIo = 3, kFormat = 4,
-              kCapacity = 5, kKernel = 6, kCpu = 7;
+              kCapacity = 5, kKernel = 6, kCpu = 7, kNoTokenizer = 8;
 constexpr int32_t kLogitsLast = 0, kLogitsAll = 1;
 
 /// A compiled variant prepared by a fixture, and how closely it must follow
@@ -109,6 +109,7 @@ public:
 
   bool ok() const { return session_ != nullptr; }
   void *session() const { return session_; }
+  void *model() const { return model_; }
   const Library &lib() const { return lib_; }
 
   /// prefill with LOGITS_ALL: [n][V], or empty after a failed call (then

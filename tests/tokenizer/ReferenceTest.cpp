@@ -86,12 +86,15 @@ TEST_P(Reference, Decode) {
           });
 }
 
-// decode(encode(s)) == s for every string that was text. Without special-
-// token parsing always; with it, for every string unless an added token with
-// lstrip / rstrip ate whitespace next to it (the sample tokenizer's <|mask|>
-// does, by design, and so does the reference: then its own decode differs
-// from the input too). The two real tokenizers have no such token.
+// decode(encode(s)) == s for every string that was text, unless the
+// tokenizer itself changes the text, as the reference's own decode then
+// shows: an added token with lstrip / rstrip eats the whitespace next to it
+// (the sample's <|mask|>), a prefix space is added (gpt2style). The two real
+// tokenizers do neither: for them it holds for every string.
 TEST_P(Reference, RoundTrip) {
+  if (GetParam() == "gpt2style")
+    GTEST_SKIP() << "its ByteLevel adds a space in front of each piece of text by design; "
+                    "Decode holds its text to the reference's";
   const std::vector<CorpusEntry> &c = corpus();
   const std::vector<Expected> &want = expectedFor(GetParam());
   size_t texts = 0, reported = 0, stripped = 0;
@@ -100,7 +103,7 @@ TEST_P(Reference, RoundTrip) {
       continue;
     ++texts;
     for (int32_t flags : {0, int32_t(HYBRIDC_TOKENIZE_PARSE_SPECIAL)}) {
-      if (flags && want[i].decoded) {
+      if (want[i].decoded) {
         ++stripped;
         continue;
       }
@@ -112,11 +115,11 @@ TEST_P(Reference, RoundTrip) {
   }
   EXPECT_EQ(reported, 0u);
   EXPECT_GT(texts, 5000u);
-  if (GetParam() != "sample")
+  if (GetParam() == "gpt35turbo" || GetParam() == "llama3")
     EXPECT_EQ(stripped, 0u) << "the reference itself does not give these texts back";
 }
 
 INSTANTIATE_TEST_SUITE_P(Tokenizers, Reference,
-                         ::testing::Values("gpt35turbo", "llama3", "sample"));
+                         ::testing::Values("gpt35turbo", "llama3", "sample", "gpt2style"));
 
 } // namespace

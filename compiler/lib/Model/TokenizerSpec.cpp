@@ -132,6 +132,13 @@ llvm::Expected<TokenizerSpec> hybridc::finishTokenizer(RawTokenizer raw) {
   }
   if (maxId < 0)
     return fail(raw.vocabWhere + ": the vocabulary is empty");
+  // The runtime's limits (text_abi.h); no real tokenizer comes near them.
+  if (spec.steps.size() > 64)
+    return fail("pre_tokenizer: " + llvm::Twine(spec.steps.size()) +
+                " steps, more than hybridc's 64");
+  if (raw.templ.size() > 64)
+    return fail(raw.templWhere + ": " + llvm::Twine(raw.templ.size()) +
+                " items, more than hybridc's 64");
   spec.tokens.resize(static_cast<size_t>(maxId + 1));
 
   // The vocabulary: a byte-level string each; its raw bytes are the key BPE
@@ -151,7 +158,8 @@ llvm::Expected<TokenizerSpec> hybridc::finishTokenizer(RawTokenizer raw) {
     t.present = true;
     t.piece = byteLevelDecode(text);
     byText[text] = id;
-    if (byteLevelToBytes(text, t.key)) {
+    // An empty string is no word's token.
+    if (!text.empty() && byteLevelToBytes(text, t.key)) {
       t.vocab = true;
       byKey[t.key] = id;
     }

