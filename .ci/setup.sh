@@ -30,12 +30,12 @@ mode=${1:-build}
 # pkg-config reads the .pc file next to each compiled library (a test); the
 # tokenizer runs its patterns with PCRE2 (libpcre2-dev: the static archive
 # goes into every model library); the aarch64 cross toolchain builds the
-# runtime for --target aarch64 (with the arm64 PCRE2 archive, from Debian's
-# multiarch archive), and qemu-user runs those libraries in the tests.
+# runtime for --target aarch64 (with the arm64 PCRE2 archive, see
+# fetch_arm64_pcre2), and qemu-user runs those libraries in the tests.
 packages=(g++ cmake ninja-build python3 pkg-config
           llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
           libhalide14-0-dev libgtest-dev libgmock-dev libcli11-dev libpcre2-dev
-          g++-aarch64-linux-gnu qemu-user libpcre2-dev:arm64)
+          g++-aarch64-linux-gnu qemu-user)
 
 install_packages() {
   local missing=()
@@ -50,13 +50,38 @@ install_packages() {
     command -v sudo >/dev/null || { echo "setup: need root to install: ${missing[*]}" >&2; exit 1; }
     sudo=sudo
   fi
-  # An arm64 package needs the architecture known to dpkg first.
-  if printf '%s\n' "${missing[@]}" | grep -q ':arm64$' &&
-     ! dpkg --print-foreign-architectures | grep -qx arm64; then
-    $sudo dpkg --add-architecture arm64
-  fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# The cross-built runtime's PCRE2: Debian's libpcre2-dev for arm64,
+# unpacked into build-deps/arm64 (where runtime/CMakeLists.txt looks) rather
+# than installed. Installing it would pull in the multiarch libc6:arm64, a
+# glibc build other than the cross toolchain's, which the cross loader then
+# picks up under qemu-user: the two mixed hang the first wait between two
+# threads. Needs the arm64 package lists (dpkg's foreign architecture, which
+# installs nothing by itself); without root it is skipped, and the aarch64
+# target with it.
+fetch_arm64_pcre2() {
+  local dir="$root/build-deps/arm64"
+  [ -f "$dir/usr/lib/aarch64-linux-gnu/libpcre2-8.a" ] && return 0
+  command -v aarch64-linux-gnu-gcc >/dev/null || return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    if [ -n "$sudo" ] && ! command -v sudo >/dev/null; then
+      echo "setup: no root to add the arm64 package lists: --target aarch64 is left out" >&2
+      return 0
+    fi
+    $sudo dpkg --add-architecture arm64
+    $sudo apt-get update -qq
+  fi
+  mkdir -p "$dir"
+  # As root, apt's download sandbox user could not write here.
+  local sandbox=()
+  [ "$(id -u)" -eq 0 ] && sandbox=(-o APT::Sandbox::User=root)
+  (cd "$dir" && rm -f ./*.deb && apt-get download -qq "${sandbox[@]}" libpcre2-dev:arm64) &&
+    dpkg-deb -x "$dir"/libpcre2-dev_*_arm64.deb "$dir"
 }
 
 # configure DIR [cmake options...]: once per build folder
@@ -155,6 +180,7 @@ run_fuzzers() {
 }
 
 install_packages
+fetch_arm64_pcre2
 if [ "$mode" = fuzz ]; then
   packages=(clang-19 libclang-rt-19-dev)
   install_packages

@@ -62,6 +62,8 @@ struct hybridc_rt_bpe_scratch {
 bool hybridc_rt_ids_push(hybridc_rt_ids *v, int32_t id) { return hybridc_rt_ids_append(v, &id, 1); }
 
 bool hybridc_rt_ids_append(hybridc_rt_ids *v, const int32_t *ids, int64_t n) {
+  if (n <= 0) // a byte that becomes nothing: no memcpy from or to NULL
+    return true;
   if (v->size + n > v->capacity) {
     int64_t cap = v->capacity ? v->capacity : 64;
     while (cap < v->size + n)

@@ -63,7 +63,10 @@ Dump runUnderQemu(const Variant &v, const std::vector<int32_t> &tokens, int chun
   const std::string prefix = scratch + "/logits", log = scratch + "/dump_logits.log";
   std::ostringstream cmd;
   // A hang (a lost wake-up, say) fails here, with the log, not at CTest's timeout.
-  cmd << "timeout 120 " << HYBRIDC_QEMU_AARCH64 << " -L " << HYBRIDC_AARCH64_SYSROOT << " " << HYBRIDC_DUMP_LOGITS
+  // The cross toolchain's C library, also when Debian's multiarch one is
+  // installed (docs/testing.md).
+  cmd << "timeout 120 " << HYBRIDC_QEMU_AARCH64 << " -L " << HYBRIDC_AARCH64_SYSROOT
+      << " -E LD_LIBRARY_PATH=" << HYBRIDC_AARCH64_SYSROOT << "/lib " << HYBRIDC_DUMP_LOGITS
       << " " << out << "/" << m->library << " " << m->name << " "
       << (m->weights.empty() ? std::string("-") : out + "/" + m->weights) << " " << m->vocabSize
       << " " << chunk << " " << prefix;

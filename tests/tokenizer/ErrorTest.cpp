@@ -219,6 +219,20 @@ TEST_F(TokenizerErrors, Vocabulary) {
   expectRefused([&](Object &r) { model(r)["vocab"] = Array{}; }, "model.vocab: expected an object");
 }
 
+// A vocabulary string with a character outside the byte-level alphabet is
+// accepted (BPE never makes it) and decodes as tokenizers.js decodes it: the
+// character becomes a 0 byte. (Found by the tokenizer_json fuzz target: such
+// a string once left a half-made key behind.)
+TEST_F(TokenizerErrors, VocabularyOutsideTheAlphabetIsKeptForDecoding) {
+  llvm::Expected<TokenizerSpec> spec = readTokenizerJson(
+      edited([&](Object &r) { (*model(r).getObject("vocab"))["x\xe2\x98\x83y"] = 600; }), "");
+  ASSERT_TRUE(bool(spec)) << llvm::toString(spec.takeError());
+  Engine e(serializeTokenizer(*spec));
+  ASSERT_TRUE(e.ok()) << e.error();
+  EXPECT_EQ(e.decode({600}), std::string("x\0y", 3));
+  EXPECT_EQ(e.encode("x\xe2\x98\x83y", 0).size(), 5u) << "never one token";
+}
+
 TEST_F(TokenizerErrors, Merges) {
   expectRefused([&](Object &r) { (*model(r).getArray("merges"))[1] = "a b c"; },
                 "model.merges[1]: 'a b c' is not two tokens separated by one space");

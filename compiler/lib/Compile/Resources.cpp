@@ -60,8 +60,9 @@ llvm::Error hybridc::selectRuntimeFor(const codegen::TargetSpec &target, Resourc
       return makeError("target " + target.name + ": " + file +
                        " is missing: the runtime for this target is built with hybridc when the "
                        "cross toolchain (Debian's g++-aarch64-linux-gnu) and the target's "
-                       "PCRE2 (libpcre2-dev:arm64, a multiarch package) are installed at "
-                       "configure time; install them and reconfigure, then rebuild");
+                       "PCRE2 (libpcre2-dev:arm64, which `bash .ci/setup.sh` unpacks into "
+                       "build-deps/arm64) are there at configure time; add them, reconfigure "
+                       "and rebuild");
   resources.runtimeArchive = archive;
   resources.pcre2Archive = pcre2;
   return llvm::Error::success();

@@ -78,12 +78,13 @@ bool hybridc::byteLevelToBytes(llvm::StringRef text, std::string &bytes) {
   std::vector<uint32_t> cps;
   if (!codePoints(text, cps))
     return false;
-  bytes.clear();
+  std::string out;
   for (uint32_t c : cps) {
     if (c >= 512 || alphabet().byteOf[c] < 0)
-      return false;
-    bytes.push_back(static_cast<char>(alphabet().byteOf[c]));
+      return false; // `bytes` untouched
+    out.push_back(static_cast<char>(alphabet().byteOf[c]));
   }
+  bytes = std::move(out);
   return true;
 }
 
@@ -159,9 +160,11 @@ llvm::Expected<TokenizerSpec> hybridc::finishTokenizer(RawTokenizer raw) {
     t.piece = byteLevelDecode(text);
     byText[text] = id;
     // An empty string is no word's token.
-    if (!text.empty() && byteLevelToBytes(text, t.key)) {
+    std::string key;
+    if (!text.empty() && byteLevelToBytes(text, key)) {
       t.vocab = true;
-      byKey[t.key] = id;
+      t.key = key;
+      byKey[key] = id;
     }
   }
 
