@@ -28,11 +28,13 @@ mode=${1:-build}
 # Everything comes from Debian 12 main. python3 runs lit; g++ builds; the
 # LLVM/MLIR dev packages do not pull in the tools (mlir-tblgen, FileCheck);
 # pkg-config reads the .pc file next to each compiled library (a test); the
-# aarch64 cross toolchain builds the runtime for --target aarch64, and
-# qemu-user runs those libraries in the tests.
+# tokenizer runs its patterns with PCRE2 (libpcre2-dev: the static archive
+# goes into every model library); the aarch64 cross toolchain builds the
+# runtime for --target aarch64 (with the arm64 PCRE2 archive, see
+# fetch_arm64_pcre2), and qemu-user runs those libraries in the tests.
 packages=(g++ cmake ninja-build python3 pkg-config
           llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
-          libhalide14-0-dev libgtest-dev libgmock-dev libcli11-dev
+          libhalide14-0-dev libgtest-dev libgmock-dev libcli11-dev libpcre2-dev
           g++-aarch64-linux-gnu qemu-user)
 
 install_packages() {
@@ -50,6 +52,36 @@ install_packages() {
   fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# The cross-built runtime's PCRE2: Debian's libpcre2-dev for arm64,
+# unpacked into build-deps/arm64 (where runtime/CMakeLists.txt looks) rather
+# than installed. Installing it would pull in the multiarch libc6:arm64, a
+# glibc build other than the cross toolchain's, which the cross loader then
+# picks up under qemu-user: the two mixed hang the first wait between two
+# threads. Needs the arm64 package lists (dpkg's foreign architecture, which
+# installs nothing by itself); without root it is skipped, and the aarch64
+# target with it.
+fetch_arm64_pcre2() {
+  local dir="$root/build-deps/arm64"
+  [ -f "$dir/usr/lib/aarch64-linux-gnu/libpcre2-8.a" ] && return 0
+  command -v aarch64-linux-gnu-gcc >/dev/null || return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    if [ -n "$sudo" ] && ! command -v sudo >/dev/null; then
+      echo "setup: no root to add the arm64 package lists: --target aarch64 is left out" >&2
+      return 0
+    fi
+    $sudo dpkg --add-architecture arm64
+    $sudo apt-get update -qq
+  fi
+  mkdir -p "$dir"
+  # As root, apt's download sandbox user could not write here.
+  local sandbox=()
+  [ "$(id -u)" -eq 0 ] && sandbox=(-o APT::Sandbox::User=root)
+  (cd "$dir" && rm -f ./*.deb && apt-get download -qq "${sandbox[@]}" libpcre2-dev:arm64) &&
+    dpkg-deb -x "$dir"/libpcre2-dev_*_arm64.deb "$dir"
 }
 
 # configure DIR [cmake options...]: once per build folder
@@ -92,7 +124,7 @@ run_sanitized() {
       dir="$build-asan"
       configure "$dir" -DHYBRIDC_SANITIZE=address,undefined
       local units=(hybridc-runtime-tests hybridc-importer-tests hybridc-work-tests
-                   hybridc-reference-tests)
+                   hybridc-reference-tests hybridc-tokenizer-tests)
       local runners=()
       for t in "${fuzz_targets[@]}"; do runners+=("hybridc-fuzz-$t-corpus"); done
       cmake --build "$dir" -j "$jobs" --target "${units[@]}" hybridc-rt-toyso "${runners[@]}"
@@ -117,7 +149,8 @@ run_sanitized() {
   esac
 }
 
-fuzz_targets=(config safetensors shard_index gguf weights_header state_image tokens)
+fuzz_targets=(config safetensors shard_index gguf weights_header state_image tokens
+              tokenizer_blob tokenizer_json)
 
 run_fuzzers() {
   local seconds=${1:-30} dir="$build-fuzz" failed=0
@@ -130,10 +163,11 @@ run_fuzzers() {
     # seeds (tests/fuzz/corpus/<target>) are read, never written.
     local work="$dir/fuzz-corpus/$t" artifacts="$dir/fuzz-artifacts/$t/"
     mkdir -p "$work" "$artifacts"
-    # GGUF seeds are whole (small) model files; the other inputs are headers
-    # and text.
+    # GGUF seeds are whole (small) model files, tokenizer seeds whole small
+    # tokenizers; the other inputs are headers and text.
     local max_len=16384
     [ "$t" = gguf ] && max_len=300000
+    case "$t" in tokenizer_*) max_len=65536 ;; esac
     echo "== fuzz $t for $seconds s"
     if ! with_asan "$dir/bin/hybridc-fuzz-$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
            -max_len=$max_len -print_final_stats=1 -artifact_prefix="$artifacts" \
@@ -146,6 +180,7 @@ run_fuzzers() {
 }
 
 install_packages
+fetch_arm64_pcre2
 if [ "$mode" = fuzz ]; then
   packages=(clang-19 libclang-rt-19-dev)
   install_packages
@@ -163,13 +198,19 @@ configure_and_build "$build"
 case "$mode" in
   build) ;;
   demo)
-    # The main job: compile the bundled sample model into a standalone
-    # library, link a C program against its header, stream tokens through it.
+    # The main job: compile the bundled sample model (and its tokenizer)
+    # into a standalone library, link C programs against its header, stream
+    # text through it, then tokens.
     sample="$build/samples/tiny"
     out="$build/demo"
     "$build/bin/hybridc" compile "$sample" -o "$out" --name sample
-    cc -O2 -DHYBRIDC_MODEL=sample -I "$out" "$root/samples/stream/stream_tokens.c" \
-       -L "$out" -lsample -Wl,-rpath,"$out" -o "$out/stream_tokens"
+    for program in stream_text stream_tokens; do
+      cc -O2 -DHYBRIDC_MODEL=sample -I "$out" "$root/samples/stream/$program.c" \
+         -L "$out" -lsample -Wl,-rpath,"$out" -o "$out/$program"
+    done
+    prompt="The harbour town woke slowly. Fishing boats came in with the tide,"
+    echo "== $out/stream_text: \"$prompt\" and 48 tokens more, greedily"
+    "$out/stream_text" "$out/sample.weights" 48 "$prompt"
     echo "== $out/stream_tokens: prompt 1 2 3 4 5 6 7 8, 32 tokens greedily"
     "$out/stream_tokens" "$out/sample.weights" 32 1 2 3 4 5 6 7 8
     ;;

@@ -3,9 +3,11 @@
 // Prefill and decode throughput of a compiled model on a deterministic
 // pseudo-random prompt, and the process's peak resident memory; with the
 // machine's limits measured first, the throughput as a fraction of them.
+// With --tokenize FILE, the tokenizer's speed instead (BenchTokenize.cpp).
 //
 //===----------------------------------------------------------------------===//
 #include "BenchRoofline.h"
+#include "BenchTokenize.h"
 #include "Commands.h"
 #include "hybridc/Run/MachineLimits.h"
 #include "hybridc/Run/ModelLibrary.h"
@@ -31,6 +33,7 @@ struct BenchOptions {
   bool noLimits = false;
   int64_t probeMiB = 1024;
   int64_t batch = 0; // streams of decode_batch (0: not measured)
+  std::string tokenize; // a text file: measure the tokenizer instead
 };
 
 double seconds(std::chrono::steady_clock::time_point since) {
@@ -300,7 +303,12 @@ void hybridc::addBenchCommand(CLI::App &app, int &exitCode) {
   auto opts = std::make_shared<BenchOptions>();
   CLI::App *cmd = app.add_subcommand(
       "bench", "Measure prefill and decode tokens/s and peak memory of a compiled model");
-  cmd->add_option("out_dir", opts->outDir, "Output folder of `hybridc compile`")->required();
+  cmd->add_option("out_dir", opts->outDir,
+                  "Output folder of `hybridc compile` (with --tokenize also a tokenizer.json, "
+                  "model folder or .gguf file)")
+      ->required();
+  cmd->add_option("--tokenize", opts->tokenize,
+                  "Measure the tokenizer on this text file instead: MB/s on one thread");
   cmd->add_option("--prompt", opts->prompt, "Prompt tokens (one prefill call)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -325,7 +333,9 @@ void hybridc::addBenchCommand(CLI::App &app, int &exitCode) {
       ->capture_default_str();
   cmd->callback([opts, &exitCode] {
     exitCode = 0;
-    if (llvm::Error e = bench(*opts)) {
+    if (llvm::Error e = opts->tokenize.empty()
+                            ? bench(*opts)
+                            : benchTokenize(opts->outDir, opts->tokenize, opts->json)) {
       reportError(std::move(e));
       exitCode = 1;
     }

@@ -15,6 +15,7 @@ void addRunCommand(CLI::App &app, int &exitCode);
 void addBenchCommand(CLI::App &app, int &exitCode);
 void addVerifyCommand(CLI::App &app, int &exitCode);
 void addInspectCommand(CLI::App &app, int &exitCode);
+void addTokenizeCommand(CLI::App &app, int &exitCode);
 
 /// Prints `hybridc: error: <message>` to stderr.
 void reportError(llvm::Error error);

@@ -70,6 +70,9 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
       ->capture_default_str();
   cmd->add_flag("--embed-weights", opts->embedWeights,
                 "Put the packed weights inside the .so instead of <name>.weights");
+  cmd->add_flag("--no-tokenizer", opts->noTokenizer,
+                "Leave the model's tokenizer (tokenizer.json, GGUF tokenizer.ggml.*) out: the "
+                "library then speaks token ids only");
   cmd->add_flag("--profile", opts->profile,
                 "Time every kernel call; `hybridc bench` then prints where the time goes");
   cmd->add_flag("--print-ir-after-all", opts->printIrAfterAll,

@@ -2,13 +2,18 @@
 //
 // Streams tokens through a compiled library: positions before --decode-from
 // go through prefill (in calls of --chunk tokens), the rest one at a time
-// through decode; then --generate greedily extends the sequence.
+// through decode; then --generate greedily extends the sequence (or with
+// the library's sampler, given --temperature, --top-k, ...).
+// --prompt "text" goes through the library's tokenizer instead and streams
+// the continuation as text (RunText.cpp).
 // --load-state starts from a saved session instead of an empty one, and
 // --save-state writes the session as it is at the end.
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
+#include "RunText.h"
 #include "hybridc/Support/Error.h"
+#include "hybridc/Run/LibraryText.h"
 #include "hybridc/Run/ModelLibrary.h"
 #include "hybridc/Run/TokenList.h"
 
@@ -35,6 +40,26 @@ struct RunOptions {
   int32_t threads = 0;      // 0: the library's default
   int64_t generate = 0;
   std::string loadState, saveState;
+  std::optional<std::string> prompt;
+  // Sampling; none given: greedy (argmax), as without a sampler.
+  std::optional<float> temperature, topP, minP, repeatPenalty;
+  std::optional<int32_t> topK, repeatLastN;
+  std::optional<uint64_t> seed;
+
+  bool sampling() const {
+    return temperature || topP || minP || repeatPenalty || topK || repeatLastN || seed;
+  }
+  SamplerSettings settings() const {
+    SamplerSettings s;
+    s.temperature = temperature.value_or(s.temperature);
+    s.topK = topK.value_or(s.topK);
+    s.topP = topP.value_or(s.topP);
+    s.minP = minP.value_or(s.minP);
+    s.repeatPenalty = repeatPenalty.value_or(s.repeatPenalty);
+    s.repeatLastN = repeatLastN.value_or(s.repeatLastN);
+    s.seed = seed.value_or(s.seed);
+    return s;
+  }
 };
 
 llvm::Expected<std::vector<int32_t>> readTokens(const RunOptions &o) {
@@ -64,7 +89,28 @@ int32_t argmax(const float *row, int64_t n) {
   return static_cast<int32_t>(std::max_element(row, row + n) - row);
 }
 
+/// --prompt: text in, text out.
+llvm::Error runText(const RunOptions &o) {
+  if (o.chunk || o.decodeFrom >= 0 || !o.logitsOut.empty())
+    return makeError("--prompt takes no --chunk, --decode-from or --logits-out (give token ids "
+                     "with --tokens for those)");
+  llvm::Expected<std::unique_ptr<ModelLibrary>> lib = ModelLibrary::open(o.outDir, o.threads);
+  if (!lib)
+    return lib.takeError();
+  ModelLibrary &m = **lib;
+  if (!o.loadState.empty())
+    if (llvm::Error e = m.loadState(o.loadState))
+      return e;
+  if (llvm::Error e = runPrompt(m, *o.prompt, o.generate, o.settings()))
+    return e;
+  if (!o.saveState.empty())
+    return m.saveState(o.saveState);
+  return llvm::Error::success();
+}
+
 llvm::Error run(const RunOptions &o) {
+  if (o.prompt)
+    return runText(o);
   llvm::Expected<std::vector<int32_t>> tokens = readTokens(o);
   if (!tokens)
     return tokens.takeError();
@@ -118,9 +164,32 @@ llvm::Error run(const RunOptions &o) {
   }
   if (o.generate > 0) {
     std::vector<float> next(row(n - 1), row(n - 1) + V);
+    // The library's sampler when asked for; argmax otherwise (the same
+    // tokens as temperature 0).
+    std::unique_ptr<LibraryText> text;
+    std::unique_ptr<LibrarySampler> sampler;
+    if (o.sampling()) {
+      llvm::Expected<std::unique_ptr<LibraryText>> t =
+          LibraryText::bind(m.library(), m.modelHandle());
+      if (!t)
+        return t.takeError();
+      text = std::move(*t);
+      llvm::Expected<std::unique_ptr<LibrarySampler>> s = text->sampler(o.settings());
+      if (!s)
+        return s.takeError();
+      sampler = std::move(*s);
+      if (llvm::Error e = sampler->accept(*tokens))
+        return e;
+    }
     llvm::outs() << "generated:";
     for (int64_t i = 0; i < o.generate; ++i) {
       int32_t token = argmax(next.data(), V);
+      if (sampler) {
+        llvm::Expected<int32_t> s = sampler->sample(next.data());
+        if (!s)
+          return s.takeError();
+        token = *s;
+      }
       llvm::outs() << " " << token;
       if (llvm::Error e = m.decode(token, next.data()))
         return e;
@@ -147,6 +216,29 @@ void hybridc::addRunCommand(CLI::App &app, int &exitCode) {
   auto *file = cmd->add_option("--tokens-file", opts->tokensFile,
                                "File of whitespace-separated token ids");
   tokens->excludes(file);
+  auto *prompt = cmd->add_option(
+      "--prompt", opts->prompt,
+      "Text, tokenized by the library's tokenizer (its special tokens added and parsed); "
+      "the --generate continuation is streamed as text, up to the end-of-text token");
+  prompt->excludes(tokens)->excludes(file);
+  cmd->add_option("--temperature", opts->temperature,
+                  "Sampling temperature (0: greedy, the default)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-k", opts->topK, "Sample from the K most likely tokens (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--top-p", opts->topP,
+                  "Sample from the most likely tokens holding probability P (1: all)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--min-p", opts->minP,
+                  "Drop tokens less likely than M x the most likely one (0: none)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--repeat-penalty", opts->repeatPenalty,
+                  "Divide the logits of recent tokens by R (1: off)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--repeat-last-n", opts->repeatLastN,
+                  "How many recent tokens the penalty looks at (default 64)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", opts->seed, "The sampler's seed (default 0)");
   cmd->add_option("--chunk", opts->chunk,
                   "Prefill in calls of at most N tokens (default: one call)");
   cmd->add_option("--decode-from", opts->decodeFrom,
@@ -161,7 +253,7 @@ void hybridc::addRunCommand(CLI::App &app, int &exitCode) {
   cmd->add_option("--save-state", opts->saveState,
                   "At the end, write the session (position, recurrent state, KV rows, token "
                   "history) to this file");
-  cmd->add_option("--generate", opts->generate, "Then greedily generate M tokens")
+  cmd->add_option("--generate", opts->generate, "Then generate M tokens (greedily unless sampling options are given)")
       ->check(CLI::NonNegativeNumber);
   cmd->callback([opts, &exitCode] {
     exitCode = 0;

@@ -5,6 +5,7 @@
 // hybridc run     : stream tokens through a compiled library
 // hybridc bench   : its prefill / decode throughput
 // hybridc verify  : its weights against their hash (header and library)
+// hybridc tokenize: text <-> ids with a model's tokenizer
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
@@ -29,6 +30,7 @@ int main(int argc, char **argv) {
   hybridc::addBenchCommand(app, exitCode);
   hybridc::addVerifyCommand(app, exitCode);
   hybridc::addInspectCommand(app, exitCode);
+  hybridc::addTokenizeCommand(app, exitCode);
   CLI11_PARSE(app, argc, argv);
   return exitCode;
 }

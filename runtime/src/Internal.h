@@ -74,6 +74,7 @@ struct hybridc_model {
   size_t map_bytes;
   int32_t default_threads;  // for sessions created later (atomic access)
   int32_t refs;             // 1 (open) + live sessions (atomic access)
+  struct hybridc_rt_tokenizer *tokenizer; // from desc->tokenizer, or NULL (Tokenizer.cpp)
 };
 
 // A kept recurrent state: the conv + SSM state after `position` tokens.
@@ -123,6 +124,12 @@ struct hybridc_session {
 
 // Drops one reference to the model; the last one unmaps and frees it.
 void hybridc_rt_model_release(hybridc_model *model);
+
+// ---- Tokenizer.cpp -----------------------------------------------------------
+// Checks the descriptor's tokenizer blob and builds model->tokenizer (NULL
+// when the library has none); fails with HYBRIDC_ERR_FORMAT on a bad blob.
+int hybridc_rt_model_open_tokenizer(hybridc_model *model);
+void hybridc_rt_model_close_tokenizer(hybridc_model *model);
 
 // ---- Streaming.cpp -----------------------------------------------------------
 // Grows the KV cache to `need` rows per segment (keeping rows [0, position)),

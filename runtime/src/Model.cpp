@@ -222,6 +222,11 @@ int hybridc_rt_model_open_ex(const hybridc_model_desc *desc, const char *weights
   // The hash covers every variant's layout; this variant's drivers read
   // their own.
   m->payload += desc->weights_offset;
+  status = hybridc_rt_model_open_tokenizer(m);
+  if (status != HYBRIDC_OK) {
+    hybridc_rt_model_release(m);
+    return status;
+  }
   *out = m;
   return HYBRIDC_OK;
 }
@@ -259,5 +264,6 @@ void hybridc_rt_model_release(hybridc_model *m) {
     return;
   if (m->map_base)
     munmap(m->map_base, m->map_bytes);
+  hybridc_rt_model_close_tokenizer(m);
   free(m);
 }

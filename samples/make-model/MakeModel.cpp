@@ -5,9 +5,12 @@
 // Tensor names and shapes follow docs/model.md (checkpoint tensors) and the
 // config fields section 2. The weights are random but scaled so that
 // activations stay O(1) through the whole stack, which makes the models useful
-// for comparing the compiler against a reference implementation.
+// for comparing the compiler against a reference implementation. A small
+// byte-level BPE tokenizer (tokenizer.json, tokenizer_config.json; see
+// SampleTokenizer.h) comes with every model unless --no-tokenizer is given.
 
 #include "DetMath.h"
+#include "SampleTokenizer.h"
 
 #include <CLI/CLI.hpp>
 
@@ -141,6 +144,8 @@ struct TensorSpec {
   std::vector<int64_t> shape;
   InitKind kind = InitKind::Uniform;
   float center = 0, halfWidth = 0;
+  // Rows [0, quietRows) drawn at a quarter of the half-width (see lm_head).
+  int64_t quietRows = 0;
 
   uint64_t numel() const {
     uint64_t n = 1;
@@ -233,8 +238,14 @@ std::vector<TensorSpec> buildTensors(const ModelConfig &c) {
     linear(p + "shared_mlp.output_linear.weight", {H, c.sharedFfn});
   }
   norm("model.norm.weight", H);
-  if (!c.tied)
+  if (!c.tied) {
     linear("lm_head.weight", {c.vocab, H});
+    // The sample tokenizer's single-byte tokens (ids 0-255) get quieter
+    // output rows: a trained model rarely predicts a raw byte where a word
+    // piece will do, and a random model's continuation then reads as the
+    // tokenizer's word pieces rather than stray bytes. Exact (x 0.25).
+    ts.back().quietRows = std::min<int64_t>(256, c.vocab);
+  }
   return ts;
 }
 
@@ -246,8 +257,11 @@ void fillTensor(const TensorSpec &t, uint64_t seed, uint64_t begin,
   switch (t.kind) {
   case InitKind::Uniform: {
     const float c = t.center, a = t.halfWidth;
-    for (uint64_t i = 0; i < count; ++i)
-      out[i] = c + a * rng.signedUnit(begin + i);
+    const uint64_t cols = static_cast<uint64_t>(t.shape.back());
+    for (uint64_t i = 0; i < count; ++i) {
+      const bool quiet = (begin + i) / cols < static_cast<uint64_t>(t.quietRows);
+      out[i] = c + (quiet ? 0.25f * a : a) * rng.signedUnit(begin + i);
+    }
     break;
   }
   case InitKind::ALog:
@@ -377,9 +391,12 @@ struct Options {
   int64_t groups = 0; // 0: the preset's value
   std::string layers;
   int64_t shards = 1;
+  bool tokenizer = true;
 };
 
-std::string configJson(const ModelConfig &c, const Options &o) {
+// The sample tokenizer's BOS / EOS: its added tokens sit at the top ids.
+std::string configJson(const ModelConfig &c, const Options &o,
+                       const hybridc::sample::SampleTokenizerFiles &tok) {
   auto i64 = [](int64_t v) { return std::to_string(v); };
   JsonValue layerTypes;
   layerTypes.kind = JsonValue::Array;
@@ -404,8 +421,8 @@ std::string configJson(const ModelConfig &c, const Options &o) {
       .add("attention_bias", jsonBool(c.attentionBias))
       .add("attention_dropout", "0.0")
       .add("attention_multiplier", jsonDouble(c.attentionMultiplier))
-      .add("bos_token_id", "1")
-      .add("eos_token_id", "2")
+      .add("bos_token_id", std::to_string(tok.bosId))
+      .add("eos_token_id", std::to_string(tok.eosId))
       .add("pad_token_id", "0")
       .add("embedding_multiplier", jsonDouble(c.embeddingMultiplier))
       .add("hidden_act", jsonString("silu"))
@@ -733,6 +750,8 @@ int main(int argc, char **argv) {
                "mamba conv1d bias (default on)");
   app.add_flag("--proj-bias", o.projBias, "mamba in_proj/out_proj biases");
   app.add_flag("--attention-bias", o.attentionBias, "q/k/v/o_proj biases");
+  app.add_flag("--tokenizer,!--no-tokenizer", o.tokenizer,
+               "Write a byte-level BPE tokenizer.json + tokenizer_config.json (default on)");
   app.add_option("--shards", o.shards,
                  "Number of safetensors files; > 1 also writes "
                  "model.safetensors.index.json")
@@ -790,8 +809,19 @@ int main(int argc, char **argv) {
       writeText(p, idx);
       std::printf("wrote %s\n", p.c_str());
     }
+    const hybridc::sample::SampleTokenizerFiles tok =
+        hybridc::sample::makeSampleTokenizer(c.vocab);
+    for (const char *name : {"tokenizer.json", "tokenizer_config.json"})
+      fs::remove(dir / name);
+    if (o.tokenizer) {
+      writeText(dir / "tokenizer.json", tok.tokenizerJson);
+      writeText(dir / "tokenizer_config.json", tok.tokenizerConfigJson);
+      std::printf("wrote %s (byte-level BPE, %" PRId64 " merges, BOS %" PRId64 ", EOS %" PRId64
+                  ")\n",
+                  (dir / "tokenizer.json").c_str(), tok.merges, tok.bosId, tok.eosId);
+    }
     const fs::path cp = dir / "config.json";
-    writeText(cp, configJson(c, o));
+    writeText(cp, configJson(c, o, tok));
     std::printf("wrote %s\n", cp.c_str());
 
     const double secs = std::chrono::duration<double>(

@@ -27,7 +27,8 @@ namespace hybridc::e2e {
 static_assert(kOk == HYBRIDC_OK && kInvalidArgument == HYBRIDC_ERR_INVALID_ARGUMENT &&
                   kOutOfMemory == HYBRIDC_ERR_OUT_OF_MEMORY && kIo == HYBRIDC_ERR_IO &&
                   kFormat == HYBRIDC_ERR_FORMAT && kCapacity == HYBRIDC_ERR_CAPACITY &&
-                  kKernel == HYBRIDC_ERR_KERNEL && kCpu == HYBRIDC_ERR_CPU,
+                  kKernel == HYBRIDC_ERR_KERNEL && kCpu == HYBRIDC_ERR_CPU &&
+                  kNoTokenizer == HYBRIDC_ERR_NO_TOKENIZER,
               "status codes mirror runtime_abi.h");
 static_assert(kLogitsLast == HYBRIDC_LOGITS_LAST && kLogitsAll == HYBRIDC_LOGITS_ALL,
               "flags mirror runtime_abi.h");

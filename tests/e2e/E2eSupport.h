@@ -26,7 +26,7 @@ namespace hybridc::e2e {
 
 // Public status codes; static_asserted against runtime_abi.h in E2eSupport.cpp.
 constexpr int kOk = 0, kInvalidArgument = 1, kOutOfMemory = 2, kIo = 3, kFormat = 4,
-              kCapacity = 5, kKernel = 6, kCpu = 7;
+              kCapacity = 5, kKernel = 6, kCpu = 7, kNoTokenizer = 8;
 constexpr int32_t kLogitsLast = 0, kLogitsAll = 1;
 
 /// A compiled variant prepared by a fixture, and how closely it must follow

@@ -1,12 +1,15 @@
 //===- WriteSeeds.cpp - seed inputs the runtime's fuzz targets start from ===//
 //
 // hybridc-fuzz-write-seeds DIR writes DIR/weights_header/toy.weights (a
-// valid weights file of the toy model) and DIR/state_image/*.state (images
-// of toy sessions: empty, after tokens, with checkpoints), the files
-// committed under tests/fuzz/corpus/. Rerun it when either format changes.
+// valid weights file of the toy model), DIR/state_image/*.state (images
+// of toy sessions: empty, after tokens, with checkpoints) and
+// DIR/tokenizer_blob/*.blob (the blobs of the tokenizer_json seeds), the
+// files committed under tests/fuzz/corpus/. Rerun it when a format changes.
 //
 //===----------------------------------------------------------------------===//
 #include "ToyModel.h"
+
+#include "hybridc/Model/Tokenizer.h"
 
 #include <cstdio>
 #include <fstream>
@@ -64,5 +67,18 @@ int main(int argc, char **argv) {
     return fail("checkpoints");
   hybridc_rt_session_free(session);
   hybridc_rt_model_close(model);
+
+  ::mkdir((dir + "/tokenizer_blob").c_str(), 0755);
+  for (const char *seed : {"sample", "gpt2style"}) {
+    llvm::Expected<hybridc::TokenizerSpec> spec =
+        hybridc::readTokenizerJson(dir + "/tokenizer_json/" + seed + ".json", "");
+    if (!spec) {
+      std::fprintf(stderr, "write-seeds: %s\n", llvm::toString(spec.takeError()).c_str());
+      return 1;
+    }
+    std::vector<uint8_t> blob = hybridc::serializeTokenizer(*spec);
+    std::ofstream(dir + "/tokenizer_blob/" + seed + ".blob", std::ios::binary)
+        .write(reinterpret_cast<const char *>(blob.data()), std::streamsize(blob.size()));
+  }
   return 0;
 }

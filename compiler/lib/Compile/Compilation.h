@@ -11,6 +11,8 @@
 //               plus one Halide runtime                  (CodeGeneration.cpp)
 //   weights     the packed weights file: one layout per distinct packing
 //                                                        (LibraryOutput.cpp)
+//   tokenizer   the model's tokenizer as a blob in the library
+//                                                        (LibraryOutput.cpp)
 //   link        generated C glue (GlueWriter.cpp), then `cc -shared` with
 //               a version script; the manifest           (LibraryOutput.cpp)
 // ModelCompiler.cpp turns the options into a Compilation and runs the
@@ -145,6 +147,7 @@ private:
 
   // --- LibraryOutput.cpp -------------------------------------------------
   llvm::Error writeWeights();
+  llvm::Error embedModelTokenizer();
   llvm::Error link();
   llvm::Error finish();
 

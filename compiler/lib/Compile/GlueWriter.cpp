@@ -172,6 +172,8 @@ static uint64_t hybridc_now_ns(void) {
   // types) and descriptor, then the library's table of them.
   if (info.embeddedWeights)
     os << "extern const uint8_t hybridc_embedded_weights[];\n";
+  if (info.tokenizerBytes)
+    os << "extern const uint8_t hybridc_embedded_tokenizer[];\n";
   for (size_t i = 0; i < info.variants.size(); ++i) {
     const VariantGlue &v = info.variants[i];
     const MemoryPlan &m = v.memory;
@@ -205,6 +207,9 @@ static uint64_t hybridc_now_ns(void) {
        << "  .decode_batch = _mlir_ciface_hybridc_decode_batch" << v.suffix << ",\n"
        << "  .weights_offset = " << v.weightsOffset << "ull,\n"
        << "  .weights_layout_bytes = " << m.weightsBytes << "ull,\n"
+       << "  .tokenizer = " << (info.tokenizerBytes ? "hybridc_embedded_tokenizer" : "NULL")
+       << ",\n"
+       << "  .tokenizer_bytes = " << info.tokenizerBytes << "ull,\n"
        << "};\n";
   }
   os << "\nstatic const hybridc_model_desc *const hybridc_variants[] = {";

@@ -49,6 +49,7 @@ struct ModelGlueInfo {
   int64_t vocabSize = 0, hiddenSize = 0, numLayers = 0;
   int64_t mambaLayers = 0, attentionLayers = 0;
   bool profile = false;         // time every kernel call (see --profile)
+  uint64_t tokenizerBytes = 0;  // hybridc_embedded_tokenizer's size; 0: no tokenizer
   std::vector<VariantGlue> variants;    // one or more, in --target order
   std::vector<KernelSignature> kernels; // every variant's
 };

@@ -2,11 +2,12 @@
 //
 // What lands in the output folder: <name>.weights (every layout the
 // variants read), lib<name>.so linked from the driver and kernel objects,
-// the generated glue and the runtime archive, <name>.h, <name>.pc and the
+// the tokenizer blob, the generated glue and the runtime archive, <name>.h, <name>.pc and the
 // manifest `hybridc run`, `bench` and `inspect` read.
 //
 //===----------------------------------------------------------------------===//
 #include "Compilation.h"
+#include "TokenizerStage.h"
 #include "Toolchain.h"
 #include "WeightsFile.h"
 
@@ -53,6 +54,28 @@ llvm::Error Compilation::writeWeights() {
   return llvm::Error::success();
 }
 
+/// The model's tokenizer, checked and assembled into an object the link
+/// takes; the glue's descriptors then point at it (one blob for every
+/// variant).
+llvm::Error Compilation::embedModelTokenizer() {
+  if (o.noTokenizer) {
+    log << "  tokenizer: left out (--no-tokenizer)\n";
+    return llvm::Error::success();
+  }
+  llvm::Expected<std::optional<TokenizerEmbedding>> t = embedTokenizer(
+      o.modelDir, checkpoint->config().vocabSize, variants.front().target, build);
+  if (!t)
+    return t.takeError();
+  if (!*t) {
+    log << "  tokenizer: none (no tokenizer.json or tokenizer.ggml.model): token ids only\n";
+    return llvm::Error::success();
+  }
+  log << "  tokenizer: " << (*t)->summary << "\n";
+  objects.push_back((*t)->object);
+  glue.tokenizerBytes = (*t)->bytes;
+  return llvm::Error::success();
+}
+
 llvm::Error Compilation::link() {
   const codegen::TargetSpec &target = variants.front().target; // the machine of every variant
   const std::string &templates = resources.templatesDir;
@@ -91,8 +114,11 @@ llvm::Error Compilation::link() {
   std::vector<std::string> args{"-shared", "-Wl,-soname,lib" + name + ".so", "-o",
                                 joinPath(o.outDir, "lib" + name + ".so")};
   args.insert(args.end(), objects.begin(), objects.end());
+  // PCRE2 (the tokenizer's patterns) after the runtime, its symbols hidden.
   args.insert(args.end(), {"-Wl,--whole-archive", resources.runtimeArchive,
-                           "-Wl,--no-whole-archive", "-Wl,--version-script=" + exportMap,
+                           "-Wl,--no-whole-archive", resources.pcre2Archive,
+                           "-Wl,--exclude-libs,libhybridc_pcre2.a",
+                           "-Wl,--version-script=" + exportMap,
                            "-Wl,-z,defs", "-Wl,--gc-sections", "-lpthread", "-ldl", "-lm"});
   return runTool(target.cc, withSanitizer(target, std::move(args)), build);
 }

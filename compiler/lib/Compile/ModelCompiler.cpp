@@ -157,6 +157,9 @@ llvm::Error Compilation::run() {
                                               glue.payloadBytes / 1048576.0),
                                 [&] { return writeWeights(); }))
     return e;
+  if (llvm::Error e = timer.run("tokenizer", "tokenizer -> blob in the library",
+                                [&] { return embedModelTokenizer(); }))
+    return e;
   if (llvm::Error e = timer.run("link",
                                 "lib" + name + ".so (" + variants.front().target.cc +
                                     " -shared, runtime " + resources.runtimeArchive + ")",

@@ -34,10 +34,11 @@ llvm::Expected<Resources> hybridc::findResources() {
   r.includeDir = join(r.prefix, {"include"});
   r.halideIncludeDir = join(r.prefix, {"include", "hybridc", "halide"});
   r.runtimeArchive = join(r.prefix, {"lib", "libhybridc_runtime.a"});
+  r.pcre2Archive = join(r.prefix, {"lib", "libhybridc_pcre2.a"});
   for (const std::string &file :
        {join(r.templatesDir, {"model_api.h.in"}), join(r.templatesDir, {"model_api_glue.c.in"}),
         join(r.includeDir, {"hybridc", "runtime_abi.h"}),
-        join(r.halideIncludeDir, {"HalideRuntime.h"}), r.runtimeArchive})
+        join(r.halideIncludeDir, {"HalideRuntime.h"}), r.runtimeArchive, r.pcre2Archive})
     if (!llvm::sys::fs::exists(file))
       return makeError(file + " is missing: hybridc looks for its runtime pieces under " +
                        r.prefix +
@@ -53,11 +54,16 @@ llvm::Error hybridc::selectRuntimeFor(const codegen::TargetSpec &target, Resourc
   if (!target.crossCompiled())
     return llvm::Error::success();
   std::string archive = join(resources.prefix, {"lib", target.runtimeDir, "libhybridc_runtime.a"});
-  if (!llvm::sys::fs::exists(archive))
-    return makeError("target " + target.name + ": " + archive +
-                     " is missing: the runtime for this target is built with hybridc when the "
-                     "cross toolchain (Debian's g++-aarch64-linux-gnu) is installed at "
-                     "configure time; install it and reconfigure, then rebuild");
+  std::string pcre2 = join(resources.prefix, {"lib", target.runtimeDir, "libhybridc_pcre2.a"});
+  for (const std::string &file : {archive, pcre2})
+    if (!llvm::sys::fs::exists(file))
+      return makeError("target " + target.name + ": " + file +
+                       " is missing: the runtime for this target is built with hybridc when the "
+                       "cross toolchain (Debian's g++-aarch64-linux-gnu) and the target's "
+                       "PCRE2 (libpcre2-dev:arm64, which `bash .ci/setup.sh` unpacks into "
+                       "build-deps/arm64) are there at configure time; add them, reconfigure "
+                       "and rebuild");
   resources.runtimeArchive = archive;
+  resources.pcre2Archive = pcre2;
   return llvm::Error::success();
 }

@@ -10,8 +10,11 @@
 //   <prefix>/include/hybridc/runtime_abi.h (and the other runtime headers)
 //   <prefix>/include/hybridc/halide/HalideRuntime.h
 //   <prefix>/lib/libhybridc_runtime.a
-//   <prefix>/lib/aarch64-linux-gnu/libhybridc_runtime.a (the same runtime
-//     cross-built, when hybridc was built with the cross toolchain present)
+//   <prefix>/lib/libhybridc_pcre2.a (Debian's libpcre2-8.a, which the
+//     runtime's tokenizer uses, linked into every library)
+//   <prefix>/lib/aarch64-linux-gnu/libhybridc_runtime.a, libhybridc_pcre2.a
+//     (the same, cross-built, when hybridc was built with the cross toolchain
+//     present)
 // so an installed hybridc reads nothing from the source or build tree, and
 // an installed prefix can be moved.
 //
@@ -33,6 +36,7 @@ struct Resources {
   std::string includeDir;      // holds hybridc/runtime_abi.h
   std::string halideIncludeDir; // holds HalideRuntime.h
   std::string runtimeArchive;  // libhybridc_runtime.a for the target compiled for
+  std::string pcre2Archive;    // libhybridc_pcre2.a beside it
 };
 
 /// The pieces next to the running executable; an error names the first one

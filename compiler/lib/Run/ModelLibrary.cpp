@@ -72,6 +72,10 @@ CompiledLibrary::load(const std::string &outDir) {
   return lib;
 }
 
+void *CompiledLibrary::symbol(const std::string &name) const {
+  return dlsym(handle_, (manifest_.name + "_" + name).c_str());
+}
+
 CompiledLibrary::~CompiledLibrary() {
   if (handle_)
     dlclose(handle_);

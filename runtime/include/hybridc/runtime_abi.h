@@ -34,9 +34,10 @@ extern "C" {
   X(ERR_OUT_OF_MEMORY, 2, "out of memory", "an allocation failed (nothing was changed)")           \
   X(ERR_IO, 3, "i/o error", "weights file missing or unreadable")                                 \
   X(ERR_FORMAT, 4, "bad weights file", "weights file truncated, of another model or version")     \
-  X(ERR_CAPACITY, 5, "token capacity exceeded", "the session's token cap would be exceeded")      \
+  X(ERR_CAPACITY, 5, "token capacity exceeded", "a session's token cap, or an output buffer, is too small") \
   X(ERR_KERNEL, 6, "kernel error", "a compiled kernel reported an error")                         \
-  X(ERR_CPU, 7, "unsupported CPU", "model_open: this CPU lacks an instruction set of the target")
+  X(ERR_CPU, 7, "unsupported CPU", "model_open: this CPU lacks an instruction set of the target") \
+  X(ERR_NO_TOKENIZER, 8, "no tokenizer", "text functions: the library has no tokenizer")
 
 enum {
 #define HYBRIDC_STATUS_ENUMERATOR(suffix, value, text, meaning) HYBRIDC_##suffix = value,
@@ -172,6 +173,8 @@ typedef struct hybridc_model_desc {
    * The drivers get a memref of exactly these bytes. */
   uint64_t weights_offset;
   uint64_t weights_layout_bytes;
+  const uint8_t *tokenizer;      /* tokenizer blob (text_abi.h), NULL without one */
+  uint64_t tokenizer_bytes;      /* its size, 0 without one */
 } hybridc_model_desc;
 
 /* ---- The library: one or more CPU variants of one model -------------------

@@ -30,6 +30,9 @@ struct CompileOptions {
   // activations in f32 (widening the weights) instead of rounding them.
   bool f32Activations = false;
   bool embedWeights = false;
+  // Leave the model's tokenizer (tokenizer.json, GGUF tokenizer.ggml.*) out
+  // of the library: its text functions then fail with ERR_NO_TOKENIZER.
+  bool noTokenizer = false;
   int64_t prefillTokens = 512; // tokens per prefill driver call
   bool profile = false;       // time each kernel: <name>_profile_report()
   bool printIrAfterAll = false;

@@ -61,6 +61,10 @@ public:
   const char *(*profileReport)(void) = nullptr;
   void (*profileReset)(void) = nullptr;
 
+  /// Any exported function by its name without the prefix ("tokenize"), or
+  /// nullptr: for the APIs bound elsewhere (LibraryText.h).
+  void *symbol(const std::string &name) const;
+
 private:
   CompiledLibrary() = default;
   Manifest manifest_;
@@ -86,6 +90,8 @@ public:
   /// inputs (what bench sets its speeds against).
   Manifest runningManifest() const { return manifest().forVariant(target()); }
   int64_t vocab() const { return lib->vocab(); }
+  const CompiledLibrary &library() const { return *lib; }
+  void *modelHandle() const { return model; } // the open <name>_model
 
   /// logits: null, [vocab] (all == false) or [n][vocab] (all == true).
   llvm::Error prefill(const int32_t *tokens, int64_t n, float *logits, bool all);
