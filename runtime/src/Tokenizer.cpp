@@ -60,66 +60,64 @@ static uint64_t table_size(uint64_t entries) {
   return size;
 }
 
+// The slot of the token whose key (with `piece`: whose piece) is the `n`
+// bytes at `p`, hashing to `h`, or the empty slot where it would go (linear
+// probing; the tables are at most half full).
+static hybridc_rt_key_slot *find_slot(hybridc_rt_key_slot *table, uint64_t mask, uint64_t h,
+                                      const hybridc_rt_tokenizer *t, bool piece,
+                                      const uint8_t *p, size_t n) {
+  for (uint64_t i = h & mask;; i = (i + 1) & mask) {
+    hybridc_rt_key_slot *s = &table[i];
+    if (s->id < 0)
+      return s;
+    if (s->hash != h)
+      continue;
+    const int32_t o = s->id;
+    const uint8_t *other = piece ? hybridc_rt_token_piece_bytes(t, o) : hybridc_rt_token_key(t, o);
+    const uint32_t m = piece ? t->tokens[o].piece_bytes : t->tokens[o].key_bytes;
+    if (m == n && memcmp(other, p, n) == 0)
+      return s;
+  }
+}
+
 // Inserts `id` under hash `h` unless a slot holds the same bytes; returns
 // the id already there (-1 when inserted).
 static int32_t key_insert(hybridc_rt_key_slot *table, uint64_t mask, uint64_t h, int32_t id,
                           const hybridc_rt_tokenizer *t, bool piece) {
   const uint8_t *bytes = piece ? hybridc_rt_token_piece_bytes(t, id) : hybridc_rt_token_key(t, id);
   const uint32_t n = piece ? t->tokens[id].piece_bytes : t->tokens[id].key_bytes;
-  for (uint64_t i = h & mask;; i = (i + 1) & mask) {
-    hybridc_rt_key_slot *s = &table[i];
-    if (s->id < 0) {
-      s->hash = h;
-      s->id = id;
-      return -1;
-    }
-    if (s->hash != h)
-      continue;
-    const int32_t o = s->id;
-    const uint8_t *other = piece ? hybridc_rt_token_piece_bytes(t, o) : hybridc_rt_token_key(t, o);
-    const uint32_t m = piece ? t->tokens[o].piece_bytes : t->tokens[o].key_bytes;
-    if (m == n && memcmp(other, bytes, n) == 0)
-      return o;
-  }
+  hybridc_rt_key_slot *s = find_slot(table, mask, h, t, piece, bytes, n);
+  if (s->id >= 0)
+    return s->id;
+  s->hash = h;
+  s->id = id;
+  return -1;
 }
 
 int32_t hybridc_rt_lookup_key(const hybridc_rt_tokenizer *t, const uint8_t *p, size_t n,
                               bool active_special) {
-  const uint64_t h = hybridc_rt_hash_bytes(p, n);
-  for (uint64_t i = h & t->key_mask;; i = (i + 1) & t->key_mask) {
-    const hybridc_rt_key_slot *s = &t->key_table[i];
-    if (s->id < 0)
-      return -1;
-    if (s->hash != h)
-      continue;
-    const hybridc_tokenizer_token &tok = t->tokens[s->id];
-    if (tok.key_bytes != n || memcmp(t->strings + tok.key_offset, p, n) != 0)
-      continue;
-    // Keys are unique, so this is the only candidate.
-    if ((tok.flags & HYBRIDC_TOKEN_ALIAS) && (tok.flags & HYBRIDC_TOKEN_SPECIAL) && !active_special)
-      return -1;
-    return s->id;
-  }
+  const hybridc_rt_key_slot *s =
+      find_slot(t->key_table, t->key_mask, hybridc_rt_hash_bytes(p, n), t, false, p, n);
+  if (s->id < 0)
+    return -1;
+  // Keys are unique, so this is the only candidate.
+  const uint32_t flags = t->tokens[s->id].flags;
+  if ((flags & HYBRIDC_TOKEN_ALIAS) && (flags & HYBRIDC_TOKEN_SPECIAL) && !active_special)
+    return -1;
+  return s->id;
 }
 
 int32_t hybridc_rt_lookup_added(const hybridc_rt_tokenizer *t, const uint8_t *p, size_t n,
                                 bool parse_special) {
   if (!t->added_table || n == 0)
     return -1;
-  const uint64_t h = hybridc_rt_hash_bytes(p, n);
-  for (uint64_t i = h & t->added_mask;; i = (i + 1) & t->added_mask) {
-    const hybridc_rt_key_slot *s = &t->added_table[i];
-    if (s->id < 0)
-      return -1;
-    if (s->hash != h)
-      continue;
-    const hybridc_tokenizer_token &tok = t->tokens[s->id];
-    if (tok.piece_bytes != n || memcmp(t->strings + tok.piece_offset, p, n) != 0)
-      continue;
-    if ((tok.flags & HYBRIDC_TOKEN_SPECIAL) && !parse_special)
-      return -1;
-    return s->id;
-  }
+  const hybridc_rt_key_slot *s =
+      find_slot(t->added_table, t->added_mask, hybridc_rt_hash_bytes(p, n), t, true, p, n);
+  if (s->id < 0)
+    return -1;
+  if ((t->tokens[s->id].flags & HYBRIDC_TOKEN_SPECIAL) && !parse_special)
+    return -1;
+  return s->id;
 }
 
 // ---- Checking a blob ------------------------------------------------------------

@@ -8,15 +8,8 @@ set(system "5 17 301 44 9")
 set(own "250 3" "77" "12 400 8 61")
 set(generate 16)
 
-file(REMOVE_RECURSE ${WORK})
-file(MAKE_DIRECTORY ${WORK})
-execute_process(
-  COMMAND ${CC} -O2 -Wall -Wextra -Werror -DHYBRIDC_MODEL=${NAME} -I${OUT} ${SOURCE}
-          -L${OUT} -l${NAME} -Wl,-rpath,${OUT} -o ${WORK}/serve_streams
-  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "building serve_streams.c failed:\n${out}")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/BuildSample.cmake)
+build_sample(serve_streams)
 
 execute_process(COMMAND ${WORK}/serve_streams ${OUT}/${NAME}.weights ${generate} ${system} ${own}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE served ERROR_VARIABLE err)

@@ -7,24 +7,8 @@
 set(prompt 5 17 301 44 9 250 3 77)
 set(generate 24)
 
-# The compile line is the sample's documented one (no -std: the sample uses
-# clock_gettime, which strict -std=c99 hides), plus warnings as errors.
-file(REMOVE_RECURSE ${WORK})
-file(MAKE_DIRECTORY ${WORK})
-execute_process(
-  COMMAND ${CC} -O2 -Wall -Wextra -Werror -DHYBRIDC_MODEL=${NAME} -I${OUT} ${SOURCE}
-          -L${OUT} -l${NAME} -Wl,-rpath,${OUT} -o ${WORK}/stream_tokens
-  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "building stream_tokens.c failed:\n${out}")
-endif()
-
-# RUNNER: how to run a cross-built sample (qemu-aarch64 -L <sysroot>); then
-# RUN_OUT is the same model compiled for this machine, for `hybridc run`.
-separate_arguments(runner UNIX_COMMAND "${RUNNER}")
-if(NOT DEFINED RUN_OUT)
-  set(RUN_OUT ${OUT})
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/BuildSample.cmake)
+build_sample(stream_tokens)
 execute_process(COMMAND ${runner} ${WORK}/stream_tokens ${OUT}/${NAME}.weights ${generate} ${prompt}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE streamed ERROR_VARIABLE err)
 message("stream_tokens:\n${streamed}${err}")

@@ -9,19 +9,8 @@
 set(prompt "The harbour town woke slowly. On the hill")
 set(generate 24)
 
-file(REMOVE_RECURSE ${WORK})
-file(MAKE_DIRECTORY ${WORK})
-execute_process(
-  COMMAND ${CC} -O2 -Wall -Wextra -Werror -DHYBRIDC_MODEL=${NAME} -I${OUT} ${SOURCE}
-          -L${OUT} -l${NAME} -Wl,-rpath,${OUT} -o ${WORK}/stream_text
-  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "building stream_text.c failed:\n${out}")
-endif()
-separate_arguments(runner UNIX_COMMAND "${RUNNER}")
-if(NOT DEFINED RUN_OUT)
-  set(RUN_OUT ${OUT})
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/BuildSample.cmake)
+build_sample(stream_text)
 
 execute_process(COMMAND ${runner} ${WORK}/stream_text ${OUT}/${NAME}.weights ${generate} ${prompt}
                 RESULT_VARIABLE rc OUTPUT_FILE ${WORK}/sample.txt ERROR_VARIABLE sample_err)
