@@ -47,6 +47,9 @@ llvm::Error hybridc::benchTokenize(const std::string &tokenizer, const std::stri
   llvm::Expected<std::vector<int32_t>> ids = (*t)->encode(text, flags); // warm-up
   if (!ids)
     return ids.takeError();
+  if (ids->empty())
+    return makeError(file + ": gives no tokens (the tokenizer drops all of it): nothing to "
+                            "measure");
   std::vector<double> encodeTimes, decodeTimes;
   const auto start = std::chrono::steady_clock::now();
   while (encodeTimes.size() < 5 || seconds(start) < 1.0) {

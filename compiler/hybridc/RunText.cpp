@@ -28,7 +28,7 @@ llvm::Error hybridc::runPrompt(ModelLibrary &model, const std::string &prompt, i
   if (!ids)
     return ids.takeError();
   if (ids->empty())
-    return makeError("--prompt: the prompt gives no tokens (it is empty)");
+    return makeError("--prompt: the prompt gives no tokens (it is empty, or the tokenizer drops all of it)");
   std::vector<float> logits(static_cast<size_t>(model.vocab()));
   if (llvm::Error e = model.prefill(ids->data(), int64_t(ids->size()), logits.data(), false))
     return e;
@@ -69,9 +69,10 @@ llvm::Error hybridc::runPrompt(ModelLibrary &model, const std::string &prompt, i
     if (unfinishedUtf8Tail(waitingBytes) == 0)
       if (llvm::Error e = flush())
         return e;
-    if (i + 1 < generate)
-      if (llvm::Error e = model.decode(*next, logits.data()))
-        return e;
+    // Every token shown goes into the session, as with --tokens, so a
+    // --save-state after it holds the whole text.
+    if (llvm::Error e = model.decode(*next, logits.data()))
+      return e;
   }
   if (!waiting.empty()) // an unfinished character at the end: U+FFFD
     if (llvm::Error e = flush())

@@ -21,6 +21,7 @@
 #include "Internal.h"
 #include "TextInternal.h"
 
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -177,9 +178,11 @@ static int32_t draw(hybridc_rt_sampler *s) {
         c[kept++] = c[i];
     n = kept;
   }
-  // Most likely first: top-p needs the order, and the draw is over a fixed one.
-  qsort(c, (size_t)n, sizeof(Candidate), by_weight);
+  // top-p needs the most likely first, a sort of every candidate (the whole
+  // vocabulary without top-k), so only then; without it the draw runs over
+  // the candidates in the order they are in, as fixed for a seed.
   if (p.top_p < 1) {
+    qsort(c, (size_t)n, sizeof(Candidate), by_weight);
     const double target = p.top_p * total;
     double sum = 0;
     int64_t kept = 0;
@@ -293,7 +296,11 @@ int hybridc_rt_sampler_sample(hybridc_rt_sampler *s, const float *logits, int32_
         continue; // each distinct token once
       s->seen[id] = s->stamp;
       float &v = s->logits[id];
+      if (v == -INFINITY)
+        continue; // masked stays masked
       v = v > 0 ? v / penalty : v * penalty;
+      // A tiny or huge penalty must not make a finite logit infinite.
+      v = fminf(fmaxf(v, -FLT_MAX), FLT_MAX);
     }
   }
   int32_t chosen = 0;

@@ -20,7 +20,8 @@ extern "C" {
 __attribute__((visibility("hidden"))) uintptr_t __stack_chk_guard = 0x5d3b8e1f2ca9476bull;
 }
 
-__attribute__((constructor)) static void hybridc_rt_seed_stack_guard(void) {
+// Never itself guarded: it changes the canary it would check on return.
+__attribute__((constructor, no_stack_protector)) static void hybridc_rt_seed_stack_guard(void) {
   // AT_RANDOM: 16 random bytes the kernel gives every process; glibc takes
   // its own canary from the first eight, this one from the last eight.
   const uint8_t *random = (const uint8_t *)getauxval(AT_RANDOM);

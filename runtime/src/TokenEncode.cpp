@@ -51,6 +51,10 @@ private:
   hybridc_rt_ids *out;
   hybridc_rt_bpe_scratch *bpe = nullptr;
   pcre2_match_data *match = nullptr;
+  // The match limits (run()) and, made when a pattern needs more than
+  // PCRE2's default 32 KiB, this call's own JIT stack.
+  pcre2_match_context *context = nullptr;
+  pcre2_jit_stack *jitStack = nullptr;
   hybridc_rt_bytes prefixed[64] = {}; // per step: a piece with a space in front
   Section *sections = nullptr;
   int64_t numSections = 0, sectionCapacity = 0;
@@ -61,6 +65,8 @@ private:
 Encoder::~Encoder() {
   hybridc_rt_bpe_scratch_free(bpe);
   pcre2_match_data_free(match);
+  pcre2_match_context_free(context);
+  pcre2_jit_stack_free(jitStack);
   for (hybridc_rt_bytes &b : prefixed)
     hybridc_rt_bytes_free(&b);
   free(sections);
@@ -185,7 +191,18 @@ int Encoder::split(int step, const uint8_t *p, int64_t n) {
   const bool isolated = t->steps[step].mode == HYBRIDC_SPLIT_ISOLATED;
   int64_t pos = 0, last = 0;
   while (pos <= n) {
-    int rc = pcre2_match(re, p, (PCRE2_SIZE)n, (PCRE2_SIZE)pos, PCRE2_NO_UTF_CHECK, match, NULL);
+    int rc = pcre2_match(re, p, (PCRE2_SIZE)n, (PCRE2_SIZE)pos, PCRE2_NO_UTF_CHECK, match,
+                         context);
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT && !jitStack) {
+      // A repeated group on a long word, say: valid text the default JIT
+      // stack cannot hold. The reference has no such limit; this call gets
+      // a stack of up to 64 MiB and tries again.
+      jitStack = pcre2_jit_stack_create(32 * 1024, 64 * 1024 * 1024, NULL);
+      if (!jitStack)
+        return outOfMemory();
+      pcre2_jit_stack_assign(context, NULL, jitStack);
+      rc = pcre2_match(re, p, (PCRE2_SIZE)n, (PCRE2_SIZE)pos, PCRE2_NO_UTF_CHECK, match, context);
+    }
     if (rc == PCRE2_ERROR_NOMATCH)
       break;
     if (rc < 0) { // 0 only means the ovector is short for the groups: still a match
@@ -222,8 +239,13 @@ int Encoder::split(int step, const uint8_t *p, int64_t n) {
 int Encoder::run(const uint8_t *text, int64_t len, bool addSpecial) {
   bpe = hybridc_rt_bpe_scratch_create(len);
   match = pcre2_match_data_create(1, NULL);
-  if (!bpe || !match)
+  context = pcre2_match_context_create(NULL);
+  if (!bpe || !match || !context)
     return outOfMemory();
+  // JavaScript's RegExp, the reference's engine, has no match limit, and a
+  // pattern such as \s*[\r\n]+ backtracks in proportion to a whitespace
+  // run: PCRE2's default of 10 million steps would refuse valid text.
+  pcre2_set_match_limit(context, UINT32_MAX);
   const int32_t *templ = t->templ;
   const int32_t items = addSpecial ? t->header.num_template : 0;
   int32_t k = 0;
@@ -241,6 +263,13 @@ int Encoder::run(const uint8_t *text, int64_t len, bool addSpecial) {
 
 int hybridc_rt_encode_into(const hybridc_rt_tokenizer *t, const uint8_t *text, int64_t len,
                            int32_t flags, hybridc_rt_ids *out) {
+  // BPE indexes a piece's bytes with 32-bit offsets, and sanitizing can
+  // triple the text (a U+FFFD of 3 bytes per ill-formed byte).
+  if (len > HYBRIDC_TOKENIZE_MAX_BYTES)
+    return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT,
+                           "tokenize: the text is %" PRId64 " bytes, more than the %d a call "
+                           "takes; tokenize it in pieces (at line or paragraph breaks)",
+                           len, HYBRIDC_TOKENIZE_MAX_BYTES);
   hybridc_rt_bytes clean = {NULL, 0, 0};
   if (!hybridc_rt_utf8_valid(text, len)) {
     if (!hybridc_rt_utf8_sanitize(text, len, &clean)) {

@@ -136,7 +136,7 @@ int main(int argc, char **argv) {
   int32_t *generated = malloc(sizeof(int32_t) * (size_t)(n_generate > 0 ? n_generate : 1));
   int32_t waiting[8];
   int64_t n_waiting = 0, n_generated = 0;
-  char bytes[64];
+  char bytes[512]; /* at least a whole piece (below), so one always fits after a flush */
   size_t n_bytes = 0;
   int stopped = 0;
   for (int i = 0; i < n_generate; ++i) {
@@ -152,8 +152,9 @@ int main(int argc, char **argv) {
     int64_t len = 0;
     if (API(token_piece)(model, next, piece, sizeof piece, &len) != 0)
       return fail("token_piece");
-    /* A token is a few bytes; a character at most 4, so a handful of
-     * tokens always ends one (the guards only keep the buffers safe). */
+    /* A character is at most 4 bytes, so a handful of tokens always ends
+     * one; the guards only keep the buffers safe (a piece may be long:
+     * cl100k and Llama 3 have pieces of 128 bytes). */
     if (n_bytes + (size_t)len > sizeof bytes || n_waiting == 8) {
       if (print_text(model, waiting, n_waiting) != 0)
         return 1;

@@ -301,6 +301,24 @@ TEST_F(TokenizerErrors, PatternPcre2Refuses) {
       << engine.error();
 }
 
+// Valid text a pattern needs much backtracking state for is tokenized, not
+// refused: a repeated group over a long word outgrows PCRE2's default 32 KiB
+// JIT stack (the engine then gives the call a larger one).
+TEST_F(TokenizerErrors, LongMatchesAreNotRefused) {
+  llvm::Expected<TokenizerSpec> spec = readTokenizerJson(
+      edited([&](Object &r) {
+        preTokenizer(r, 0)["pattern"] = Object{{"Regex", "(?:ab|ba)+|\\s+"}};
+      }),
+      "");
+  ASSERT_TRUE(bool(spec)) << llvm::toString(spec.takeError());
+  Engine engine(serializeTokenizer(*spec));
+  ASSERT_TRUE(engine.ok()) << engine.error();
+  std::string word;
+  for (int i = 0; i < 200000; ++i)
+    word += "ab";
+  EXPECT_EQ(engine.decode(engine.encode(word, 0)), word);
+}
+
 // A folder without tokenizer.json has no tokenizer: no error.
 TEST_F(TokenizerErrors, FolderWithoutTokenizer) {
   llvm::Expected<std::optional<TokenizerSpec>> none = readTokenizer(dir);

@@ -65,8 +65,13 @@ std::string generateExportMap(const std::string &name);
 /// embedded).
 std::string generatePkgConfig(const ModelGlueInfo &info, const std::string &outDir,
                               const std::string &weightsDtype);
-/// An assembly file embedding the payload of `weightsPath` as
-/// hybridc_embedded_weights (64-byte aligned, in .rodata).
+/// An assembly file embedding the file at `path`, from byte `skip` on, as
+/// the hidden, 64-byte aligned symbol `symbol` in .rodata.<symbol>:
+/// `what` says what it is in the file's first line.
+std::string generateEmbeddedFile(const std::string &symbol, const std::string &what,
+                                 const std::string &path, uint64_t skip = 0);
+/// The payload of `weightsPath` (its header skipped) as
+/// hybridc_embedded_weights.
 std::string generateEmbeddedWeights(const std::string &weightsPath);
 
 } // namespace hybridc

@@ -33,10 +33,6 @@ llvm::Expected<std::optional<TokenizerEmbedding>>
 embedTokenizer(const std::string &modelPath, int64_t vocabSize, const codegen::TargetSpec &target,
                const std::string &scratchDir);
 
-/// An assembly file embedding the file `blobPath` as
-/// hybridc_embedded_tokenizer (hidden, 64-byte aligned, in .rodata).
-std::string generateEmbeddedTokenizer(const std::string &blobPath);
-
 } // namespace hybridc
 
 #endif // HYBRIDC_COMPILE_TOKENIZERSTAGE_H

@@ -1,8 +1,14 @@
 //===- LibraryText.cpp - a compiled library's text and sampling API -------===//
 #include "hybridc/Run/LibraryText.h"
 #include "hybridc/Support/Error.h"
+#include "hybridc/runtime_abi.h"
+#include "hybridc/text_abi.h"
 
 using namespace hybridc;
+
+static_assert(kTokenizeAddSpecial == int32_t(HYBRIDC_TOKENIZE_ADD_SPECIAL) &&
+                  kTokenizeParseSpecial == int32_t(HYBRIDC_TOKENIZE_PARSE_SPECIAL),
+              "the flags mirror text_abi.h");
 
 namespace {
 
@@ -45,13 +51,14 @@ llvm::Error LibraryText::check(int status, const char *call) const {
 
 llvm::Expected<std::vector<int32_t>> LibraryText::tokenize(llvm::StringRef text,
                                                            int32_t flags) const {
-  // One call sized from the text (a token takes a byte at least, plus the
-  // post-processor's few), a second one if that was short.
+  // One call sized from the text (most tokens take a byte at least, plus
+  // the post-processor's few), a second one of the size it asks for if that
+  // was short (byte fallback gives several tokens per byte).
   std::vector<int32_t> ids(text.size() + 16);
   int64_t n = 0;
   int status = tokenize_(model, text.data(), int64_t(text.size()), flags, ids.data(),
                          int64_t(ids.size()), &n);
-  if (status == 5 /* ERR_CAPACITY */) {
+  if (status == HYBRIDC_ERR_CAPACITY) {
     ids.resize(size_t(n));
     status = tokenize_(model, text.data(), int64_t(text.size()), flags, ids.data(),
                        int64_t(ids.size()), &n);
@@ -67,7 +74,7 @@ llvm::Expected<std::string> LibraryText::detokenize(llvm::ArrayRef<int32_t> ids)
   int status = detokenize_(model, ids.data(), int64_t(ids.size()), nullptr, 0, &len);
   if (status == 0)
     return std::string();
-  if (status != 5 /* ERR_CAPACITY */)
+  if (status != HYBRIDC_ERR_CAPACITY)
     return check(status, "detokenize");
   std::string text(size_t(len), '\0');
   if (llvm::Error e = check(detokenize_(model, ids.data(), int64_t(ids.size()), text.data(), len,
@@ -81,7 +88,7 @@ llvm::Expected<std::string> LibraryText::piece(int32_t id) const {
   char buf[256];
   int64_t len = 0;
   int status = piece_(model, id, buf, sizeof buf, &len);
-  if (status == 5 /* ERR_CAPACITY */) {
+  if (status == HYBRIDC_ERR_CAPACITY) {
     std::string big(size_t(len), '\0');
     if (llvm::Error e = check(piece_(model, id, big.data(), len, &len), "token_piece"))
       return std::move(e);

@@ -9,6 +9,7 @@
 #include "ProbeKernels.h"
 
 #include <immintrin.h>
+#include <type_traits>
 
 using namespace hybridc::probe;
 
@@ -31,11 +32,20 @@ constexpr float kDecay = 0.999f, kInput = 0.001f;
 
 // Horizontal sums through memory: GCC 12's _mm512_reduce_add_* trip its own
 // -Wuninitialized (on _mm256_undefined_*), and speed does not matter here.
+// Integer lanes are added as unsigned: the dot-product probes' sums wrap
+// (their value only keeps the loop alive), and signed overflow is undefined.
 template <typename T, int N> T sumLanes(const T (&lanes)[N]) {
-  T sum = 0;
-  for (T v : lanes)
-    sum += v;
-  return sum;
+  if constexpr (std::is_integral_v<T>) {
+    std::make_unsigned_t<T> sum = 0;
+    for (T v : lanes)
+      sum += static_cast<std::make_unsigned_t<T>>(v);
+    return static_cast<T>(sum);
+  } else {
+    T sum = 0;
+    for (T v : lanes)
+      sum += v;
+    return sum;
+  }
 }
 
 // ---- read bandwidth --------------------------------------------------------

@@ -33,7 +33,7 @@ extern "C" {
   X(ERR_INVALID_ARGUMENT, 1, "invalid argument", "NULL pointer, n < 1, token out of range, ...")  \
   X(ERR_OUT_OF_MEMORY, 2, "out of memory", "an allocation failed (nothing was changed)")           \
   X(ERR_IO, 3, "i/o error", "weights file missing or unreadable")                                 \
-  X(ERR_FORMAT, 4, "bad weights file", "weights file truncated, of another model or version")     \
+  X(ERR_FORMAT, 4, "bad file format", "a weights file, state image or tokenizer truncated, damaged or of another model") \
   X(ERR_CAPACITY, 5, "token capacity exceeded", "a session's token cap, or an output buffer, is too small") \
   X(ERR_KERNEL, 6, "kernel error", "a compiled kernel reported an error")                         \
   X(ERR_CPU, 7, "unsupported CPU", "model_open: this CPU lacks an instruction set of the target") \

@@ -121,6 +121,8 @@ enum {
   HYBRIDC_TOKENIZE_ADD_SPECIAL = 1,  /* add the post-processor's tokens (BOS, ...) */
   HYBRIDC_TOKENIZE_PARSE_SPECIAL = 2 /* special-token text becomes the special token */
 };
+/* The longest text one tokenize call takes (512 MiB). */
+#define HYBRIDC_TOKENIZE_MAX_BYTES (1 << 29)
 
 /* `blob` must stay alive and unchanged while the tokenizer is used (a model
  * library's blob is in its read-only data). vocab_size: ids below it are
