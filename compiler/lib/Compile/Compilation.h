@@ -5,13 +5,13 @@
 //   lower       per CPU variant: canonicalize, plan state,
 //               hybrid-lower-to-kernels                  (ImportAndLower.cpp)
 //   to-llvm     per variant: memref/scf/func/arith -> LLVM dialect
+//   tokenizer   the model's tokenizer as a blob in the library
+//                                                        (LibraryOutput.cpp)
 //   driver      per variant: LLVM dialect -> LLVM IR -> object
 //                                                        (CodeGeneration.cpp)
 //   kernels     one Halide AOT object per distinct kernel of every variant,
 //               plus one Halide runtime                  (CodeGeneration.cpp)
 //   weights     the packed weights file: one layout per distinct packing
-//                                                        (LibraryOutput.cpp)
-//   tokenizer   the model's tokenizer as a blob in the library
 //                                                        (LibraryOutput.cpp)
 //   link        generated C glue (GlueWriter.cpp), then `cc -shared` with
 //               a version script; the manifest           (LibraryOutput.cpp)

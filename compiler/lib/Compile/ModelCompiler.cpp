@@ -133,6 +133,10 @@ llvm::Error Compilation::run() {
         return e;
   if (stopAfter == Phase::LlvmDialect)
     return stopped(Phase::LlvmDialect);
+  // Before the long stages, so a tokenizer that is refused fails fast.
+  if (llvm::Error e = timer.run("tokenizer", "tokenizer -> blob in the library",
+                                [&] { return embedModelTokenizer(); }))
+    return e;
   for (Variant &v : variants)
     if (llvm::Error e = timer.run("driver", "LLVM IR -> " + v.target.llvmCpu + " object" +
                                                 variantNote(v),
@@ -156,9 +160,6 @@ llvm::Error Compilation::run() {
                                                         " layouts",
                                               glue.payloadBytes / 1048576.0),
                                 [&] { return writeWeights(); }))
-    return e;
-  if (llvm::Error e = timer.run("tokenizer", "tokenizer -> blob in the library",
-                                [&] { return embedModelTokenizer(); }))
     return e;
   if (llvm::Error e = timer.run("link",
                                 "lib" + name + ".so (" + variants.front().target.cc +
