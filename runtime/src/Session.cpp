@@ -28,6 +28,14 @@ size_t mappedSize(int64_t bytes) {
 }
 } // namespace
 
+// ThreadSanitizer does not follow mremap: it would take the address range a
+// session's cache moved away from, when another session's cache later lands
+// there, for one object written by two threads. Under it a mapping grows by
+// copy (mmap, memcpy, munmap), which it follows.
+#if defined(__SANITIZE_THREAD__)
+#define HYBRIDC_RT_GROW_BY_COPY 1
+#endif
+
 void *hybridc_rt_map_resize(void *old, int64_t old_bytes, int64_t new_bytes) {
   if (new_bytes < 0 || (uint64_t)new_bytes > (uint64_t)SIZE_MAX / 2)
     return NULL;
@@ -38,7 +46,18 @@ void *hybridc_rt_map_resize(void *old, int64_t old_bytes, int64_t new_bytes) {
   } else {
     if (mappedSize(new_bytes) == mappedSize(old_bytes))
       return old;
+#ifdef HYBRIDC_RT_GROW_BY_COPY
+    p = mmap(NULL, mappedSize(new_bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+             -1, 0);
+    if (p != MAP_FAILED) {
+      const size_t kept = mappedSize(old_bytes) < mappedSize(new_bytes) ? mappedSize(old_bytes)
+                                                                         : mappedSize(new_bytes);
+      memcpy(p, old, kept);
+      munmap(old, mappedSize(old_bytes));
+    }
+#else
     p = mremap(old, mappedSize(old_bytes), mappedSize(new_bytes), MREMAP_MAYMOVE);
+#endif
   }
   if (p == MAP_FAILED)
     return NULL;
