@@ -1,8 +1,11 @@
 //===- BenchCommand.cpp - `hybridc bench OUT_DIR` -------------------------===//
 //
 // Prefill and decode throughput of a compiled model on a deterministic
-// pseudo-random prompt, and the process's peak resident memory; with the
+// pseudo-random prompt, and the process's peak resident memory beside what
+// the memory plan (LibraryDescription.h) says it should be; with the
 // machine's limits measured first, the throughput as a fraction of them.
+// A long prompt is prefilled in slices, each reporting the rate so far, so
+// a run that cannot finish still says how fast it went.
 // With --tokenize FILE, the tokenizer's speed instead (BenchTokenize.cpp).
 //
 //===----------------------------------------------------------------------===//
@@ -16,9 +19,15 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "hybridc/kv_layout.h"
+#include "hybridc/runtime_abi.h"
+
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <string>
 #include <sys/resource.h>
+#include <unistd.h>
 
 using namespace hybridc;
 
@@ -34,10 +43,76 @@ struct BenchOptions {
   int64_t probeMiB = 1024;
   int64_t batch = 0; // streams of decode_batch (0: not measured)
   std::string tokenize; // a text file: measure the tokenizer instead
+  bool progress = false; // report long prefills' slices even when stderr is a pipe
 };
 
 double seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+// A prompt longer than this is prefilled in slices of kPrefillSlice tokens
+// (one session throughout, so the result is the same), each reporting its
+// progress: at 100 tok/s a 128k prompt is 20 minutes of silence otherwise.
+constexpr int64_t kSlicedPromptAbove = 16384, kPrefillSlice = 8192;
+
+/// This process's resident memory (VmRSS of /proc/self/status) in bytes, or
+/// -1 where it cannot be read.
+int64_t residentBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0)
+      return std::stoll(line.substr(6)) * 1024; // "VmRSS:   1234 kB"
+  return -1;
+}
+
+/// What the plan says the bench's process holds at its peak: the resident
+/// memory before the library was opened, the running variant's weights as
+/// mapped (its layout and the file's header page) and the session after
+/// prompt + gen tokens, with --batch one more per stream (a fork of it, fed
+/// gen tokens, sharing the lead's workspace).
+struct PlannedRss {
+  int64_t baseline = 0, weights = 0, session = 0, streams = 0;
+  int64_t total() const { return baseline + weights + session + streams; }
+};
+
+PlannedRss planRss(const LibraryDescription &d, const std::string &variant, bool weightsFile,
+                   int64_t baseline, const BenchOptions &o) {
+  PlannedRss p;
+  p.baseline = baseline;
+  const VariantFacts *v = d.variant(variant);
+  p.weights = (v ? v->weightsBytes : d.memory.weightsBytes) +
+              (weightsFile ? int64_t(HYBRIDC_WEIGHTS_HEADER_BYTES) : 0);
+  const SessionMemory lead = d.memory.sessionAt(o.prompt + o.gen);
+  p.session = lead.total();
+  if (o.batch > 0) {
+    // The lead's workspace grows to the batch's calls if those are larger.
+    const int64_t batchWorkspace = d.memory.sessionAt(o.batch).workspaceBytes;
+    p.session += std::max<int64_t>(0, batchWorkspace - lead.workspaceBytes);
+    p.streams = o.batch * (lead.total() - lead.workspaceBytes);
+  }
+  return p;
+}
+
+/// Prefills the prompt, in slices when it is long; with `progress`, one
+/// line per slice on stderr: tokens done, the rate so far, the time left.
+llvm::Error prefillPrompt(ModelLibrary &m, const std::vector<int32_t> &prompt, float *logits,
+                          bool progress) {
+  const int64_t n = static_cast<int64_t>(prompt.size());
+  const int64_t slice = n > kSlicedPromptAbove ? kPrefillSlice : n;
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t done = 0; done < n;) {
+    const int64_t count = std::min(slice, n - done);
+    if (llvm::Error e = m.prefill(prompt.data() + done, count, logits, false))
+      return e;
+    done += count;
+    if (progress && slice < n) {
+      const double elapsed = seconds(start), rate = done / elapsed;
+      llvm::errs() << llvm::formatv("prefill {0}/{1} tokens, {2:f1} tok/s so far, {3:f0} s left\n",
+                                    done, n, rate, (n - done) / rate);
+    }
+  }
+  return llvm::Error::success();
 }
 
 llvm::json::Value optionalNumber(const std::optional<double> &v) {
@@ -73,6 +148,19 @@ std::string describeLimits(const std::optional<MachineLimits> &l) {
                        avx2(l->fp32Avx2Gflops), optional(l->int8MaddGops, "GOP/s"),
                        avx2(l->int8MaddAvx2Gops))
       .str();
+}
+
+/// `, planned 1234.5 MiB (...), measured/planned 1.02` after the peak RSS.
+std::string describePlanned(const PlannedRss &p, double peakMiB) {
+  auto mib = [](int64_t bytes) { return bytes / 1048576.0; };
+  std::string out =
+      llvm::formatv(", planned {0:f1} MiB (baseline {1:f1} + weights as mapped {2:f1} + "
+                    "session {3:f1}",
+                    mib(p.total()), mib(p.baseline), mib(p.weights), mib(p.session))
+          .str();
+  if (p.streams > 0)
+    out += llvm::formatv(" + batch streams {0:f1}", mib(p.streams)).str();
+  return out + llvm::formatv("), measured/planned {0:f2}", peakMiB / mib(p.total())).str();
 }
 
 std::string percent(double fraction) {
@@ -149,6 +237,8 @@ llvm::Error bench(BenchOptions o) {
     llvm::outs().flush();
   }
 
+  // What the process holds before the model: the base the plan adds to.
+  const int64_t baseline = residentBytes();
   llvm::Expected<std::unique_ptr<ModelLibrary>> lib = ModelLibrary::open(o.outDir, o.threads);
   if (!lib)
     return lib.takeError();
@@ -174,7 +264,8 @@ llvm::Error bench(BenchOptions o) {
 
   m.profileReset();
   auto start = std::chrono::steady_clock::now();
-  if (llvm::Error e = m.prefill(prompt.data(), o.prompt, logits.data(), false))
+  if (llvm::Error e = prefillPrompt(m, prompt, logits.data(),
+                                    o.progress || isatty(STDERR_FILENO)))
     return e;
   double prefillSeconds = seconds(start);
   std::string prefillProfile = m.profileReport() ? m.profileReport() : "";
@@ -228,6 +319,14 @@ llvm::Error bench(BenchOptions o) {
   const Manifest running = m.runningManifest();
   const Roofline roofline = computeRoofline(running, limits, "--no-limits", times);
   const bool severalVariants = running.target != m.manifest().target;
+  // The plan needs the manifest's description (folders from before it lack
+  // one) and a readable VmRSS.
+  const std::optional<LibraryDescription> &description = m.manifest().description;
+  std::optional<PlannedRss> planned;
+  if (description && baseline >= 0)
+    planned = planRss(*description, running.target, !m.manifest().weights.empty(), baseline, o);
+  const double plannedMiB = planned ? planned->total() / 1048576.0 : 0.0;
+  const char *kvDtype = description ? hybridc_kv_dtype_name(description->memory.kvDtype) : nullptr;
 
   if (o.json) {
     llvm::json::Object result{{"model", m.manifest().name},
@@ -243,6 +342,16 @@ llvm::Error bench(BenchOptions o) {
                               {"decode_seconds", decodeSeconds},
                               {"session_state_mib", stateMiB},
                               {"peak_rss_mib", peakMiB},
+                              {"planned_rss_mib", planned ? llvm::json::Value(plannedMiB)
+                                                          : llvm::json::Value(nullptr)},
+                              {"baseline_rss_mib",
+                               baseline >= 0 ? llvm::json::Value(baseline / 1048576.0)
+                                             : llvm::json::Value(nullptr)},
+                              {"peak_rss_over_planned",
+                               planned ? llvm::json::Value(peakMiB / plannedMiB)
+                                       : llvm::json::Value(nullptr)},
+                              {"kv_dtype", kvDtype ? llvm::json::Value(kvDtype)
+                                                   : llvm::json::Value(nullptr)},
                               {"limits", limitsToJson(limits)},
                               {"prefill_gflops", optionalNumber(roofline.prefillGflops)},
                               {"prefill_fraction_of_peak", optionalNumber(roofline.prefillFraction)},
@@ -275,16 +384,17 @@ llvm::Error bench(BenchOptions o) {
     llvm::outs() << llvm::formatv("{0:2}", llvm::json::Value(std::move(result))) << "\n";
   } else {
     llvm::outs() << llvm::formatv(
-        "{0} ({1}, {2} weights, threads {3})\n"
+        "{0} ({1}, {2} weights{12}, threads {3})\n"
         "  prefill  {4,6} tokens  {5,9:f3} s  {6,9:f1} tokens/s\n"
         "  decode   {7,6} tokens  {8,9:f3} s  {9,9:f1} tokens/s\n"
-        "  session state {10:f2} MiB, peak RSS {11:f1} MiB\n",
+        "  session state {10:f2} MiB, peak RSS {11:f1} MiB{13}\n",
         m.manifest().name,
         severalVariants ? running.target + ", one variant of " + m.manifest().target
                         : running.target,
         m.manifest().weightsDtype,
         o.threads, o.prompt, prefillSeconds, prefillRate, o.gen, decodeSeconds, decodeRate,
-        stateMiB, peakMiB);
+        stateMiB, peakMiB, kvDtype ? std::string(", ") + kvDtype + " KV" : std::string(),
+        planned ? describePlanned(*planned, peakMiB) : std::string());
     llvm::outs() << describeRoofline(roofline, times, prefillRate, decodeRate);
     if (batched && o.gen > 0)
       llvm::outs() << describeBatch(roofline, o.batch, o.prompt, batchRate, batchSpeedup);
@@ -309,7 +419,8 @@ void hybridc::addBenchCommand(CLI::App &app, int &exitCode) {
       ->required();
   cmd->add_option("--tokenize", opts->tokenize,
                   "Measure the tokenizer on this text file instead: MB/s on one thread");
-  cmd->add_option("--prompt", opts->prompt, "Prompt tokens (one prefill call)")
+  cmd->add_option("--prompt", opts->prompt,
+                  "Prompt tokens (one prefill call; over 16384, calls of 8192 on one session)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--gen", opts->gen, "Tokens generated with decode")
@@ -323,6 +434,9 @@ void hybridc::addBenchCommand(CLI::App &app, int &exitCode) {
                   "after the prompt), --gen steps, against one stream's decode")
       ->check(CLI::Range(int64_t(1), int64_t(4096)));
   cmd->add_flag("--json", opts->json, "Print the figures as JSON");
+  cmd->add_flag("--progress", opts->progress,
+                "Report a long prompt's prefill (over 16384 tokens, run in slices of 8192) "
+                "slice by slice on stderr even when it is not a terminal");
   cmd->add_flag("--no-limits", opts->noLimits,
                 "Skip measuring the machine's read bandwidth and compute peaks (about 1 s), "
                 "and so the fractions of them");

@@ -59,6 +59,12 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
                   "Default: f32, or for a GGUF file with quantized tensors int4 (mostly "
                   "Q4_0) or int8")
       ->check(CLI::IsMember({"f32", "bf16", "int8", "int4"}));
+  cmd->add_option("--kv-dtype", opts->kvDtype,
+                  "Element type of the attention layers' KV cache: f32, bf16 (rounded to "
+                  "nearest even) or int8 (symmetric blocks of 32 head dims with an f32 scale "
+                  "each, quantized once when a row is written). Default: bf16, except f32 "
+                  "when the weights are f32")
+      ->check(CLI::IsMember({"f32", "bf16", "int8"}));
   cmd->add_flag("--f32-activations", opts->f32Activations,
                 "bf16 weights on x86-64-avx512-bf16: widen the weights and keep the "
                 "matmuls' activations f32 (exact products) instead of rounding the "
@@ -102,7 +108,8 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
     if (resume == !opts->modelDir.empty())
       conflict = resume ? "give either MODEL_DIR or --from-mlir, not both"
                         : "MODEL_DIR (or --from-mlir FILE) is required";
-    for (const char *flag : {"--target", "--weights-dtype", "--f32-activations", "--prefill-chunk"})
+    for (const char *flag :
+         {"--target", "--weights-dtype", "--kv-dtype", "--f32-activations", "--prefill-chunk"})
       if (resume && conflict.empty() && cmd->count(flag))
         conflict = std::string(flag) + ": a --from-mlir compile uses the one recorded in " +
                    opts->fromMlir;

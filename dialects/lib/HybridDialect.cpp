@@ -8,12 +8,39 @@
 
 using namespace mlir;
 
+#include "hybridc/kv_layout.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
 #include "hybrid/HybridOpsDialect.cpp.inc"
+
+#include "hybrid/HybridEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "hybrid/HybridAttrs.cpp.inc"
+
+// The enum's values are the runtime's KV dtype codes (kv_layout.h).
+static_assert(static_cast<int>(hybrid::KvDtype::f32) == HYBRIDC_KV_F32 &&
+                  static_cast<int>(hybrid::KvDtype::bf16) == HYBRIDC_KV_BF16 &&
+                  static_cast<int>(hybrid::KvDtype::int8) == HYBRIDC_KV_INT8,
+              "hybrid::KvDtype and kv_layout.h disagree");
+
+LogicalResult hybrid::KvCacheAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                          KvDtype dtype, int64_t kvHeads, int64_t headDim) {
+  if (kvHeads <= 0 || headDim <= 0)
+    return emitError() << "kv_cache: heads (" << kvHeads << ") and head_dim (" << headDim
+                       << ") must be positive";
+  return success();
+}
 
 void hybrid::HybridDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
 #include "hybrid/HybridOps.cpp.inc"
+      >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "hybrid/HybridAttrs.cpp.inc"
       >();
 }
 

@@ -3,13 +3,17 @@
 // The runtime allocates each session's recurrent state up front (conv + SSM
 // state, one blob) and grows the KV caches per token (one segment each).
 // This pass is the one planner of that layout: each fixed state's size and
-// offset in the blob, each KV cache's segment and row size, and the totals.
+// offset in the blob, each KV cache's segment and bytes per token (in the
+// element type its attention keeps, kv_layout.h), and the totals.
 // hybrid-lower-to-kernels places the state where it says, and the compiler
 // reports the sizes.
 //
 //===----------------------------------------------------------------------===//
 #include "hybrid/HybridDialect.h"
+#include "hybrid/HybridOps.h"
 #include "hybrid/HybridPasses.h"
+
+#include "hybridc/kv_layout.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -33,8 +37,17 @@ constexpr StringLiteral kBytesPerTokenAttr = "hybrid.bytes_per_token";
 constexpr StringLiteral kFixedBytesAttr = "hybrid.fixed_state_bytes";
 constexpr StringLiteral kKvBytesAttr = "hybrid.kv_bytes_per_token";
 
-// All state is kept in f32 (docs/model.md).
+// The recurrent state is kept in f32 (docs/model.md).
 constexpr int64_t kElementBytes = 4;
+
+/// How the attention that appends to KV cache `cache` stores it (f32 for a
+/// cache no attention reads).
+hybrid::KvDtype kvDtypeOf(Value cache) {
+  for (Operation *user : cache.getUsers())
+    if (auto attention = dyn_cast<hybrid::AttentionOp>(user))
+      return attention.getKvDtype();
+  return hybrid::KvDtype::f32;
+}
 // Each fixed state starts on a cache line of the blob.
 constexpr int64_t kStateAlign = 64;
 
@@ -74,6 +87,14 @@ struct PlanStatePass : hybrid::impl::HybridPlanStateBase<PlanStatePass> {
                   "length), got "
                << type;
       int64_t bytes = staticElements * kElementBytes;
+      if (dynamicDims == 1) {
+        if (tensor.getRank() != 3 || !tensor.isDynamicDim(1))
+          return func.emitOpError()
+                 << "state argument #" << i << " (" << name
+                 << ") is a KV cache, which must be [kv_heads, ?, head_dim], got " << type;
+        bytes = hybridc_kv_row_bytes(static_cast<int32_t>(kvDtypeOf(func.getArgument(i))),
+                                     tensor.getDimSize(0), tensor.getDimSize(2));
+      }
       if (dynamicDims == 0) {
         func.setArgAttr(i, kStateBytesAttr, builder.getI64IntegerAttr(bytes));
         func.setArgAttr(i, kStateOffsetAttr, builder.getI64IntegerAttr(fixedBytes));

@@ -8,6 +8,7 @@
 #ifndef HYBRIDC_RUNTIME_INTERNAL_H
 #define HYBRIDC_RUNTIME_INTERNAL_H
 
+#include "hybridc/kv_layout.h"
 #include "hybridc/runtime_abi.h"
 
 #include <pthread.h>
@@ -46,6 +47,9 @@ void *hybridc_rt_aligned_alloc(int64_t bytes);
 // kept, possibly moved. NULL on failure, `old` then untouched.
 void *hybridc_rt_map_resize(void *old, int64_t old_bytes, int64_t new_bytes);
 void hybridc_rt_map_free(void *p, int64_t bytes);
+// Gives back the whole pages inside [p, p + bytes) of such a mapping (they
+// read as zeros again); keeps the mapping.
+void hybridc_rt_map_release(void *p, size_t bytes);
 
 // ---- ThreadPool.cpp ---------------------------------------------------------
 // A session's workers. Created lazily on the first parallel loop; the thread
@@ -132,6 +136,11 @@ int hybridc_rt_model_open_tokenizer(hybridc_model *model);
 void hybridc_rt_model_close_tokenizer(hybridc_model *model);
 
 // ---- Streaming.cpp -----------------------------------------------------------
+// Bytes of one segment that hold tokens [0, position): whole blocks
+// (kv_layout.h), the last one perhaps partly filled.
+static inline int64_t hybridc_rt_kv_used_bytes(const hybridc_model_desc *d, int64_t position) {
+  return hybridc_kv_round_tokens(position) * d->kv_row_bytes;
+}
 // Grows the KV cache to `need` rows per segment (keeping rows [0, position)),
 // within the session's token cap. `fn` names the calling function in errors.
 int hybridc_rt_ensure_kv(hybridc_session *s, int64_t need, const char *fn);

@@ -29,14 +29,17 @@ static int validate_desc(const hybridc_model_desc *d) {
       d->workspace_bytes_per_token < 0 || !d->prefill || !d->decode ||
       d->weights_offset > d->weights_bytes ||
       d->weights_layout_bytes > d->weights_bytes - d->weights_offset ||
-      d->weights_offset % HYBRIDC_WEIGHTS_LAYOUT_ALIGN)
+      d->weights_offset % HYBRIDC_WEIGHTS_LAYOUT_ALIGN || !hybridc_kv_dtype_name(d->kv_dtype) ||
+      d->kv_segments % 2 != 0 ||
+      (d->kv_segments > 0 &&
+       d->kv_row_bytes != hybridc_kv_row_bytes(d->kv_dtype, d->kv_heads, d->kv_head_dim)))
     return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT,
                            "model descriptor of '%s' is inconsistent (vocab_size %d, "
                            "state_bytes %" PRId64 ", kv_segments %d, kv_row_bytes %" PRId64
-                           ", max_chunk_tokens %" PRId64 ", weights layout of %" PRIu64 " bytes at %" PRIu64 " of %" PRIu64
+                           ", kv_dtype %d (%d x %d), max_chunk_tokens %" PRId64 ", weights layout of %" PRIu64 " bytes at %" PRIu64 " of %" PRIu64
                            ", driver functions %s)",
                            name, d->vocab_size, d->state_bytes, d->kv_segments, d->kv_row_bytes,
-                           d->max_chunk_tokens, d->weights_layout_bytes, d->weights_offset,
+                           d->kv_dtype, d->kv_heads, d->kv_head_dim, d->max_chunk_tokens, d->weights_layout_bytes, d->weights_offset,
                            d->weights_bytes,
                            d->prefill && d->decode ? "set" : "missing");
   return HYBRIDC_OK;

@@ -67,6 +67,13 @@ void *hybridc_rt_map_resize(void *old, int64_t old_bytes, int64_t new_bytes) {
   return p;
 }
 
+void hybridc_rt_map_release(void *p, size_t bytes) {
+  const uintptr_t page = 4096, start = ((uintptr_t)p + page - 1) / page * page,
+                  end = ((uintptr_t)p + bytes) / page * page;
+  if (end > start)
+    madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
 void hybridc_rt_map_free(void *p, int64_t bytes) {
   if (p)
     munmap(p, mappedSize(bytes));
@@ -194,9 +201,9 @@ int64_t hybridc_rt_session_state_bytes(const hybridc_session *s) {
   }
   const hybridc_model_desc *d = s->desc;
   // The state, the state before the latest call and the interval
-  // checkpoints; the token history; the KV rows in use.
+  // checkpoints; the token history; the KV blocks in use.
   return d->state_bytes * (2 + s->num_checkpoints) + s->position * (int64_t)sizeof(int32_t) +
-         s->position * (int64_t)d->kv_segments * d->kv_row_bytes;
+         (int64_t)d->kv_segments * hybridc_rt_kv_used_bytes(d, s->position);
 }
 
 int hybridc_rt_session_fork(const hybridc_session *src, hybridc_session **out) {
@@ -213,8 +220,8 @@ int hybridc_rt_session_fork(const hybridc_session *src, hybridc_session **out) {
   s->threads = src->threads;
   s->max_tokens = src->max_tokens;
   s->checkpoint_interval = src->checkpoint_interval;
-  // Only what is in use is copied: KV rows [0, position), the history, the
-  // kept states.
+  // Only what is in use is copied: the KV blocks holding [0, position), the
+  // history, the kept states.
   status = hybridc_rt_ensure_kv(s, src->position > 0 ? src->position : 1, "session_fork");
   if (status == HYBRIDC_OK)
     status = hybridc_rt_reserve_history(s, src->position, "session_fork");
@@ -240,7 +247,7 @@ int hybridc_rt_session_fork(const hybridc_session *src, hybridc_session **out) {
   s->call_position = src->call_position;
   if (src->position > 0)
     memcpy(s->history, src->history, (size_t)src->position * sizeof(int32_t));
-  const size_t rows = (size_t)(src->position * d->kv_row_bytes);
+  const size_t rows = (size_t)hybridc_rt_kv_used_bytes(d, src->position);
   for (int32_t seg = 0; seg < d->kv_segments && rows > 0; ++seg)
     memcpy(s->kv + (size_t)seg * (size_t)(s->kv_capacity * d->kv_row_bytes),
            src->kv + (size_t)seg * (size_t)(src->kv_capacity * d->kv_row_bytes), rows);

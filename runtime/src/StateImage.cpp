@@ -2,7 +2,7 @@
 //
 // The image (format in runtime_abi.h, HYBRIDC_STATE_*): a fixed header, then
 // the state, the state before the latest call, the token history, each
-// interval checkpoint (position, state) and each KV segment's rows in use.
+// interval checkpoint (position, state) and each KV segment's blocks in use.
 // Every field is written explicitly, little-endian, with no padding, so
 // saving the same session twice gives the same bytes. A load checks the
 // whole image (sizes, the model, every position and token, the checksum)
@@ -29,7 +29,9 @@ enum : size_t {
   kStateBytes = 56,    // i64
   kKvSegments = 64,    // i64
   kKvRowBytes = 72,    // i64
-  kHeaderEnd = 80,
+  kKvDtype = 80,       // u32 (kv_layout.h)
+  kKvBlockTokens = 84, // u32
+  kHeaderEnd = 88,
 };
 static_assert(kHeaderEnd == HYBRIDC_STATE_HEADER_BYTES, "header layout");
 
@@ -61,7 +63,8 @@ uint64_t checksum(const uint8_t *image, size_t size) {
 }
 
 // Payload bytes for these counts: two states, the history, the checkpoints
-// (a position and a state each), the KV rows. false on overflow.
+// (a position and a state each), the KV blocks holding [0, position).
+// false on overflow.
 bool payload_bytes(int64_t state_bytes, int64_t position, int64_t checkpoints,
                    int64_t kv_segments, int64_t kv_row_bytes, int64_t *out) {
   int64_t states, per_cp, cps, history, kv_rows, kv, total;
@@ -69,7 +72,7 @@ bool payload_bytes(int64_t state_bytes, int64_t position, int64_t checkpoints,
       __builtin_add_overflow(state_bytes, (int64_t)8, &per_cp) ||
       __builtin_mul_overflow(per_cp, checkpoints, &cps) ||
       __builtin_mul_overflow(position, (int64_t)4, &history) ||
-      __builtin_mul_overflow(position, kv_row_bytes, &kv_rows) ||
+      __builtin_mul_overflow(hybridc_kv_round_tokens(position), kv_row_bytes, &kv_rows) ||
       __builtin_mul_overflow(kv_rows, kv_segments, &kv) ||
       __builtin_add_overflow(states, cps, &total) ||
       __builtin_add_overflow(total, history, &total) || __builtin_add_overflow(total, kv, &total))
@@ -143,6 +146,8 @@ int hybridc_rt_session_save(const hybridc_session *s, void *buf, int64_t capacit
   put64(p, kStateBytes, (uint64_t)d->state_bytes);
   put64(p, kKvSegments, (uint64_t)d->kv_segments);
   put64(p, kKvRowBytes, (uint64_t)d->kv_row_bytes);
+  put32(p, kKvDtype, (uint32_t)d->kv_dtype);
+  put32(p, kKvBlockTokens, HYBRIDC_KV_BLOCK_TOKENS);
   size_t at = kHeaderEnd;
   const size_t sb = (size_t)d->state_bytes;
   memcpy(p + at, s->state, sb);
@@ -157,10 +162,17 @@ int hybridc_rt_session_save(const hybridc_session *s, void *buf, int64_t capacit
     memcpy(p + at + 8, s->checkpoints[i].state, sb);
     at += 8 + sb;
   }
-  const size_t rows = (size_t)(s->position * d->kv_row_bytes);
+  // Whole blocks, with the slots past the position cleared in the image: a
+  // failed call or a truncation may have left rows there, which attention
+  // never reads, and the same sequence must give the same bytes.
+  const size_t rows = (size_t)hybridc_rt_kv_used_bytes(d, s->position);
+  const int64_t filled = s->position % HYBRIDC_KV_BLOCK_TOKENS;
   for (int32_t seg = 0; seg < d->kv_segments && rows > 0; ++seg) {
     memcpy(p + at, s->kv + (size_t)seg * (size_t)(s->kv_capacity * d->kv_row_bytes), rows);
     at += rows;
+    if (filled > 0)
+      hybridc_kv_clear_slots(d->kv_dtype, d->kv_heads, d->kv_head_dim, seg % 2,
+                             p + at - (size_t)(d->kv_row_bytes * HYBRIDC_KV_BLOCK_TOKENS), filled);
   }
   put64(p, kChecksum, checksum(p, (size_t)size));
   if (written)
@@ -198,6 +210,16 @@ int hybridc_rt_session_load(hybridc_session *s, const void *buf, int64_t size) {
   const int64_t position = (int64_t)get64(p, kPosition);
   const int64_t call_position = (int64_t)get64(p, kCallPosition);
   const int64_t checkpoints = (int64_t)get64(p, kCheckpoints);
+  if (get32(p, kKvDtype) != (uint32_t)d->kv_dtype ||
+      get32(p, kKvBlockTokens) != HYBRIDC_KV_BLOCK_TOKENS) {
+    const char *theirs = hybridc_kv_dtype_name((int32_t)get32(p, kKvDtype));
+    return hybridc_rt_fail(HYBRIDC_ERR_FORMAT,
+                           "%s: the image's KV cache is %s in blocks of %u tokens; model '%s' "
+                           "keeps it %s in blocks of %d (compile with --kv-dtype %s to read it)",
+                           fn, theirs ? theirs : "of an unknown type", get32(p, kKvBlockTokens),
+                           d->name, hybridc_kv_dtype_name(d->kv_dtype), HYBRIDC_KV_BLOCK_TOKENS,
+                           theirs ? theirs : "?");
+  }
   if ((int64_t)get64(p, kStateBytes) != d->state_bytes ||
       (int64_t)get64(p, kKvSegments) != d->kv_segments ||
       (int64_t)get64(p, kKvRowBytes) != d->kv_row_bytes)
@@ -280,7 +302,7 @@ int hybridc_rt_session_load(hybridc_session *s, const void *buf, int64_t size) {
     memcpy(fresh.checkpoints[i].state, cp + 8, sb);
   }
   const uint8_t *kv = cps + (size_t)checkpoints * (8 + sb);
-  const size_t rows = (size_t)(position * d->kv_row_bytes);
+  const size_t rows = (size_t)hybridc_rt_kv_used_bytes(d, position);
   for (int32_t seg = 0; seg < d->kv_segments && rows > 0; ++seg)
     memcpy(fresh.kv + (size_t)seg * (size_t)(fresh.kv_capacity * d->kv_row_bytes),
            kv + (size_t)seg * rows, rows);

@@ -35,8 +35,8 @@ hybridc_memref1d memref(const void *p, int64_t size) {
   return m;
 }
 
-// Grows the KV cache to hold `need` rows per segment. Segment s starts at
-// s * capacity * row_bytes, so a new capacity moves every segment but the
+// Grows the KV cache to hold `need` rows per segment, in whole blocks of
+// tokens (kv_layout.h). Segment s starts at s * capacity * row_bytes, so a new capacity moves every segment but the
 // first. The blob is one anonymous mapping: mremap extends it by moving its
 // pages (no copy, no fresh pages for what is kept), then the segments move
 // up to their new offsets, last first, since they overlap their old place;
@@ -62,23 +62,44 @@ int hybridc_rt_ensure_kv(hybridc_session *s, int64_t need, const char *fn) {
       cap = cap > INT64_MAX / 2 ? need : cap * 2;
     if (s->max_tokens > 0 && cap > s->max_tokens)
       cap = s->max_tokens; // need <= max_tokens, checked above
+    // Whole blocks of tokens (kv_layout.h): a segment is an array of them.
+    cap = hybridc_kv_round_tokens(cap);
   }
-  int64_t seg_bytes, total;
-  if (__builtin_mul_overflow(cap, d->kv_row_bytes, &seg_bytes) ||
-      __builtin_mul_overflow(seg_bytes, (int64_t)d->kv_segments, &total))
-    return hybridc_rt_fail(HYBRIDC_ERR_OUT_OF_MEMORY,
-                           "%s: KV cache for %" PRId64 " tokens does not fit in memory", fn, need);
-  uint8_t *kv = (uint8_t *)hybridc_rt_map_resize(s->kv, s->kv_alloc_bytes, total);
+  // Doubling keeps the copying linear; where the doubled mapping cannot be
+  // had (a memory limit at a long context), exactly the blocks needed may.
+  const int64_t exact = hybridc_kv_round_tokens(need);
+  int64_t seg_bytes = 0, total = 0;
+  uint8_t *kv = NULL;
+  for (int attempt = 0; attempt < 2 && !kv; ++attempt) {
+    if (attempt == 1) {
+      if (cap == exact)
+        break;
+      cap = exact;
+    }
+    if (__builtin_mul_overflow(cap, d->kv_row_bytes, &seg_bytes) ||
+        __builtin_mul_overflow(seg_bytes, (int64_t)d->kv_segments, &total))
+      continue;
+    kv = (uint8_t *)hybridc_rt_map_resize(s->kv, s->kv_alloc_bytes, total);
+  }
   if (!kv)
     return hybridc_rt_fail(HYBRIDC_ERR_OUT_OF_MEMORY,
                            "%s: out of memory growing the KV cache to %" PRId64
-                           " tokens (%" PRId64 " bytes)",
-                           fn, cap, total);
+                           " tokens (%" PRId64 " bytes, %" PRId64
+                           " bytes a token) for position %" PRId64 " + %" PRId64
+                           " new tokens; the session is unchanged",
+                           fn, cap, total, (int64_t)d->kv_segments * d->kv_row_bytes,
+                           s->position, need - s->position);
   if (s->position > 0) {
-    const size_t used = (size_t)(s->position * d->kv_row_bytes);
+    const size_t used = (size_t)hybridc_rt_kv_used_bytes(d, s->position);
     const size_t old_seg = (size_t)(s->kv_capacity * d->kv_row_bytes);
     for (int32_t seg = d->kv_segments - 1; seg > 0; --seg)
       memmove(kv + (size_t)seg * (size_t)seg_bytes, kv + (size_t)seg * old_seg, used);
+    // A segment that moved leaves its old pages inside the unused tail of
+    // a lower one: give them back, so the resident cache stays the blocks
+    // in use (what `hybridc inspect --context` plans).
+    for (int32_t seg = 0; seg + 1 < d->kv_segments; ++seg)
+      hybridc_rt_map_release(kv + (size_t)seg * (size_t)seg_bytes + used,
+                             (size_t)seg_bytes - used);
   }
   s->kv = kv;
   s->kv_capacity = cap;

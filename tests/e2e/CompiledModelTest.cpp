@@ -110,6 +110,23 @@ const Variant kInt8Multi = int8Dot("tiny_int8_multi", true);
 const Variant kGoldenBf16Exact{"golden_bf16exact", 1e-4,
                                "reference weights rounded to bf16, f32 inputs: summation order",
                                MatmulRounding::Bf16};
+// KV cache element types with f32 weights: the reference stores its K and
+// V rows the same way (rounded to bf16, or int8 blocks of 32 with a scale)
+// and reads them so, so what is left is f32 summation order: measured
+// within 4.2e-6 for bf16 and for int8 prefill, hence the f32 tolerance.
+// Decode over an int8 cache also quantizes the query (int8 blocks of 32,
+// for vpdpbusd), which the reference does not: each score moves by up to
+// about 2^-8 of its terms, the logits by up to 2.8e-4 (tiny) and 5.5e-4
+// (golden) measured, hence 1e-3; a wrong scale or block moves them by
+// O(0.1).
+constexpr double kKvBf16Tol = 1e-4, kKvInt8Tol = 1e-3;
+const Variant kKvBf16{"tiny_kv_bf16", kKvBf16Tol,
+                      "bf16 KV cache, the reference rounds its rows too: summation order"};
+const Variant kGoldenKvBf16{"golden_kv_bf16", kKvBf16Tol, kKvBf16.rationale};
+const Variant kKvInt8{"tiny_kv_int8", kKvInt8Tol,
+                      "int8 KV cache, the reference quantizes its rows too; decode also "
+                      "quantizes the query"};
+const Variant kGoldenKvInt8{"golden_kv_int8", kKvInt8Tol, kKvInt8.rationale};
 const Variant kSmallF32{"small_f32", 1e-3,
                         "f32, 12 layers of hidden 768 and a 32000 vocab: longer sums"};
 const Variant kSmallBf16{"small_bf16", 1e-3,
@@ -465,6 +482,10 @@ INSTANTIATE_TEST_SUITE_P(golden_bf16exact, Compiled, ::testing::Values(&kGoldenB
                          byModel);
 INSTANTIATE_TEST_SUITE_P(tiny_attention_only, Compiled, ::testing::Values(&kAttentionOnly),
                          byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_kv_bf16, Compiled, ::testing::Values(&kKvBf16), byModel);
+INSTANTIATE_TEST_SUITE_P(golden_kv_bf16, Compiled, ::testing::Values(&kGoldenKvBf16), byModel);
+INSTANTIATE_TEST_SUITE_P(tiny_kv_int8, Compiled, ::testing::Values(&kKvInt8), byModel);
+INSTANTIATE_TEST_SUITE_P(golden_kv_int8, Compiled, ::testing::Values(&kGoldenKvInt8), byModel);
 
 // The small preset costs seconds per reference pass (and 1.7 GB per f32 load),
 // so it gets one test per variant covering both code paths: a multi-row

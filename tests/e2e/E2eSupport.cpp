@@ -4,6 +4,7 @@
 #include "ReferenceFromCheckpoint.h"
 #include "hybridc/Codegen/KernelSpec.h"
 #include "hybridc/Model/Checkpoint.h"
+#include "hybridc/Run/Manifest.h"
 #include "hybridc/runtime_abi.h"
 
 #include <gtest/gtest.h>
@@ -190,8 +191,37 @@ static void roundWeight(const TensorView &t, reference::MatmulRounding mode, boo
     }
 }
 
+reference::KvStorage kvStorageOf(const std::string &outDir) {
+  llvm::Expected<Manifest> m = readManifest(outDir);
+  if (!m) {
+    ADD_FAILURE() << "cannot read the manifest of " << outDir << ": "
+                  << llvm::toString(m.takeError());
+    return reference::KvStorage::F32;
+  }
+  if (!m->description) {
+    ADD_FAILURE() << outDir << ": the manifest has no description (its KV dtype)";
+    return reference::KvStorage::F32;
+  }
+  switch (m->description->memory.kvDtype) {
+  case HYBRIDC_KV_BF16:
+    return reference::KvStorage::Bf16;
+  case HYBRIDC_KV_INT8:
+    return reference::KvStorage::Int8;
+  default:
+    return reference::KvStorage::F32;
+  }
+}
+
 std::unique_ptr<reference::ReferenceModel>
 makeVariantReference(const std::string &variant, reference::MatmulRounding weights) {
+  std::unique_ptr<reference::ReferenceModel> ref = makeReferenceWeights(variant, weights);
+  if (ref)
+    ref->setKvStorage(kvStorageOf(outDir(variant)));
+  return ref;
+}
+
+std::unique_ptr<reference::ReferenceModel>
+makeReferenceWeights(const std::string &variant, reference::MatmulRounding weights) {
   auto checkpoint = Checkpoint::open(checkpointDir(variant));
   if (!checkpoint) {
     ADD_FAILURE() << "cannot open the checkpoint of " << variant << ": "

@@ -135,9 +135,17 @@ std::vector<int32_t> randomTokens(int64_t n, int32_t vocab, uint32_t seed);
 /// the way the compiler's packer rounds: to bf16 (to nearest, ties to even),
 /// or to int8 blocks of 32 along each row, the embedding table used for
 /// lookups to bf16 then (an int8 library keeps it so).
+/// The reference's K and V rows are stored as the variant's library stores
+/// them (its manifest's kv_dtype: rounded to bf16 or int8 blocks).
 std::unique_ptr<reference::ReferenceModel>
 makeVariantReference(const std::string &variant,
                      reference::MatmulRounding weights = reference::MatmulRounding::None);
+/// The same with the K and V rows kept in f32 whatever the library does.
+std::unique_ptr<reference::ReferenceModel>
+makeReferenceWeights(const std::string &variant,
+                     reference::MatmulRounding weights = reference::MatmulRounding::None);
+/// How the library in `outDir` stores its KV cache (from its manifest).
+reference::KvStorage kvStorageOf(const std::string &outDir);
 /// The reference a variant is judged against: its weights rounded and its
 /// matmul inputs rounded (setMatmulRounding) as the variant says.
 std::unique_ptr<reference::ReferenceModel> makeVariantReference(const Variant &variant);

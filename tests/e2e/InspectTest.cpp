@@ -2,13 +2,15 @@
 //
 // The memory plan a library's description states (the manifest section
 // `hybridc inspect` prints) must be what its sessions then report and
-// allocate: session_state_bytes of an empty session, then after a prefill
-// (KV rows and token history) and with kept checkpoints.
+// allocate: session_state_bytes of an empty session, then after N tokens
+// (KV blocks and token history) and with kept checkpoints, as the plan at N
+// tokens (`hybridc inspect --context N`) states them.
 //
 //===----------------------------------------------------------------------===//
 #include "E2eSupport.h"
 
 #include "hybridc/Run/Manifest.h"
+#include "hybridc/kv_layout.h"
 #include "hybridc/runtime_abi.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -35,19 +37,43 @@ TEST_P(Inspect, MemoryPlanIsWhatTheRuntimeReports) {
   Runner run(*lib);
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(lib->sessionStateBytes(run.session()), plan.emptySessionStateBytes());
+  EXPECT_EQ(lib->sessionStateBytes(run.session()), plan.reportedStateBytes(0));
 
-  // Each token keeps its K/V rows and its id in the history.
+  // The plan at N tokens, term by term, against what the session reports:
+  // the two states, the kept checkpoints, 4 bytes of history a token and
+  // the KV blocks in use (whole blocks of 16 tokens: 7 tokens hold one, 40
+  // hold three).
+  auto expectPlanned = [&](void *session, int64_t tokens, int64_t interval) {
+    const SessionMemory s = plan.sessionAt(tokens, interval);
+    ASSERT_EQ(lib->sessionPosition(session), tokens);
+    const int64_t reported = lib->sessionStateBytes(session);
+    EXPECT_EQ(reported, plan.reportedStateBytes(tokens, interval))
+        << tokens << " tokens, checkpoint interval " << interval;
+    EXPECT_EQ(reported, (2 + s.checkpoints) * plan.stateBytes +
+                            tokens * static_cast<int64_t>(sizeof(int32_t)) + s.kvInUseBytes)
+        << tokens << " tokens, checkpoint interval " << interval;
+    // Resident KV: the blocks in use, each segment within one more page.
+    EXPECT_GE(s.kvBytes, s.kvInUseBytes);
+    EXPECT_LT(s.kvBytes, s.kvInUseBytes + plan.kvSegments * 4096 + 1);
+  };
   const std::vector<int32_t> prompt = randomTokens(7, lib->vocab(), 5);
   ASSERT_FALSE(run.prefillLast(prompt.data(), 7).empty());
-  const int64_t perToken = plan.kvBytesPerToken() + static_cast<int64_t>(sizeof(int32_t));
-  EXPECT_EQ(lib->sessionStateBytes(run.session()), plan.emptySessionStateBytes() + 7 * perToken);
+  expectPlanned(run.session(), 7, 0);
+  EXPECT_EQ(plan.sessionAt(7).kvInUseBytes, HYBRIDC_KV_BLOCK_TOKENS * plan.kvBytesPerToken());
+  const std::vector<int32_t> more = randomTokens(33, lib->vocab(), 6);
+  ASSERT_FALSE(run.prefillLast(more.data(), 33).empty());
+  expectPlanned(run.session(), 40, 0);
+  EXPECT_EQ(plan.sessionAt(40).kvInUseBytes, 3 * HYBRIDC_KV_BLOCK_TOKENS * plan.kvBytesPerToken());
 
-  // Interval 4, positions 7 -> 13: checkpoints at 8 and 12.
-  ASSERT_EQ(lib->sessionSetCheckpointInterval(run.session(), 4), kOk);
-  const std::vector<int32_t> more = randomTokens(6, lib->vocab(), 6);
-  ASSERT_FALSE(run.prefillLast(more.data(), 6).empty());
-  EXPECT_EQ(lib->sessionStateBytes(run.session()),
-            plan.emptySessionStateBytes() + 13 * perToken + 2 * plan.checkpointBytes());
+  // Interval 4 from the start, positions 0 -> 7 -> 13: checkpoints at 4, 8
+  // and 12, whatever the calls' sizes.
+  Runner kept(*lib);
+  ASSERT_TRUE(kept.ok());
+  ASSERT_EQ(lib->sessionSetCheckpointInterval(kept.session(), 4), kOk);
+  ASSERT_FALSE(kept.prefillLast(prompt.data(), 7).empty());
+  ASSERT_FALSE(kept.prefillLast(more.data(), 6).empty());
+  expectPlanned(kept.session(), 13, 4);
+  EXPECT_EQ(plan.sessionAt(13, 4).checkpoints, 3);
 
   // The weights file holds the header and the stated payload.
   if (!lib->weightsPath().empty()) {

@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 #include "KernelAssembly.h"
 
+#include "hybridc/kv_layout.h"
+
 #include <regex>
 #include <sstream>
 
@@ -85,7 +87,8 @@ TEST(AArch64Asm, MoeAttentionAndScanAreNeon) {
       spec("ssm_chunk", "a64_ssm", {{"NH", 8}, {"P", 64}, {"N", 64}, {"G", 1}, {"Q", 64}}),
   };
   KernelSpec attention = spec("attention", "a64_attention",
-                              {{"HEADS", 12}, {"KV", 4}, {"HD", 64}, {"decode", 0}, {"bf16", 0}});
+                              {{"HEADS", 12}, {"KV", 4}, {"HD", 64}, {"decode", 0}, {"bf16", 0},
+                               {"kv_dtype", HYBRIDC_KV_F32}});
   attention.constants = {{"scale", 0.125}};
   kernels.push_back(attention);
   for (const KernelSpec &k : kernels) {

@@ -14,6 +14,8 @@
 #include "InstructionCheck.h"
 #include "KernelAssembly.h"
 
+#include "hybridc/kv_layout.h"
+
 
 using namespace hybridc::codegen;
 using namespace hybridc::test;
@@ -70,7 +72,8 @@ TEST(Bf16DotAsm, MoeExpertTilesPrefill) {
 // weighted values) in vdpbf16ps, at least one each per unrolled tile.
 TEST(Bf16DotAsm, AttentionPrefill) {
   KernelSpec s = spec("attention", "attention_bf16",
-                      {{"HEADS", 12}, {"KV", 4}, {"HD", 64}, {"decode", 0}, {"bf16", 1}},
+                      {{"HEADS", 12}, {"KV", 4}, {"HD", 64}, {"decode", 0}, {"bf16", 1},
+                       {"kv_dtype", HYBRIDC_KV_BF16}},
                       WeightType::F32);
   s.constants = {{"scale", 0.125}};
   expectBf16Dot(s);
@@ -78,6 +81,17 @@ TEST(Bf16DotAsm, AttentionPrefill) {
   s.sizes["bf16"] = 0;
   const std::vector<std::string> ms = mnemonics(assemblyOf(s));
   EXPECT_EQ(std::count(ms.begin(), ms.end(), "vdpbf16ps"), 0);
+}
+
+// Decode attention over an int8 KV cache: the scores are the keys' u8
+// levels times the query's quantized blocks in vpdpbusd.
+TEST(Int8DotAsm, AttentionDecodeOverAnInt8Cache) {
+  KernelSpec s = spec("attention", "attention_int8_kv",
+                      {{"HEADS", 12}, {"KV", 4}, {"HD", 64}, {"decode", 1}, {"bf16", 0},
+                       {"kv_dtype", HYBRIDC_KV_INT8}},
+                      WeightType::F32);
+  s.constants = {{"scale", 0.125}};
+  expectDot(s, "vpdpbusd");
 }
 
 TEST(Int8DotAsm, LinearGemmAndGemv) {

@@ -451,3 +451,13 @@ func.func @lm_head_vocab(%x: tensor<?x64xf32>, %n: tensor<64xf32>, %w: tensor<51
 func.func @state_attr(%s: tensor<3x160xf32> {hybrid.state = 3}) {
   return
 }
+
+// -----
+
+// The KV dtype is one of the enum's cases; the parser says which it got.
+func.func @kv_dtype_unknown(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %c: tensor<2x?x16xf32>) {
+  // expected-error @+2 {{expected ::hybrid::KvDtype to be one of: f32, bf16, int8}}
+  // expected-error @+1 {{failed to parse Hybrid_KvDtypeAttr parameter 'value' which is to be a `::hybrid::KvDtype`}}
+  %o, %k2, %v2 = hybrid.attention %q, %k, %k, %c, %c {kv_dtype = #hybrid.kv_dtype<fp8>, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 0.0625 : f32} : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>) -> (tensor<?x64xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>)
+  return
+}

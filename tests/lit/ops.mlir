@@ -106,3 +106,18 @@ func.func @static_tokens(%tokens: tensor<1xi64>, %table: tensor<512x64xbf16>,
   %dyn = hybrid.linear %o, %w : (tensor<1x64xf32>, tensor<?x64xf32>) -> tensor<1x?xf32>
   return %o, %k2, %dyn : tensor<1x64xf32>, tensor<2x8x16xf32>, tensor<1x?xf32>
 }
+
+// The KV cache's element type: a typed enum attribute, printed by name (f32,
+// the default, is left out).
+// CHECK-LABEL: func.func @kv_dtypes
+func.func @kv_dtypes(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>, %kc: tensor<2x?x16xf32>)
+    -> (tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>) {
+  // CHECK: hybrid.attention {{.*}} {kv_dtype = #hybrid.kv_dtype<bf16>, num_heads = 4 : i64
+  // GENERIC: "hybrid.attention"({{.*}}) <{kv_dtype = #hybrid.kv_dtype<bf16>, num_heads = 4 : i64
+  %a, %k1, %v1 = hybrid.attention %q, %k, %k, %kc, %kc {kv_dtype = #hybrid.kv_dtype<bf16>, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 0.0625 : f32} : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>) -> (tensor<?x64xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>)
+  // CHECK: hybrid.attention {{.*}} {kv_dtype = #hybrid.kv_dtype<int8>, num_heads = 4 : i64
+  %b, %k2, %v2 = hybrid.attention %q, %k, %k, %kc, %kc {kv_dtype = #hybrid.kv_dtype<int8>, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 0.0625 : f32} : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>) -> (tensor<?x64xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>)
+  // CHECK: hybrid.attention {{.*}} {num_heads = 4 : i64
+  %c, %k3, %v3 = hybrid.attention %q, %k, %k, %kc, %kc {kv_dtype = #hybrid.kv_dtype<f32>, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 0.0625 : f32} : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>) -> (tensor<?x64xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>)
+  return %a, %b, %c : tensor<?x64xf32>, tensor<?x64xf32>, tensor<?x64xf32>
+}

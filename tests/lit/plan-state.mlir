@@ -65,3 +65,32 @@ func.func @unranked_state(%conv: tensor<*xf32> {hybrid.state = "model.layers.0.c
 func.func @two_dynamic(%kc: tensor<?x?x16xf32> {hybrid.state = "model.layers.2.k_cache"}) {
   return
 }
+
+// -----
+
+// A KV cache's bytes per token are those of the element type its attention
+// keeps (runtime/include/hybridc/kv_layout.h): [2,?,16] is 2*16*4 = 128 in
+// f32, 2*16*2 = 64 in bf16, and in int8 the head dim padded to a block of
+// 32 plus an f32 scale per block: 2*32 + 2*4 = 72.
+// CHECK-LABEL: func.func @kv_dtypes
+// CHECK-SAME: {hybrid.bytes_per_token = 64 : i64, hybrid.kv_segment = 0 : i64, hybrid.state = "model.layers.0.k_cache"}
+// CHECK-SAME: {hybrid.bytes_per_token = 64 : i64, hybrid.kv_segment = 1 : i64, hybrid.state = "model.layers.0.v_cache"}
+// CHECK-SAME: {hybrid.bytes_per_token = 72 : i64, hybrid.kv_segment = 2 : i64, hybrid.state = "model.layers.1.k_cache"}
+// CHECK-SAME: {hybrid.bytes_per_token = 72 : i64, hybrid.kv_segment = 3 : i64, hybrid.state = "model.layers.1.v_cache"}
+// CHECK-SAME: attributes {hybrid.fixed_state_bytes = 0 : i64, hybrid.kv_bytes_per_token = 272 : i64}
+func.func @kv_dtypes(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>,
+                     %kc0: tensor<2x?x16xf32> {hybrid.state = "model.layers.0.k_cache"},
+                     %vc0: tensor<2x?x16xf32> {hybrid.state = "model.layers.0.v_cache"},
+                     %kc1: tensor<2x?x16xf32> {hybrid.state = "model.layers.1.k_cache"},
+                     %vc1: tensor<2x?x16xf32> {hybrid.state = "model.layers.1.v_cache"}) {
+  %a, %k1, %v1 = hybrid.attention %q, %k, %k, %kc0, %vc0 {kv_dtype = #hybrid.kv_dtype<bf16>, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 0.0625 : f32} : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>) -> (tensor<?x64xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>)
+  %b, %k2, %v2 = hybrid.attention %q, %k, %k, %kc1, %vc1 {kv_dtype = #hybrid.kv_dtype<int8>, num_heads = 4 : i64, num_kv_heads = 2 : i64, scale = 0.0625 : f32} : (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>) -> (tensor<?x64xf32>, tensor<2x?x16xf32>, tensor<2x?x16xf32>)
+  return
+}
+
+// -----
+
+// expected-error @+1 {{state argument #0 ("model.layers.2.k_cache") is a KV cache, which must be [kv_heads, ?, head_dim], got 'tensor<?x16xf32>'}}
+func.func @kv_rank(%kc: tensor<?x16xf32> {hybrid.state = "model.layers.2.k_cache"}) {
+  return
+}

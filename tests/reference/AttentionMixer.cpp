@@ -39,6 +39,20 @@ AttentionMixer::AttentionMixer(const ModelConfig &config,
   reset();
 }
 
+void AttentionMixer::storeAsCached(float *head) const {
+  switch (storage_) {
+  case KvStorage::F32:
+    return;
+  case KvStorage::Bf16:
+    roundBf16(head, headDim_);
+    return;
+  case KvStorage::Int8:
+    for (int64_t first = 0; first < headDim_; first += 32)
+      roundInt8Block(head + first, std::min<int64_t>(32, headDim_ - first));
+    return;
+  }
+}
+
 void AttentionMixer::reset() {
   keys_.assign(kvHeads_, {});
   values_.assign(kvHeads_, {});
@@ -62,6 +76,9 @@ std::vector<float> AttentionMixer::forward(const std::vector<float> &a,
     linear(q_.data(), biasOrNull(qBias_), row, qDim, hidden_, &q[t * qDim]);
     linear(k_.data(), biasOrNull(kBias_), row, kvDim, hidden_, k.data());
     linear(v_.data(), biasOrNull(vBias_), row, kvDim, hidden_, v.data());
+    for (int64_t j = 0; j < kvHeads_; ++j)
+      for (float *head : {&k[j * headDim_], &v[j * headDim_]})
+        storeAsCached(head);
     for (int64_t j = 0; j < kvHeads_; ++j) {
       keys_[j].insert(keys_[j].end(), &k[j * headDim_], &k[(j + 1) * headDim_]);
       values_[j].insert(values_[j].end(), &v[j * headDim_],

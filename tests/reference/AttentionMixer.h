@@ -10,6 +10,7 @@
 #define HYBRIDC_TESTS_REFERENCE_ATTENTIONMIXER_H
 
 #include "ReferenceCommon.h"
+#include "ReferenceMath.h"
 
 #include "hybridc/Model/ModelConfig.h"
 
@@ -34,7 +35,13 @@ public:
   /// Tokens held in the cache.
   int64_t cachedTokens() const { return cachedTokens_; }
 
+  /// Stores the rows appended from now on as `storage` says.
+  void setKvStorage(KvStorage storage) { storage_ = storage; }
+
 private:
+  /// One kv head's new K or V row [hd] as the cache stores it, in place.
+  void storeAsCached(float *head) const;
+
   int64_t hidden_, heads_, kvHeads_, headDim_;
   double scale_;
 
@@ -44,6 +51,7 @@ private:
   // keys_[j] / values_[j]: kv head j's cache, [t][hd] (so [kv][t][hd] overall).
   std::vector<std::vector<float>> keys_, values_;
   int64_t cachedTokens_ = 0;
+  KvStorage storage_ = KvStorage::F32;
 };
 
 } // namespace hybridc::reference

@@ -38,6 +38,11 @@ MatmulInputRounding::~MatmulInputRounding() { rounding = previous_; }
 
 MatmulRounding matmulRounding() { return rounding; }
 
+void roundBf16(float *x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = roundToBf16(x[i]);
+}
+
 void roundInt8Block(float *x, int64_t n) {
   double amax = 0;
   for (int64_t i = 0; i < n; ++i)

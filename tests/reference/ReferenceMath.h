@@ -49,10 +49,17 @@ MatmulRounding matmulRounding();
 /// Rounds the n inputs of one matrix product in place as matmulRounding()
 /// says (int8 blocks start at x[0]).
 void roundMatmulInputs(float *x, int64_t n);
+/// n values rounded to bf16 in place (to nearest, ties to even).
+void roundBf16(float *x, int64_t n);
 /// An int8 block (n <= 32 values) quantized and dequantized in place.
 void roundInt8Block(float *x, int64_t n);
 /// An int4 block (n <= 32 values) quantized and dequantized in place.
 void roundInt4Block(float *x, int64_t n);
+
+/// How a KV cache stores its rows (runtime/include/hybridc/kv_layout.h):
+/// as they are, rounded to bf16, or as int8 blocks of 32 head dims of one
+/// kv head (roundInt8Block). Attention then reads the stored values.
+enum class KvStorage { F32, Bf16, Int8 };
 
 /// SiLU(v) = v·sigmoid(v).
 float silu(float v);

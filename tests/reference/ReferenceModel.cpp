@@ -74,6 +74,12 @@ void ReferenceModel::setLmHead(std::vector<float> weight) {
   lmHead_ = &lmHeadOwned_;
 }
 
+void ReferenceModel::setKvStorage(KvStorage storage) {
+  for (auto &layer : layers_)
+    if (layer->attention)
+      layer->attention->setKvStorage(storage);
+}
+
 void ReferenceModel::reset() {
   for (auto &layer : layers_) {
     if (layer->mamba)

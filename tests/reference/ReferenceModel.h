@@ -56,6 +56,10 @@ public:
   /// bf16 pairs or int8 blocks does.
   void setMatmulRounding(MatmulRounding mode) { matmulRounding_ = mode; }
 
+  /// Stores every attention layer's K and V rows appended from now on as a
+  /// library with that KV dtype does (KvStorage).
+  void setKvStorage(KvStorage storage);
+
   /// Uses `weight` ([vocab][hidden]) as lm_head from now on, also where the
   /// model ties it to the embedding table: a library may store the two in
   /// different types (int8 lm_head, bf16 table).

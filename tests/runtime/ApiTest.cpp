@@ -45,7 +45,7 @@ TEST(RuntimeApi, PrefixedFunctionsForwardToTheRuntime) {
   EXPECT_EQ(l, want[6]);
   EXPECT_EQ(toyrt_session_position(s), 7);
   EXPECT_EQ(toyrt_session_state_bytes(s),
-            2 * toy::kStateBytes + 7 * 4 + 7 * toy::kKvSegments * toy::kKvRowBytes);
+            2 * toy::kStateBytes + 7 * 4 + toy::kvBytes(7));
   EXPECT_EQ(toyrt_decode(s, 99, nullptr), TOYRT_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(toyrt_last_error()).find("token 99"), std::string::npos);
   EXPECT_STREQ(toyrt_status_string(TOYRT_ERR_CAPACITY), "token capacity exceeded");

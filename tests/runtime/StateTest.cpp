@@ -58,8 +58,9 @@ TEST_F(ToyTest, SaveTwiceGivesTheSameBytesAndLoadContinuesExactly) {
     decode(a, t[i]);
   std::vector<uint8_t> first = save(a), second = save(a);
   EXPECT_EQ(first, second);
-  // 80-byte header, two states, 10 history tokens, 3 checkpoints, 2 x 10 KV rows.
-  EXPECT_EQ(first.size(), 80 + 2 * 16 + 10 * 4 + 3 * (8 + 16) + 2 * 10 * 8u);
+  // 88-byte header, two states, 10 history tokens, 3 checkpoints, 2 KV
+  // segments of one block of 16 tokens.
+  EXPECT_EQ(first.size(), 88 + 2 * 16 + 10 * 4 + 3 * (8 + 16) + 2 * 16 * 8u);
 
   hybridc_session *b = session();
   decode(b, 4); // whatever b held is replaced
@@ -76,7 +77,7 @@ TEST_F(ToyTest, SaveTwiceGivesTheSameBytesAndLoadContinuesExactly) {
 TEST_F(ToyTest, EmptySessionSavesAndLoads) {
   hybridc_session *a = session();
   std::vector<uint8_t> image = save(a);
-  EXPECT_EQ(image.size(), 80 + 2 * 16u);
+  EXPECT_EQ(image.size(), 88 + 2 * 16u);
   hybridc_session *b = session();
   prefill(b, {1, 2, 3});
   ASSERT_EQ(hybridc_rt_session_load(b, image.data(), int64_t(image.size())), HYBRIDC_OK);
@@ -108,9 +109,9 @@ protected:
 
 TEST_F(RefusedLoad, TruncatedImages) {
   std::vector<uint8_t> full = image();
-  for (size_t keep : {size_t(1), size_t(10), size_t(79), size_t(80), full.size() - 1}) {
+  for (size_t keep : {size_t(1), size_t(10), size_t(87), size_t(88), full.size() - 1}) {
     std::vector<uint8_t> cut(full.begin(), full.begin() + long(keep));
-    expectRefused(cut, HYBRIDC_ERR_FORMAT, keep < 80 ? "header" : "truncated or corrupt");
+    expectRefused(cut, HYBRIDC_ERR_FORMAT, keep < 88 ? "header" : "truncated or corrupt");
   }
   std::vector<uint8_t> longer = full;
   longer.push_back(0);
@@ -121,7 +122,7 @@ TEST_F(RefusedLoad, CorruptedImages) {
   const std::vector<uint8_t> full = image();
   // A flipped bit anywhere outside the fields checked by name is caught by
   // the checksum: the states, the history, the KV rows, the checksum itself.
-  for (size_t at : {size_t(24), size_t(80), size_t(80 + 16 + 3), size_t(80 + 32 + 5),
+  for (size_t at : {size_t(24), size_t(88), size_t(88 + 16 + 3), size_t(88 + 32 + 5),
                     full.size() - 1}) {
     std::vector<uint8_t> bad = full;
     bad[at] ^= 0x10;
@@ -131,8 +132,13 @@ TEST_F(RefusedLoad, CorruptedImages) {
   magic[0] = 'X';
   expectRefused(magic, HYBRIDC_ERR_FORMAT, "bad magic");
   std::vector<uint8_t> version = full;
-  version[8] = 2;
-  expectRefused(version, HYBRIDC_ERR_FORMAT, "format version 2");
+  version[8] = 1; // an image from before KV dtypes
+  expectRefused(version, HYBRIDC_ERR_FORMAT, "format version 1");
+  // An image of a library that keeps its KV cache in another element type
+  // (the same weights, so the same model hash).
+  std::vector<uint8_t> dtype = full;
+  dtype[80] = HYBRIDC_KV_INT8;
+  expectRefused(dtype, HYBRIDC_ERR_FORMAT, "KV cache is int8 in blocks of 16 tokens; model 'toy' keeps it f32");
   std::vector<uint8_t> position = full;
   position[32] ^= 1; // 9 -> 8 tokens: the size no longer matches
   expectRefused(position, HYBRIDC_ERR_FORMAT, "does not match its header");
@@ -295,7 +301,7 @@ TEST_F(ToyTest, IntervalCheckpointsReachAnyPositionAndCountInStateBytes) {
   prefill(s, Tokens(t.begin(), t.begin() + 12)); // checkpoints at 5, 10
   for (size_t i = 12; i < 23; ++i)
     decode(s, t[i]); // 15, 20
-  const int64_t kv = 23 * toy::kKvSegments * toy::kKvRowBytes;
+  const int64_t kv = toy::kvBytes(23);
   EXPECT_EQ(hybridc_rt_session_state_bytes(s), toy::kStateBytes * (2 + 4) + 23 * 4 + kv);
   for (int64_t p : {21, 17, 15, 11, 6, 0}) {
     hybridc_session *copy = nullptr;
@@ -314,7 +320,7 @@ TEST_F(ToyTest, IntervalCheckpointsReachAnyPositionAndCountInStateBytes) {
   ASSERT_EQ(hybridc_rt_session_truncate(s, 12), HYBRIDC_OK);
   // The checkpoints after 12 are gone; 5 and 10 are kept.
   EXPECT_EQ(hybridc_rt_session_state_bytes(s),
-            toy::kStateBytes * (2 + 2) + 12 * 4 + 12 * toy::kKvSegments * toy::kKvRowBytes);
+            toy::kStateBytes * (2 + 2) + 12 * 4 + toy::kvBytes(12));
 }
 
 TEST_F(ToyTest, AFailedCallKeepsTheCheckpointsAndTheHistory) {

@@ -90,6 +90,29 @@ std::vector<std::vector<float>> reference(const std::vector<int32_t> &tokens) {
 
 namespace {
 
+// The toy's K segment: token t's int64 split into head dims 0 (low half) and
+// 1 (high half) of kv head 0, each 4 bytes where kv_layout.h puts an f32.
+struct KCache {
+  uint8_t *base;
+  uint8_t *at(int64_t token, int64_t d) const {
+    const int64_t block = token / HYBRIDC_KV_BLOCK_TOKENS;
+    return base + block * kKvRowBytes * HYBRIDC_KV_BLOCK_TOKENS +
+           4 * hybridc_kv_k_index(HYBRIDC_KV_F32, 2, 0, d, token % HYBRIDC_KV_BLOCK_TOKENS);
+  }
+  void put(int64_t token, int64_t v) const {
+    const uint64_t u = uint64_t(v);
+    const uint32_t halves[2] = {uint32_t(u), uint32_t(u >> 32)};
+    std::memcpy(at(token, 0), &halves[0], 4);
+    std::memcpy(at(token, 1), &halves[1], 4);
+  }
+  int64_t get(int64_t token) const {
+    uint32_t lo, hi;
+    std::memcpy(&lo, at(token, 0), 4);
+    std::memcpy(&hi, at(token, 1), 4);
+    return int64_t(uint64_t(hi) << 32 | lo);
+  }
+};
+
 struct LogitsClosure {
   uint64_t S, h;
   const int32_t *w;
@@ -157,8 +180,12 @@ void driver(bool is_decode, void *ctx_ptr, hybridc_memref1d *tokens, hybridc_mem
   uint64_t st[2];
   std::memcpy(st, state_in->aligned, sizeof st);
   EXPECT_CONTRACT(st[1] == uint64_t(past)); // state_in is the state after `past` tokens
-  auto *seg0 = static_cast<int64_t *>(kv->aligned);
-  int64_t *seg1 = seg0 + kv_capacity;
+  // Segment 0 is a K cache, 1 a V cache of rows [1 head][2 dims] f32
+  // (kv_layout.h): a token's int64 is its two dims' 32-bit halves. In the
+  // V layout that is token-major; in the K layout dim d of the block's 16
+  // tokens lies side by side.
+  KCache seg0{static_cast<uint8_t *>(kv->aligned)};
+  int64_t *seg1 = static_cast<int64_t *>(kv->aligned) + kv_capacity;
   const int32_t *tok = static_cast<const int32_t *>(tokens->aligned);
   for (int64_t i = 0; i < n; ++i)
     EXPECT_CONTRACT(tok[i] >= 0 && tok[i] < kVocab);
@@ -168,7 +195,7 @@ void driver(bool is_decode, void *ctx_ptr, hybridc_memref1d *tokens, hybridc_mem
     // runtime must not let any of it leak into the session.
     std::memset(state_out->aligned, 0x5A, size_t(state_out->size));
     for (int64_t i = 0; i < n; ++i)
-      seg0[past + i] = seg1[past + i] = -77;
+      seg0.put(past + i, seg1[past + i] = -77);
     if (holds(tokens, hk.halide_error_token))
       halide_error(ctx, "toy: buffer 'x' is accessed at 99, which is beyond the max (10)");
     hybridc_rt_kernel_failed(ctx, holds(tokens, hk.fail_token) ? "toy_kernel" : "toy_kernel2",
@@ -179,15 +206,15 @@ void driver(bool is_decode, void *ctx_ptr, hybridc_memref1d *tokens, hybridc_mem
   uint64_t h = st[0];
   uint64_t S = 0;
   for (int64_t q = 0; q < past; ++q) // history comes only from the KV cache
-    S += uint64_t(seg0[q]) * uint64_t(q + 1) + uint64_t(seg1[q]) % 97;
+    S += uint64_t(seg0.get(q)) * uint64_t(q + 1) + uint64_t(seg1[q]) % 97;
   float *out = static_cast<float *>(logits->aligned);
   bool task_fail = holds(tokens, hk.task_fail_token);
   for (int64_t i = 0; i < n; ++i) {
     int64_t p = past + i;
     h = step_hash(h, tok[i]);
-    seg0[p] = tok[i];
+    seg0.put(p, tok[i]);
     seg1[p] = int64_t(h);
-    S += uint64_t(seg0[p]) * uint64_t(p + 1) + uint64_t(seg1[p]) % 97;
+    S += uint64_t(seg0.get(p)) * uint64_t(p + 1) + uint64_t(seg1[p]) % 97;
     if (i >= logits_from) {
       LogitsClosure c{S, h, w, out + (i - logits_from) * kVocab, task_fail};
       int r = halide_do_par_for(ctx, logits_task, 0, kVocab, reinterpret_cast<uint8_t *>(&c));
@@ -270,6 +297,9 @@ hybridc_model_desc make_desc(const uint8_t *embedded) {
   d.state_bytes = kStateBytes;
   d.kv_segments = kKvSegments;
   d.kv_row_bytes = kKvRowBytes;
+  d.kv_dtype = HYBRIDC_KV_F32;
+  d.kv_heads = 1;
+  d.kv_head_dim = 2;
   d.max_chunk_tokens = kMaxChunk;
   d.workspace_fixed_bytes = kWorkspaceFixed;
   d.workspace_bytes_per_token = kWorkspacePerToken;

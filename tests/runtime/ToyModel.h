@@ -17,6 +17,7 @@
 #ifndef HYBRIDC_TESTS_RUNTIME_TOYMODEL_H
 #define HYBRIDC_TESTS_RUNTIME_TOYMODEL_H
 
+#include "hybridc/kv_layout.h"
 #include "hybridc/runtime_abi.h"
 
 #include <atomic>
@@ -34,6 +35,11 @@ constexpr uint64_t kWeightsBytes = 256; // 64 int32 multipliers
 constexpr int64_t kStateBytes = 16;
 constexpr int32_t kKvSegments = 2;
 constexpr int64_t kKvRowBytes = 8;
+// Bytes of KV cache a session holds after `tokens` tokens: whole blocks of
+// every segment (kv_layout.h).
+inline int64_t kvBytes(int64_t tokens) {
+  return hybridc_kv_round_tokens(tokens) * kKvSegments * kKvRowBytes;
+}
 constexpr int64_t kWorkspaceFixed = 40;
 constexpr int64_t kWorkspacePerToken = 24;
 

@@ -31,6 +31,21 @@ protected:
     os << text;
   }
 
+  // weights 100, a state of 30, 2 KV segments of 128 bytes a token (f32),
+  // calls of 512 tokens, a workspace of 7 + 3 per token.
+  static MemoryPlan plan() {
+    MemoryPlan p;
+    p.weightsBytes = 100;
+    p.stateBytes = 30;
+    p.kvSegments = 2;
+    p.kvRowBytes = 128;
+    p.kvDtype = HYBRIDC_KV_F32;
+    p.maxChunkTokens = 512;
+    p.workspaceFixedBytes = 7;
+    p.workspaceBytesPerToken = 3;
+    return p;
+  }
+
   static Manifest basic() {
     Manifest m;
     m.name = "tiny";
@@ -134,7 +149,8 @@ TEST_F(ManifestWork, DescriptionRoundTrips) {
   d.weightsDtype = "int4";
   d.matmulInputs = "int8";
   d.tensorKinds["mamba.in_proj"] = {"int4", 3, 1000};
-  d.memory = {100, 30, 2, 128, 512, 7, 3};
+  d.memory = plan();
+  d.memory.kvDtype = HYBRIDC_KV_INT8; // not the default, so the round trip shows
   KernelUse k;
   k.symbol = "hk_linear_0";
   k.target = "x86-64-avx512-bf16";
@@ -181,6 +197,67 @@ TEST_F(ManifestWork, DescriptionRoundTrips) {
   EXPECT_EQ(got.memory.workspaceBytes(), 7 + 512 * 3);
   EXPECT_EQ(got.memory.checkpointBytes(), 30);
   EXPECT_EQ(got.memory.weightsBytes, 100);
+  EXPECT_EQ(got.memory.kvDtype, HYBRIDC_KV_INT8);
+}
+
+// A session's memory after N tokens, term by term, as the runtime allocates
+// it: 4 states, each rounded up to a 64-byte line (Session.cpp); the KV
+// blocks in use, each segment rounded up to 4 KiB pages (Streaming.cpp);
+// the history's doubled capacity (Checkpoints.cpp); the checkpoints and the
+// workspace of the largest call (Streaming.cpp).
+TEST_F(ManifestWork, SessionMemoryAtTokens) {
+  const MemoryPlan p = plan();
+  const SessionMemory empty = p.sessionAt(0);
+  EXPECT_EQ(empty.stateCopiesBytes, 4 * 64);
+  EXPECT_EQ(empty.kvBytes, 0);
+  EXPECT_EQ(empty.historyBytes, 0);
+  EXPECT_EQ(empty.workspaceBytes, 0); // no call yet, no workspace
+  EXPECT_EQ(empty.total(), 4 * 64);
+  EXPECT_EQ(p.reportedStateBytes(0), p.emptySessionStateBytes());
+
+  // 7 tokens: one block of 16 (2048 bytes a segment, one page each), a
+  // history of 64, a call of 7 tokens (7 + 21 = 28 bytes, one line).
+  const SessionMemory seven = p.sessionAt(7);
+  EXPECT_EQ(seven.kvInUseBytes, 2 * 16 * 128);
+  EXPECT_EQ(seven.kvBytes, 2 * 4096);
+  EXPECT_EQ(seven.historyBytes, 64 * 4);
+  EXPECT_EQ(seven.workspaceTokens, 7);
+  EXPECT_EQ(seven.workspaceBytes, 64);
+  EXPECT_EQ(seven.total(), 4 * 64 + 2 * 4096 + 64 * 4 + 64);
+  EXPECT_EQ(p.reportedStateBytes(7), 2 * 30 + 7 * 4 + 2 * 16 * 128);
+
+  // 1000 tokens, a checkpoint every 300: 63 blocks = 129024 bytes a segment
+  // (32 pages), a history of 1024, 3 checkpoints (states of 64 and 16-byte
+  // list entries), a full chunk's workspace (7 + 1536, 1600 in lines).
+  const SessionMemory long_ = p.sessionAt(1000, 300);
+  EXPECT_EQ(long_.kvInUseBytes, 2 * 1008 * 128);
+  EXPECT_EQ(long_.kvBytes, 2 * 32 * 4096);
+  EXPECT_EQ(long_.historyBytes, 1024 * 4);
+  EXPECT_EQ(long_.checkpoints, 3);
+  EXPECT_EQ(long_.checkpointBytes, 3 * (64 + 16));
+  EXPECT_EQ(long_.workspaceTokens, 512);
+  EXPECT_EQ(long_.workspaceBytes, 1600);
+  EXPECT_EQ(long_.total(), 4 * 64 + 2 * 32 * 4096 + 1024 * 4 + 3 * 80 + 1600);
+  EXPECT_EQ(p.reportedStateBytes(1000, 300), 30 * (2 + 3) + 1000 * 4 + 2 * 1008 * 128);
+  EXPECT_EQ(p.sessionAt(1000).checkpoints, 0); // interval 0: none kept
+
+  // A history of exactly 64 tokens stays at 64; one more doubles it.
+  EXPECT_EQ(p.sessionAt(64).historyBytes, 64 * 4);
+  EXPECT_EQ(p.sessionAt(65).historyBytes, 128 * 4);
+  // An attention-free model maps no KV; a Mamba-free one still allocates a
+  // line per state buffer.
+  MemoryPlan noKv = p;
+  noKv.kvSegments = 0;
+  EXPECT_EQ(noKv.sessionAt(1000).kvBytes, 0);
+  MemoryPlan noState = p;
+  noState.stateBytes = 0;
+  EXPECT_EQ(noState.sessionAt(10).stateCopiesBytes, 4 * 64);
+
+  // The JSON names every term and the total.
+  const llvm::json::Object j = sessionMemoryToJson(long_);
+  EXPECT_EQ(j.getInteger("total_bytes"), long_.total());
+  EXPECT_EQ(j.getInteger("kv_bytes"), long_.kvBytes);
+  EXPECT_EQ(j.getInteger("checkpoints"), 3);
 }
 
 // A description from before libraries of several variants (no `variants`,
@@ -193,7 +270,7 @@ TEST_F(ManifestWork, DescriptionWithoutVariantsIsOneVariant) {
   d.targets = {"x86-64-avx512"};
   d.weightsDtype = "f32";
   d.matmulInputs = "f32";
-  d.memory = {100, 30, 2, 128, 512, 7, 3};
+  d.memory = plan();
   KernelUse k;
   k.symbol = "hk_linear_0";
   k.kind = "linear";

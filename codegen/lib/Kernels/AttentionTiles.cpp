@@ -31,7 +31,7 @@
 // weights, so each output is still a convex combination of (bf16) values.
 //
 //===----------------------------------------------------------------------===//
-#include "KernelBuilders.h"
+#include "KvCacheLayout.h"
 
 #include <algorithm>
 #include <limits>
@@ -45,8 +45,12 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
   const int KV = int(spec.size("KV"));
   const int HD = int(spec.size("HD"));
   const float scale = float(spec.constant("scale", 1.0));
+  const auto dtype = static_cast<int32_t>(spec.size("kv_dtype"));
   if (HEADS <= 0 || KV <= 0 || HD <= 0 || HEADS % KV != 0)
     failKernel(spec, "HEADS, KV, HD must be positive and KV must divide HEADS");
+  if (!hybridc_kv_dtype_name(dtype))
+    failKernel(spec, "kv_dtype must be a KV dtype code (0 f32, 1 bf16, 2 int8)");
+  const KvBlockLayout lay(dtype, KV, HD);
   const int HPK = HEADS / KV;
   const bool bf16 = spec.size("bf16") != 0;
   if (bf16 && !target.bf16Dot)
@@ -77,8 +81,7 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
   const int HP = (HD + 1) / 2;            // pairs of d (bf16)
 
   ImageParam q = tokenRows("q", HEADS * HD);
-  ImageParam k = tokenRows("k", KV * HD);
-  ImageParam v = tokenRows("v", KV * HD);
+  const KvSegmentInput kin(lay, false, "k"), vin(lay, true, "v");
   Param<int32_t> past("past");
   const Expr T = q.dim(1).extent();
 
@@ -111,10 +114,22 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
   } else {
     qt(lane, d, hq, tile, g) = qAt(d);
   }
-  // bf16: the block's keys kb(d, j, g) rounded (0 at d = HD when HD is
-  // odd), so each pair is one 32-bit broadcast.
+  // The cache's K and V of kv head g as f32 (kv_layout.h: the blocks'
+  // element type, dequantized for int8).
+  auto kAt = [&](const Expr &dd, const Expr &key) { return kvValue(lay, kin, false, g, dd, key); };
+  auto vAt = [&](const Expr &dd, const Expr &key) { return kvValue(lay, vin, true, g, dd, key); };
+  // bf16: the block's keys kb(d, j, g) rounded (exact for a bf16 cache; 0
+  // at d = HD when HD is odd), so each pair is one 32-bit broadcast.
   Func kb("k_bf16");
-  kb(d, j, g) = toBf16(select(d < HD, k(g * HD + min(d, HD - 1), keyRow(j)), 0.0f));
+  kb(d, j, g) = toBf16(select(d < HD, kAt(min(d, HD - 1), keyRow(j)), 0.0f));
+  // f32 products with a bf16 or int8 cache: the block's keys and values
+  // converted once per task (an f32 cache is read as it is).
+  const bool staged = !bf16 && dtype != HYBRIDC_KV_F32;
+  Func kf("k_f32"), vf("v_f32");
+  kf(d, j, g) = kAt(d, keyRow(j));
+  vf(d, j, g) = vAt(d, keyRow(j));
+  auto kF32 = [&](const Expr &dd, const Expr &key) { return staged ? kf(dd, key, g) : kAt(dd, keyRow(key)); };
+  auto vF32 = [&](const Expr &dd, const Expr &key) { return staged ? vf(dd, key, g) : vAt(dd, keyRow(key)); };
 
   // Scores, one JT-key tile at a time.
   RDom rd = bf16 ? RDom(0, 2, 0, HP, "rd") : RDom(0, HD, "rd");
@@ -124,8 +139,7 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
     sacc(lane, hq, jj, jt, tile, g) += dotTerm(qt(rd.x, lane, rd.y, hq, tile, g),
                                                kb(2 * rd.y + rd.x, jt * JT + jj, g));
   else
-    sacc(lane, hq, jj, jt, tile, g) +=
-        qt(lane, rd, hq, tile, g) * k(g * HD + rd, keyRow(jt * JT + jj));
+    sacc(lane, hq, jj, jt, tile, g) += qt(lane, rd, hq, tile, g) * kF32(rd, jt * JT + jj);
   Func score("score");
   score(lane, hq, j, tile, g) = sacc(lane, hq, j % JT, j / JT, tile, g) * scale;
 
@@ -147,7 +161,7 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
   // 2i + 1 side by side (a broadcast pair).
   Func probb("block_weight_bf16"), vb("v_bf16");
   probb(p, lane, hq, j, tile, g) = toBf16(prob(lane, hq, 2 * j + p, tile, g));
-  vb(p, d, j, g) = toBf16(v(g * HD + d, keyRow(2 * j + p)));
+  vb(p, d, j, g) = toBf16(vAt(d, keyRow(2 * j + p)));
   auto weight = [&](const Expr &key) -> Expr {
     return bf16 ? cast<float>(probb(key % 2, lane, hq, key / 2, tile, g))
                 : prob(lane, hq, key, tile, g);
@@ -167,8 +181,7 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
         dotTerm(probb(rv.x, lane, hq, b * (KB / 2) + rv.y, tile, g),
                 vb(rv.x, dv, b * (KB / 2) + rv.y, g));
   else
-    pacc(lane, hq, dd, dt, b, tile, g) +=
-        prob(lane, hq, key, tile, g) * v(g * HD + dv, keyRow(key));
+    pacc(lane, hq, dd, dt, b, tile, g) += prob(lane, hq, key, tile, g) * vF32(dv, key);
   Func blockAcc("block_acc");
   blockAcc(lane, hq, d, b, tile, g) = pacc(lane, hq, d % DT, d / DT, b, tile, g);
 
@@ -222,7 +235,9 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
   // long prefix streams from DRAM, 256 of every 1024 bytes of each row
   // (one kv head), which the hardware prefetchers follow poorly (512
   // queries after 32256 tokens: 249 -> 237 ms).
-  lanes(state.update().reorder(lane, d, hq, rb)).prefetch(k, rb, rb, 1).prefetch(v, rb, rb, 1);
+  lanes(state.update().reorder(lane, d, hq, rb))
+      .prefetch(kin.data, rb, rb, 1)
+      .prefetch(vin.data, rb, rb, 1);
   // bf16 pairs: the stores of a pair's two halves (stride 2) are adjacent,
   // which lets Halide merge them into one dense store of an interleaving.
   if (bf16)
@@ -273,6 +288,9 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
         .unroll(p);
   } else {
     lanes(prob.compute_at(perBlock).bound_extent(lane, TQ));
+    if (staged)
+      for (Func f : {kf, vf})
+        f.compute_at(perBlock).bound_extent(d, HD).vectorize(d, L, TailStrategy::GuardWithIf);
   }
   lanes(blockAcc.compute_at(perBlock)
             .bound_extent(lane, TQ)
@@ -294,7 +312,10 @@ BuiltKernel buildAttentionTiles(const KernelSpec &spec, const TargetSpec &target
   else
     lanes(pacc.update().reorder(lane, hq, dd, rj, dt)).unroll(hq).unroll(dd);
 
-  return BuiltKernel{Pipeline(out), {q, k, v}, {past}};
+  BuiltKernel kernel{Pipeline(out), {q}, {past}};
+  kin.appendTo(kernel.buffers, lay);
+  vin.appendTo(kernel.buffers, lay);
+  return kernel;
 }
 
 } // namespace hybridc::codegen

@@ -354,6 +354,7 @@ BuiltKernel buildAttention(const KernelSpec &, const TargetSpec &);
 // The two schedules of `attention` (buildAttention picks by `decode`).
 BuiltKernel buildAttentionTiles(const KernelSpec &, const TargetSpec &);
 BuiltKernel buildAttentionDecode(const KernelSpec &, const TargetSpec &);
+BuiltKernel buildKvAppend(const KernelSpec &, const TargetSpec &);
 
 } // namespace hybridc::codegen
 

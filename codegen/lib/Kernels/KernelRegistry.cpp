@@ -25,6 +25,7 @@ const std::map<std::string, Builder> &builders() {
       {"ssm_step", buildSsmStep},
       {"gated_rms_norm", buildGatedRmsNorm},
       {"attention", buildAttention},
+      {"kv_append", buildKvAppend},
   };
   return table;
 }

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "DriverBuilder.h"
 
+#include "hybridc/kv_layout.h"
 #include "hybridc/runtime_abi.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -16,16 +17,6 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 namespace hybridc::lowering {
-
-bool DriverBuilder::feedsKvCache(Value v) const {
-  // The batch driver's rows belong to different caches: they are copied
-  // into them stream by stream.
-  if (batch || !v.hasOneUse())
-    return false;
-  OpOperand &use = *v.getUses().begin();
-  return isa<hybrid::AttentionOp>(use.getOwner()) &&
-         (use.getOperandNumber() == 1 || use.getOperandNumber() == 2);
-}
 
 Value DriverBuilder::workspaceView(int id, int64_t width, Type elem) {
   Value offset = b->create<arith::MulIOp>(loc, tokenCount, idx(planner.offset(id) * 4));
@@ -120,14 +111,16 @@ Value DriverBuilder::stateView(Value stateArg, bool output) {
                                    idx(lc.stateOffset[index]), ValueRange{});
 }
 
-Value DriverBuilder::kvSegment(Value cacheArg) {
+Value DriverBuilder::kvView(Value cacheArg, Type elem) {
   unsigned index = cast<BlockArgument>(cacheArg).getArgNumber() - 1;
   Value segmentBytes =
       b->create<arith::MulIOp>(loc, stream.kvCapacity, idx(lc.kvRowBytes));
   Value offset = b->create<arith::MulIOp>(loc, segmentBytes, idx(lc.kvSegment[index]));
-  auto type = MemRefType::get({kDyn, lc.kvRowBytes / 4}, b->getF32Type());
-  return b->create<memref::ViewOp>(loc, type, stream.kv, offset,
-                                   ValueRange{stream.kvCapacity});
+  // The capacity is whole blocks (the runtime's ensure_kv).
+  Value blocks = b->create<arith::DivUIOp>(loc, stream.kvCapacity, idx(HYBRIDC_KV_BLOCK_TOKENS));
+  const int64_t blockBytes = lc.kvRowBytes * HYBRIDC_KV_BLOCK_TOKENS;
+  auto type = MemRefType::get({kDyn, blockBytes * 8 / elem.getIntOrFloatBitWidth()}, elem);
+  return b->create<memref::ViewOp>(loc, type, stream.kv, offset, ValueRange{blocks});
 }
 
 Value DriverBuilder::arg(DriverArg a) {
@@ -208,16 +201,6 @@ void DriverBuilder::call(const KernelDesc &desc, ArrayRef<Value> args) {
   }
   func::FuncOp kernel = lc.kernel(*b, desc, types);
   b->create<func::CallOp>(loc, kernel, operands);
-}
-
-void DriverBuilder::copyRow(Value from, Value to) {
-  // A KV row is a few hundred floats: a plain loop, which LLVM vectorizes.
-  int64_t width = cast<MemRefType>(from.getType()).getShape()[1];
-  auto loop = b->create<scf::ForOp>(loc, idx(0), idx(width), idx(1));
-  OpBuilder::InsertionGuard guard(*b);
-  b->setInsertionPointToStart(loop.getBody());
-  SmallVector<Value> at{idx(0), loop.getInductionVar()};
-  b->create<memref::StoreOp>(loc, b->create<memref::LoadOp>(loc, from, at), to, at);
 }
 
 LogicalResult DriverBuilder::build(OpBuilder &builder, StringRef name) {

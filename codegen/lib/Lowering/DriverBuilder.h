@@ -115,6 +115,10 @@ struct LoweringContext {
   int64_t stateBytes = 0;
   int64_t kvSegments = 0;
   int64_t kvRowBytes = 0;
+  // Every attention layer's cache: element type, [kv heads][head dim] rows
+  // (0 heads without attention).
+  hybrid::KvDtype kvDtype = hybrid::KvDtype::f32;
+  int64_t kvHeads = 0, kvHeadDim = 0;
   int64_t workspaceRowBytes = 0;
   int64_t workspaceFixedBytes = 0;
 
@@ -146,8 +150,6 @@ public:
 private:
   // --- planning (MemoryPlan.cpp) --------------------------------------------
   void planWorkspace();
-  /// True when `v` is a K or V projection that goes straight to the cache.
-  bool feedsKvCache(Value v) const;
 
   // --- emission helpers -----------------------------------------------------
   Value idx(int64_t v) { return b->create<arith::ConstantIndexOp>(loc, v); }
@@ -189,12 +191,12 @@ private:
   Matrix expertWeights(Value weightRef, int64_t E, int64_t out, int64_t in);
   Value plainF32(Value weightRef);
   Value stateView(Value stateArg, bool output);
-  Value kvSegment(Value cacheArg);
+  /// The stream's KV cache segment of `cacheArg` as [blocks][elements of
+  /// one block] of `elem` (kv_layout.h): the views a kernel reads or writes.
+  Value kvView(Value cacheArg, Type elem);
   Value rows(Value matrix, Value first, Value count);
   /// Rows per tile of the grouped MoE kernel.
   int64_t moeTile() const { return batch ? codegen::kMoeBatchTileRows : codegen::kMoeTileRows; }
-  /// Copies the [1][W] row `from` into the [1][W] row `to`.
-  void copyRow(Value from, Value to);
   void call(const KernelDesc &desc, ArrayRef<Value> args);
   StringRef weightName(Value weightRef) {
     return cast<hybrid::WeightRefOp>(weightRef.getDefiningOp()).getWeight();

@@ -147,17 +147,7 @@ LogicalResult DriverBuilder::lowerAdd(Operation *o) {
 void DriverBuilder::lowerLinear(hybrid::LinearOp op) {
   int64_t out, in;
   Matrix w = linearWeight(op.getWeight(), out, in);
-  Value dest;
-  if (feedsKvCache(op.getResult())) {
-    // K (operand 1) and V (operand 2) of an attention op are appended to its
-    // caches (operands 3 and 4) at positions past .. past+T-1.
-    OpOperand &use = *op.getResult().getUses().begin();
-    Value cache = use.getOwner()->getOperand(use.getOperandNumber() + 2);
-    dest = rows(kvSegment(cache), arg(kPast), tokenCount);
-  } else {
-    dest = resultBuffer(op.getResult());
-  }
-  buffers[op.getResult()] = dest;
+  Value dest = resultBuffer(op.getResult());
   KernelDesc d{"linear",
                {{"IN", in}, {"OUT", out}, {"has_bias", op.getBias() ? 1 : 0},
                 {"decode", decode ? 1 : 0}},
@@ -365,37 +355,69 @@ LogicalResult DriverBuilder::lowerAttention(hybrid::AttentionOp op) {
     return op.emitOpError("KV caches must be function arguments");
   auto cache = cast<ShapedType>(op.getKCache().getType()).getShape(); // [KV, ?, HD]
   int64_t KV = cache[0], HD = cache[2], heads = op.getNumHeads();
+  const int64_t dtype = static_cast<int64_t>(op.getKvDtype());
   Value out = resultBuffer(op.getResult());
   // Prefill multiplies in bf16 where the model's matmuls do (bf16 weights
   // in vdpbf16ps pairs): the same rounding of the activations, twice the
-  // multiply-adds per instruction. Decode reads each key once and stays f32.
+  // multiply-adds per instruction. Decode reads each key once in f32 (or
+  // int8 dot products against an int8 cache).
   const bool bf16 = !steps && lc.weightType == codegen::WeightType::BF16 && lc.packing.group == 2;
   KernelDesc desc{"attention",
                   {{"HEADS", heads},
                    {"KV", KV},
                    {"HD", HD},
                    {"decode", steps ? 1 : 0},
-                   {"bf16", bf16 ? 1 : 0}},
+                   {"bf16", bf16 ? 1 : 0},
+                   {"kv_dtype", dtype}},
                   {{"scale", op.getScale().convertToDouble()}},
                   false};
-  // Attends over the stream's cache rows [0, past + count).
-  auto attend = [&](Value q, Value count, Value o) {
-    Value seen = b->create<arith::AddIOp>(loc, stream.past, count);
-    Value k = rows(kvSegment(op.getKCache()), idx(0), seen);
-    Value v = rows(kvSegment(op.getVCache()), idx(0), seen);
+  // A segment as the kernels see it (KernelSpec.h): written by kv_append in
+  // its element type, read by attention as f32, as u32 pairs of bf16, or as
+  // int8 bytes, int8 with the same memory as f32 for the scales.
+  Type f32 = b->getF32Type();
+  auto views = [&](Value cacheArg, bool isV, bool write) {
+    SmallVector<Value> v;
+    switch (op.getKvDtype()) {
+    case hybrid::KvDtype::f32:
+      v.push_back(kvView(cacheArg, f32));
+      break;
+    case hybrid::KvDtype::bf16:
+      v.push_back(kvView(cacheArg, write ? Type(b->getBF16Type())
+                                         : Type(b->getIntegerType(32, /*isSigned=*/false))));
+      break;
+    case hybrid::KvDtype::int8:
+      v.push_back(kvView(cacheArg, isV && !write ? Type(b->getI8Type())
+                                                 : Type(b->getIntegerType(8, false))));
+      v.push_back(kvView(cacheArg, f32));
+      break;
+    }
+    return v;
+  };
+  // Writes the stream's new K and V rows (its projections' rows) at its
+  // positions past .., then attends over the keys up to them.
+  auto attend = [&](Value q, Value k, Value v, Value o) {
     Value past = b->create<arith::IndexCastOp>(loc, b->getI32Type(), stream.past);
-    call(desc, {q, k, v, past, o});
+    for (auto [rows, cacheArg, isV] : {std::tuple(k, op.getKCache(), false),
+                                       std::tuple(v, op.getVCache(), true)}) {
+      KernelDesc append{"kv_append", {{"KV", KV}, {"HD", HD}, {"dtype", dtype}, {"v", isV}},
+                        {}, false};
+      SmallVector<Value> args{rows, past};
+      args.append(views(cacheArg, isV, /*write=*/true));
+      call(append, args);
+    }
+    SmallVector<Value> args{q};
+    args.append(views(op.getKCache(), false, false));
+    args.append(views(op.getVCache(), true, false));
+    args.append({past, o});
+    call(desc, args);
   };
   if (!batch) {
-    attend(bufferOf(op.getQ()), tokenCount, out);
+    attend(bufferOf(op.getQ()), bufferOf(op.getK()), bufferOf(op.getV()), out);
     return success();
   }
   forEachStream([&](Value i) {
-    // Stream i's K and V rows go to row `past` of its own caches first.
-    for (auto [proj, cache] : {std::pair(op.getK(), op.getKCache()),
-                               std::pair(op.getV(), op.getVCache())})
-      copyRow(rows(bufferOf(proj), i, idx(1)), rows(kvSegment(cache), stream.past, idx(1)));
-    attend(rows(bufferOf(op.getQ()), i, idx(1)), idx(1), rows(out, i, idx(1)));
+    auto row = [&](Value v) { return rows(bufferOf(v), i, idx(1)); };
+    attend(row(op.getQ()), row(op.getK()), row(op.getV()), rows(out, i, idx(1)));
   });
   return success();
 }

@@ -117,6 +117,9 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     module->setAttr("hybrid.state_bytes", i64(lc.stateBytes));
     module->setAttr("hybrid.kv_segments", i64(lc.kvSegments));
     module->setAttr("hybrid.kv_row_bytes", i64(lc.kvRowBytes));
+    if (lc.kvHeads > 0)
+      module->setAttr("hybrid.kv_cache", hybrid::KvCacheAttr::get(b.getContext(), lc.kvDtype,
+                                                                  lc.kvHeads, lc.kvHeadDim));
     module->setAttr("hybrid.workspace_bytes_per_token", i64(lc.workspaceRowBytes));
     module->setAttr("hybrid.workspace_fixed_bytes", i64(lc.workspaceFixedBytes));
     module->setAttr("hybrid.max_chunk_tokens", i64(lc.prefillTokens));

@@ -67,6 +67,35 @@ LogicalResult readStateLayout(func::FuncOp forward, LoweringContext &lc) {
              << "hybrid.kv_segment); run hybrid-plan-state first";
     }
   }
+  // One KV cache shape for every layer: the runtime's segments share one row
+  // size and the state image records one dtype. Segments come in pairs, K
+  // then V of one layer (kv_layout.h), so the runtime knows each one's
+  // layout.
+  bool first = true;
+  for (auto attention : forward.getOps<hybrid::AttentionOp>()) {
+    auto shape = cast<ShapedType>(attention.getKCache().getType()).getShape();
+    if (!first && (attention.getKvDtype() != lc.kvDtype || shape[0] != lc.kvHeads ||
+                   shape[2] != lc.kvHeadDim))
+      return attention.emitOpError("keeps its KV cache as ")
+             << hybrid::stringifyKvDtype(attention.getKvDtype()) << " rows of " << shape[0]
+             << " x " << shape[2] << " but an earlier attention layer keeps "
+             << hybrid::stringifyKvDtype(lc.kvDtype) << " rows of " << lc.kvHeads << " x "
+             << lc.kvHeadDim << "; a model's KV caches share one element type and shape";
+    lc.kvDtype = attention.getKvDtype();
+    lc.kvHeads = shape[0];
+    lc.kvHeadDim = shape[2];
+    first = false;
+    auto segmentOf = [&](Value cache) -> int64_t {
+      auto arg = dyn_cast<BlockArgument>(cache);
+      return arg ? lc.kvSegment[arg.getArgNumber() - 1] : -1;
+    };
+    const int64_t k = segmentOf(attention.getKCache()), v = segmentOf(attention.getVCache());
+    if (k < 0 || k % 2 != 0 || v != k + 1)
+      return attention.emitOpError("needs its K cache in an even KV segment and its V cache in "
+                                   "the next (hybrid-plan-state gives the K and V caches of a "
+                                   "layer in argument order), got segments ")
+             << k << " and " << v;
+  }
   return success();
 }
 
@@ -112,11 +141,7 @@ void DriverBuilder::planWorkspace() {
     TypeSwitch<Operation *>(&op)
         .Case<hybrid::EmbedOp, hybrid::RMSNormOp, hybrid::GatedRMSNormOp, hybrid::AddOp,
               hybrid::ResidualAddOp>([&](Operation *o) { planResult(o->getResult(0)); })
-        .Case<hybrid::LinearOp>([&](hybrid::LinearOp o) {
-          if (!feedsKvCache(o.getResult()))
-            planResult(o.getResult());
-        })
-        .Case<hybrid::CausalConv1dOp, hybrid::AttentionOp>(
+        .Case<hybrid::LinearOp, hybrid::CausalConv1dOp, hybrid::AttentionOp>(
             [&](Operation *o) { planResult(o->getResult(0)); })
         .Case<hybrid::SSMScanOp>([&](hybrid::SSMScanOp o) {
           planResult(o.getResult());

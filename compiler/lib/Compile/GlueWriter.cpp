@@ -1,6 +1,7 @@
 //===- GlueWriter.cpp - the generated C parts of a model library ----------===//
 #include "GlueWriter.h"
 
+#include "hybridc/kv_layout.h"
 #include "hybridc/runtime_abi.h"
 
 #include <algorithm>
@@ -45,7 +46,20 @@ std::string modelInfoDefines(const ModelGlueInfo &info) {
      << "_HIDDEN_SIZE " << info.hiddenSize << "\n#define " << N << "_NUM_LAYERS "
      << info.numLayers << "\n#define " << N << "_MAMBA_LAYERS " << info.mambaLayers
      << "\n#define " << N << "_ATTENTION_LAYERS " << info.attentionLayers << "\n#define " << N
-     << "_MAX_CHUNK_TOKENS " << chunk << "\n"
+     << "_MAX_CHUNK_TOKENS " << chunk << "\n";
+  if (!info.variants.empty()) {
+    // The KV cache: what every token adds to a session (a cache grows in
+    // whole blocks of tokens, kv_layout.h).
+    const MemoryPlan &m = info.variants.front().memory;
+    os << "/* KV cache: " << hybridc_kv_dtype_name(m.kvDtype)
+       << (m.kvDtype == HYBRIDC_KV_INT8 ? " (blocks of 32 head dims, one f32 scale each)" : "")
+       << ", " << m.kvBytesPerToken() << " bytes per token in blocks of "
+       << HYBRIDC_KV_BLOCK_TOKENS << " tokens (hybridc compile --kv-dtype: default bf16, f32 "
+       << "for f32 weights). */\n"
+       << "#define " << N << "_KV_DTYPE \"" << hybridc_kv_dtype_name(m.kvDtype) << "\"\n"
+       << "#define " << N << "_KV_BYTES_PER_TOKEN " << m.kvBytesPerToken() << "\n";
+  }
+  os
      << "/* The same sizes as constants spelled with the lower-case prefix. */\n"
      << "enum { " << info.name << "_vocab_size = " << info.vocabSize << ", " << info.name
      << "_hidden_size = " << info.hiddenSize << ", " << info.name
@@ -198,6 +212,9 @@ static uint64_t hybridc_now_ns(void) {
        << "  .state_bytes = " << m.stateBytes << ",\n"
        << "  .kv_segments = " << m.kvSegments << ",\n"
        << "  .kv_row_bytes = " << m.kvRowBytes << ",\n"
+       << "  .kv_dtype = " << m.kvDtype << ", /* " << hybridc_kv_dtype_name(m.kvDtype) << " */\n"
+       << "  .kv_heads = " << m.kvHeads << ",\n"
+       << "  .kv_head_dim = " << m.kvHeadDim << ",\n"
        << "  .max_chunk_tokens = " << m.maxChunkTokens << ",\n"
        << "  .workspace_fixed_bytes = " << m.workspaceFixedBytes << ",\n"
        << "  .workspace_bytes_per_token = " << m.workspaceBytesPerToken << ",\n"

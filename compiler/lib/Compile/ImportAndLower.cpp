@@ -62,7 +62,7 @@ void configureIRPrinting(PassManager &pm, const CompileOptions &o,
 llvm::Error Compilation::importModel() {
   if (checkpoint->isGguf())
     describeGgufTypes();
-  auto imported = importCheckpoint(context, *checkpoint);
+  auto imported = importCheckpoint(context, *checkpoint, *hybrid::symbolizeKvDtype(o.kvDtype));
   if (!imported)
     return imported.takeError();
   module = std::move(*imported);
@@ -225,7 +225,9 @@ llvm::Error Compilation::describeModel() {
   for (const Variant &v : variants) {
     const MemoryPlan &m = v.lowered.memory;
     if (m.stateBytes != first.stateBytes || m.kvSegments != first.kvSegments ||
-        m.kvRowBytes != first.kvRowBytes || m.maxChunkTokens != first.maxChunkTokens)
+        m.kvRowBytes != first.kvRowBytes || m.kvDtype != first.kvDtype ||
+        m.kvHeads != first.kvHeads || m.kvHeadDim != first.kvHeadDim ||
+        m.maxChunkTokens != first.maxChunkTokens)
       return makeError("variant " + v.target.name + " plans the session state differently from " +
                        variants.front().target.name + " (a lowering bug)");
   }

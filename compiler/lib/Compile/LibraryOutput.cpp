@@ -138,7 +138,8 @@ llvm::Error Compilation::finish() {
   manifest.vocabSize = cfg.vocabSize;
   manifest.hiddenSize = cfg.hiddenSize;
   manifest.numLayers = cfg.numLayers;
-  llvm::Expected<ModelWork> work = computeModelWork(cfg, o.weightsDtype);
+  llvm::Expected<ModelWork> work =
+      computeModelWork(cfg, o.weightsDtype, description.memory.kvDtype);
   if (!work)
     return work.takeError();
   manifest.work = *work;

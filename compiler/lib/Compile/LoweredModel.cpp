@@ -3,6 +3,8 @@
 
 #include "hybridc/Support/Error.h"
 
+#include "hybrid/HybridDialect.h"
+
 #include "mlir/IR/BuiltinAttributes.h"
 
 using namespace hybridc;
@@ -92,5 +94,24 @@ llvm::Expected<LoweredModel> hybridc::readLoweredModel(ModuleOp module,
   for (const auto &s : sizes)
     if (llvm::Error e = readInt(module, s.name, *s.field))
       return std::move(e);
+  // The KV cache's element type and row shape (none without attention).
+  auto kv = module->getAttrOfType<hybrid::KvCacheAttr>("hybrid.kv_cache");
+  if (!kv && m.memory.kvSegments > 0)
+    return makeError(llvm::Twine("the module has no hybrid.kv_cache attribute") + kNotLowered);
+  if (kv) {
+    m.memory.kvDtype = static_cast<int32_t>(kv.getDtype());
+    m.memory.kvHeads = kv.getKvHeads();
+    m.memory.kvHeadDim = kv.getHeadDim();
+    if (hybridc_kv_row_bytes(m.memory.kvDtype, m.memory.kvHeads, m.memory.kvHeadDim) !=
+        m.memory.kvRowBytes)
+      return makeError("hybrid.kv_row_bytes (" + std::to_string(m.memory.kvRowBytes) +
+                       ") is not the row of hybrid.kv_cache's " +
+                       std::to_string(m.memory.kvHeads) + " x " +
+                       std::to_string(m.memory.kvHeadDim) + " " +
+                       hybridc_kv_dtype_name(m.memory.kvDtype) + " (" +
+                       std::to_string(hybridc_kv_row_bytes(m.memory.kvDtype, m.memory.kvHeads,
+                                                           m.memory.kvHeadDim)) +
+                       " bytes)");
+  }
   return m;
 }

@@ -12,6 +12,8 @@
 
 #include "hybridc/Import/Importer.h"
 
+#include "hybrid/HybridDialect.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -188,6 +190,10 @@ std::string hybridc::defaultWeightsDtype(const Checkpoint &checkpoint) {
   return 2 * q4 > quantized ? "int4" : "int8";
 }
 
+std::string hybridc::defaultKvDtype(const std::string &weightsDtype) {
+  return weightsDtype == "f32" ? "f32" : "bf16";
+}
+
 namespace {
 
 /// The first line of the compile log: what is compiled, for what, and how
@@ -218,6 +224,8 @@ void logHeader(llvm::raw_ostream &log, const CompileOptions &o, const std::strin
     if (codegen::isBlockQuantized(weightType))
       log << ", matmuls " << weightsDtype << " x int8 (" << intDot << note << on << ")";
   }
+  if (o.fromMlir.empty())
+    log << ", KV cache " << o.kvDtype;
   log << (o.embedWeights ? ", embedded" : "") << ")\n";
 }
 
@@ -283,6 +291,10 @@ llvm::Error hybridc::compileModel(const CompileOptions &options, llvm::raw_ostre
   if (!weightType)
     return makeError("--weights-dtype must be f32, bf16, int8 or int4, got '" + o.weightsDtype +
                      "'");
+  if (resolved.kvDtype.empty())
+    resolved.kvDtype = defaultKvDtype(resolved.weightsDtype);
+  if (!hybrid::symbolizeKvDtype(resolved.kvDtype))
+    return makeError("--kv-dtype must be f32, bf16 or int8, got '" + resolved.kvDtype + "'");
   if (o.f32Activations)
     for (codegen::TargetSpec &t : *targets)
       t.bf16Dot = false; // bf16 weights then widen to f32 and meet f32 activations
@@ -304,7 +316,7 @@ llvm::Error hybridc::compileModel(const CompileOptions &options, llvm::raw_ostre
     ~RemoveDir() { llvm::sys::fs::remove_directories(dir); }
   } cleanup{std::string(scratch)};
 
-  logHeader(log, o, name, *targets, *weightType, resolved.weightsDtype);
+  logHeader(log, resolved, name, *targets, *weightType, resolved.weightsDtype);
   return Compilation(resolved, std::move(*checkpoint), name, *targets, *weightType,
                      std::move(emit), std::string(scratch), std::move(*resources), resumeFrom,
                      stopAfter, log, irOut)

@@ -32,8 +32,8 @@ namespace {
 
 class ModelImporter {
 public:
-  ModelImporter(MLIRContext &ctx, const Checkpoint &ckpt)
-      : ctx(ctx), ckpt(ckpt), cfg(ckpt.config()), b(&ctx) {}
+  ModelImporter(MLIRContext &ctx, const Checkpoint &ckpt, hybrid::KvDtype kvDtype)
+      : ctx(ctx), ckpt(ckpt), cfg(ckpt.config()), kvDtype(kvDtype), b(&ctx) {}
 
   OwningOpRef<ModuleOp> run();
 
@@ -72,6 +72,7 @@ private:
   MLIRContext &ctx;
   const Checkpoint &ckpt;
   const ModelConfig &cfg;
+  hybrid::KvDtype kvDtype;
   OpBuilder b;
   ModuleOp module;
   llvm::StringMap<Type> declared;
@@ -188,7 +189,7 @@ Value ModelImporter::attentionMixer(Value a, int64_t layer, State &kCache,
   auto attn = b.create<hybrid::AttentionOp>(
       loc(p), TypeRange{activation(cfg.qDim()), kCache.type, vCache.type}, q, k, v,
       kCache.current, vCache.current, i64(cfg.numHeads), i64(cfg.numKvHeads),
-      f32(cfg.attentionMultiplier));
+      f32(cfg.attentionMultiplier), hybrid::KvDtypeAttr::get(&ctx, kvDtype));
   kCache.current = attn->getResult(1);
   vCache.current = attn->getResult(2);
   return linear(attn->getResult(0), p + ".o_proj", cfg.hiddenSize, cfg.attentionBias);
@@ -302,9 +303,10 @@ OwningOpRef<ModuleOp> ModelImporter::run() {
 } // namespace
 
 llvm::Expected<OwningOpRef<ModuleOp>>
-hybridc::importCheckpoint(MLIRContext &context, const Checkpoint &checkpoint) {
+hybridc::importCheckpoint(MLIRContext &context, const Checkpoint &checkpoint,
+                          hybrid::KvDtype kvDtype) {
   registerImportDialects(context);
-  OwningOpRef<ModuleOp> module = ModelImporter(context, checkpoint).run();
+  OwningOpRef<ModuleOp> module = ModelImporter(context, checkpoint, kvDtype).run();
 
   // The checkpoint was validated, so a verifier failure here is a bug in the
   // importer; still report it (with the op and layer) instead of crashing.

@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 #include "hybridc/Model/ModelWork.h"
 
+#include "hybridc/kv_layout.h"
+
 #include <cmath>
 #include <cstdint>
 #include <tuple>
@@ -78,7 +80,11 @@ double ModelWork::batchDecodeBytes(int64_t streams, double contextPositions) con
 }
 
 llvm::Expected<ModelWork> hybridc::computeModelWork(const ModelConfig &c,
-                                                    llvm::StringRef weightsDtype) {
+                                                    llvm::StringRef weightsDtype,
+                                                    int32_t kvDtype) {
+  if (!hybridc_kv_dtype_name(kvDtype))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "model work: unknown KV dtype %d", kvDtype);
   ModelWork w;
   const bool blocks = weightsDtype == "int8" || weightsDtype == "int4";
   if (weightsDtype == "f32")
@@ -128,7 +134,8 @@ llvm::Expected<ModelWork> hybridc::computeModelWork(const ModelConfig &c,
   }
   const Wide convState = Wide(c.mambaConvKernel - 1) * c.convDim();
   const Wide stateBytes = 2 * mambaLayers * (stateElements + convState) * kStateBytes;
-  const Wide kvBytes = attentionLayers * 2 * c.kvDim() * kStateBytes;
+  const Wide kvBytes =
+      attentionLayers * 2 * hybridc_kv_row_bytes(kvDtype, c.numKvHeads, c.headDim);
 
   for (auto [name, value, field] :
        {std::tuple{"multiply-adds per token", matmulMacs, &ModelWork::matmulMacsPerToken},

@@ -10,6 +10,10 @@ using namespace hybridc;
 
 namespace {
 
+// HYBRIDC_RT_ALIGN of runtime/src/Internal.h: the runtime's allocations are
+// whole cache lines.
+constexpr int64_t kRuntimeAlign = 64;
+
 // The descriptor's sizes, one table for writing and reading.
 struct PlanField {
   const char *key;
@@ -24,9 +28,6 @@ constexpr PlanField kPlanFields[] = {
     {"workspace_fixed_bytes", &MemoryPlan::workspaceFixedBytes},
     {"workspace_bytes_per_token", &MemoryPlan::workspaceBytesPerToken},
 };
-
-// The runtime keeps the state, the KV cache and the checkpoints in f32.
-constexpr const char *kKvDtype = "f32";
 
 llvm::Error fail(const std::string &where, const llvm::Twine &what) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
@@ -65,7 +66,75 @@ std::string joinInts(const std::vector<int64_t> &v) {
 
 std::string mib(int64_t bytes) { return llvm::formatv("{0:f2} MiB", bytes / 1048576.0).str(); }
 
+int64_t roundUp(int64_t bytes, int64_t unit) { return (bytes + unit - 1) / unit * unit; }
+
+// What hybridc_rt_aligned_alloc (runtime/src/Session.cpp) takes for `bytes`:
+// whole cache lines, at least one.
+int64_t alignedAllocBytes(int64_t bytes) {
+  return bytes > 0 ? roundUp(bytes, kRuntimeAlign) : kRuntimeAlign;
+}
+
+// The token history's capacity for `tokens` tokens: hybridc_rt_reserve_history
+// (runtime/src/Checkpoints.cpp) doubles it from 64 until they fit, whatever
+// the calls' sizes, so it depends on the total alone.
+int64_t historyCapacity(int64_t tokens) {
+  if (tokens <= 0)
+    return 0;
+  int64_t cap = 64;
+  while (cap < tokens)
+    cap = cap > INT64_MAX / 4 ? tokens : cap * 2;
+  return cap;
+}
+
 } // namespace
+
+SessionMemory MemoryPlan::sessionAt(int64_t tokens, int64_t checkpointInterval) const {
+  SessionMemory s;
+  s.tokens = tokens = std::max<int64_t>(tokens, 0);
+  s.checkpointInterval = checkpointInterval = std::max<int64_t>(checkpointInterval, 0);
+  // Session.cpp, hybridc_rt_session_create: state, scratch[0], scratch[1] and
+  // call_state, each aligned_alloc'ed; every call writes the scratch ones.
+  s.stateCopiesBytes = 4 * alignedAllocBytes(stateBytes);
+  // Streaming.cpp, hybridc_rt_ensure_kv: one mapping of capacity (doubled,
+  // whole blocks) x kv_segments x kv_row_bytes, but a page of it is resident
+  // only once written, and the driver writes the blocks holding tokens
+  // [0, tokens) of each segment (hybridc_rt_kv_used_bytes, Internal.h),
+  // tails included. Left out: what a growth with tokens in place leaves
+  // behind (the memmove vacates each odd segment's old place, inside the
+  // unused tail of a new segment, which stays resident: half the segments'
+  // blocks in use at that growth, until the session is freed), and
+  // transparent huge pages (the mapping asks for them, so a touched 2
+  // MiB-aligned range may be resident whole).
+  const int64_t segmentInUse = hybridc_kv_round_tokens(tokens) * kvRowBytes;
+  s.kvInUseBytes = kvSegments * segmentInUse;
+  s.kvBytes = kvSegments * roundUp(segmentInUse, 4096);
+  // Checkpoints.cpp, hybridc_rt_reserve_history: int32 per token of capacity.
+  s.historyBytes = historyCapacity(tokens) * static_cast<int64_t>(sizeof(int32_t));
+  // Streaming.cpp, alloc_new: one aligned state per multiple of the interval
+  // in (0, tokens], and a 16-byte entry (position, pointer) in their list.
+  s.checkpoints = checkpointInterval > 0 ? tokens / checkpointInterval : 0;
+  s.checkpointBytes = s.checkpoints * (alignedAllocBytes(stateBytes) + 16);
+  // Streaming.cpp, ensure_workspace: sized for the largest call so far, a
+  // call running at most max_chunk_tokens at once; none before the first.
+  s.workspaceTokens = std::min(tokens, maxChunkTokens);
+  const int64_t workspace = workspaceFixedBytes + s.workspaceTokens * workspaceBytesPerToken;
+  s.workspaceBytes = tokens > 0 ? alignedAllocBytes(workspace) : 0;
+  return s;
+}
+
+int64_t MemoryPlan::reportedStateBytes(int64_t tokens, int64_t checkpointInterval) const {
+  // Session.cpp, hybridc_rt_session_state_bytes, on this session.
+  const SessionMemory s = sessionAt(tokens, checkpointInterval);
+  return stateBytes * (2 + s.checkpoints) + s.tokens * static_cast<int64_t>(sizeof(int32_t)) +
+         s.kvInUseBytes;
+}
+
+const VariantFacts *LibraryDescription::variant(const std::string &target) const {
+  for (const VariantFacts &v : variants)
+    if (v.target == target)
+      return &v;
+  return nullptr;
+}
 
 llvm::json::Object hybridc::descriptionToJson(const LibraryDescription &d) {
   llvm::json::Object o;
@@ -81,7 +150,9 @@ llvm::json::Object hybridc::descriptionToJson(const LibraryDescription &d) {
     o[f.key] = d.memory.*f.member;
   o["session_state_bytes"] = d.memory.emptySessionStateBytes();
   o["kv_bytes_per_token"] = d.memory.kvBytesPerToken();
-  o["kv_dtype"] = kKvDtype;
+  o["kv_dtype"] = hybridc_kv_dtype_name(d.memory.kvDtype);
+  o["kv_heads"] = d.memory.kvHeads;
+  o["kv_head_dim"] = d.memory.kvHeadDim;
   o["workspace_bytes"] = d.memory.workspaceBytes();
   o["checkpoint_bytes"] = d.memory.checkpointBytes();
   llvm::json::Array kernels;
@@ -132,6 +203,22 @@ llvm::Expected<LibraryDescription> hybridc::descriptionFromJson(const llvm::json
     if (!v || *v < 0)
       return fail(where, llvm::Twine(f.key) + " is missing or not a non-negative integer");
     d.memory.*f.member = *v;
+  }
+  // The KV cache's type and row shape; a folder compiled before KV dtypes
+  // has f32 rows of a shape it does not record (0).
+  std::optional<llvm::StringRef> kv = o.getString("kv_dtype");
+  d.memory.kvDtype = kv ? -1 : HYBRIDC_KV_F32;
+  for (int32_t t = 0; kv && t < HYBRIDC_KV_NUM_DTYPES; ++t)
+    if (*kv == hybridc_kv_dtype_name(t))
+      d.memory.kvDtype = t;
+  if (d.memory.kvDtype < 0)
+    return fail(where, "kv_dtype is not f32, bf16 or int8");
+  for (auto [key, field] : {std::pair{"kv_heads", &MemoryPlan::kvHeads},
+                            std::pair{"kv_head_dim", &MemoryPlan::kvHeadDim}}) {
+    std::optional<int64_t> v = o.getInteger(key);
+    if (o.get(key) && (!v || *v < 0))
+      return fail(where, llvm::Twine(key) + " is not a non-negative integer");
+    d.memory.*field = v.value_or(0);
   }
   const llvm::json::Object *kinds = o.getObject("tensor_kinds");
   if (!kinds)
@@ -253,9 +340,11 @@ std::string hybridc::describeLibrary(const LibraryDescription &d, const std::str
   os << llvm::formatv("  session_state_bytes   {0,14} (an empty session: the state and the "
                       "state before the latest call, {1} each)\n",
                       m.emptySessionStateBytes(), m.stateBytes);
-  os << llvm::formatv("  kv_bytes_per_token    {0,14} ({1} segments x {2} bytes, {3}; plus 4 "
+  os << llvm::formatv("  kv_bytes_per_token    {0,14} ({1} segments x {2} bytes, {3}{4}; plus 4 "
                       "bytes of token history)\n",
-                      m.kvBytesPerToken(), m.kvSegments, m.kvRowBytes, kKvDtype);
+                      m.kvBytesPerToken(), m.kvSegments, m.kvRowBytes,
+                      hybridc_kv_dtype_name(m.kvDtype),
+                      m.kvDtype == HYBRIDC_KV_INT8 ? " with a scale per 32" : "");
   os << llvm::formatv("  workspace_bytes       {0,14} ({1} + {2} per token, calls of up to "
                       "{3} tokens)\n",
                       m.workspaceBytes(), m.workspaceFixedBytes, m.workspaceBytesPerToken,
@@ -280,5 +369,45 @@ std::string hybridc::describeLibrary(const LibraryDescription &d, const std::str
   // import builds the hybrid IR; each pass manager after it, as text.
   for (const std::string &text : d.pipelineText)
     os << "  hybridc-opt --pass-pipeline='" << text << "'\n";
+  return out;
+}
+
+llvm::json::Object hybridc::sessionMemoryToJson(const SessionMemory &s) {
+  return llvm::json::Object{{"tokens", s.tokens},
+                            {"checkpoint_interval", s.checkpointInterval},
+                            {"state_copies_bytes", s.stateCopiesBytes},
+                            {"kv_bytes", s.kvBytes},
+                            {"kv_in_use_bytes", s.kvInUseBytes},
+                            {"history_bytes", s.historyBytes},
+                            {"checkpoints", s.checkpoints},
+                            {"checkpoint_bytes", s.checkpointBytes},
+                            {"workspace_tokens", s.workspaceTokens},
+                            {"workspace_bytes", s.workspaceBytes},
+                            {"total_bytes", s.total()}};
+}
+
+std::string hybridc::describeSessionMemory(const SessionMemory &s, const MemoryPlan &plan) {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  os << llvm::formatv("  state_copies          {0,14} (4 x {1}: the state, 2 scratch buffers, the "
+                      "state before the latest call)\n",
+                      s.stateCopiesBytes, plan.stateBytes);
+  os << llvm::formatv("  kv_cache              {0,14} ({1} blocks of {2} tokens in each of {3} "
+                      "segments, {4} bytes a token, {5}: {6} in use, each segment's in whole "
+                      "4 KiB pages)\n",
+                      s.kvBytes, hybridc_kv_round_tokens(s.tokens) / HYBRIDC_KV_BLOCK_TOKENS,
+                      HYBRIDC_KV_BLOCK_TOKENS, plan.kvSegments, plan.kvRowBytes,
+                      hybridc_kv_dtype_name(plan.kvDtype), s.kvInUseBytes);
+  os << llvm::formatv("  token_history         {0,14} (room for {1} tokens, 4 bytes each)\n",
+                      s.historyBytes, s.historyBytes / 4);
+  if (s.checkpointInterval > 0)
+    os << llvm::formatv("  checkpoints           {0,14} ({1} kept, one every {2} tokens)\n",
+                        s.checkpointBytes, s.checkpoints, s.checkpointInterval);
+  else
+    os << llvm::formatv("  checkpoints           {0,14} (no checkpoint interval)\n",
+                        s.checkpointBytes);
+  os << llvm::formatv("  workspace             {0,14} (a call of {1} tokens)\n", s.workspaceBytes,
+                      s.workspaceTokens);
+  os << llvm::formatv("  total                 {0,14} ({1})\n", s.total(), mib(s.total()));
   return out;
 }

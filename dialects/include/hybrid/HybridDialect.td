@@ -25,6 +25,8 @@ def Hybrid_Dialect : Dialect {
   // Verifies the `hybrid.state` argument attribute that the importer puts on
   // state arguments of the model functions.
   let hasRegionArgAttrVerify = 1;
+  // Typed attributes (HybridAttrs.td) print as #hybrid<...>.
+  let useDefaultAttributePrinterParser = 1;
 }
 
 class Hybrid_Op<string mnemonic, list<Trait> traits = []>

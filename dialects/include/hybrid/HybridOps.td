@@ -15,6 +15,7 @@
 #define HYBRID_OPS_TD
 
 include "HybridDialect.td"
+include "HybridAttrs.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -176,12 +177,16 @@ def Hybrid_AttentionOp : Hybrid_Op<"attention", [Pure]> {
     positions; scores are scaled by `scale` (which replaces 1/sqrt(hd)).
     Query head h reads kv head h / (heads / kv). Results: out
     `[T, heads*hd]` (heads concatenated head-major), new caches
-    `[kv, L+T, hd]`.
+    `[kv, L+T, hd]`. `kv_dtype` is how the caches store their rows: k and
+    v are rounded (bf16) or quantized (int8) as they are appended, and the
+    attention reads them so, the new rows included.
   }];
   let arguments = (ins AnyType:$q, AnyType:$k, AnyType:$v,
                        AnyType:$k_cache, AnyType:$v_cache,
                        I64Attr:$num_heads, I64Attr:$num_kv_heads,
-                       F32Attr:$scale);
+                       F32Attr:$scale,
+                       DefaultValuedAttr<Hybrid_KvDtypeAttr,
+                                         "::hybrid::KvDtype::f32">:$kv_dtype);
   let results = (outs AnyType:$result, AnyType:$new_k_cache,
                       AnyType:$new_v_cache);
   let assemblyFormat =

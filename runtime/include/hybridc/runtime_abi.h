@@ -69,7 +69,7 @@ typedef struct hybridc_weights_header {
 
 /* ---- Session state image (session_save / session_load) --------------------
  * A session's sequence as bytes, all integers little-endian, no padding:
- *   header (HYBRIDC_STATE_HEADER_BYTES = 80):
+ *   header (HYBRIDC_STATE_HEADER_BYTES = 88):
  *      0 magic "HYBRIDCS" (8 bytes, no terminator)
  *      8 u32 format version (HYBRIDC_STATE_FORMAT_VERSION)
  *     12 u32 header bytes (80)
@@ -79,14 +79,16 @@ typedef struct hybridc_weights_header {
  *     40 i64 position of the state before the latest call (<= P)
  *     48 i64 number C of interval checkpoints
  *     56 i64 state bytes S, 64 i64 KV segments K, 72 i64 KV row bytes R
+ *     80 u32 KV dtype (kv_layout.h), 84 u32 KV block tokens B (16)
  *   then the state (S bytes), the state before the latest call (S), the
  *   token history (P x i32), C checkpoints (i64 position, ascending in
- *   (0, P], then S bytes of state each) and the K segments' rows [0, P)
- *   (P x R bytes each). Session settings (threads, token cap, checkpoint
- *   interval) are not part of it. */
+ *   (0, P], then S bytes of state each) and the K segments' blocks holding
+ *   tokens [0, P) (P rounded up to a multiple of B, times R bytes each), in
+ *   the cache's own element type. Session settings (threads, token cap,
+ *   checkpoint interval) are not part of it. */
 #define HYBRIDC_STATE_MAGIC "HYBRIDCS"
-#define HYBRIDC_STATE_FORMAT_VERSION 1u
-#define HYBRIDC_STATE_HEADER_BYTES 80u
+#define HYBRIDC_STATE_FORMAT_VERSION 2u /* 2: KV dtype and blocks of tokens */
+#define HYBRIDC_STATE_HEADER_BYTES 88u
 
 /* ---- Calls into the driver ------------------------------------------------
  * An MLIR rank-1 memref descriptor, as `llvm.emit_c_interface` passes it. */
@@ -113,9 +115,11 @@ typedef struct hybridc_call_ctx {
  *   state_in  i8  conv + SSM state before the call (desc.state_bytes); read only
  *   state_out i8  the state after the call (same layout); written
  *   kv        i8  KV cache: desc.kv_segments segments, segment s at byte
- *                 s * kv_capacity * desc.kv_row_bytes, rows [kv_capacity][row];
- *                 the call appends rows past .. past+n-1 of every segment
- *   kv_capacity   rows per segment (>= past + n)
+ *                 s * kv_capacity * desc.kv_row_bytes, each blocks of tokens
+ *                 in desc.kv_dtype as kv_layout.h lays them out; the call
+ *                 writes tokens past .. past+n-1 of every segment
+ *   kv_capacity   tokens per segment (>= past + n, a multiple of
+ *                 HYBRIDC_KV_BLOCK_TOKENS)
  *   past          tokens already in the session
  *   workspace i8  scratch of desc.workspace_fixed_bytes +
  *                 n * desc.workspace_bytes_per_token bytes
@@ -159,7 +163,7 @@ typedef struct hybridc_model_desc {
   int32_t num_layers;
   int64_t state_bytes;           /* conv + SSM state, zero = empty sequence */
   int32_t kv_segments;           /* 2 per attention layer (K, V) */
-  int64_t kv_row_bytes;          /* bytes of one token's row in one segment */
+  int64_t kv_row_bytes;          /* bytes of one token in one segment (kv_layout.h) */
   int64_t max_chunk_tokens;      /* prefill is split into calls of <= this */
   int64_t workspace_fixed_bytes;
   int64_t workspace_bytes_per_token;
@@ -175,6 +179,9 @@ typedef struct hybridc_model_desc {
   uint64_t weights_layout_bytes;
   const uint8_t *tokenizer;      /* tokenizer blob (text_abi.h), NULL without one */
   uint64_t tokenizer_bytes;      /* its size, 0 without one */
+  int32_t kv_dtype;              /* HYBRIDC_KV_F32, _BF16 or _INT8 (kv_layout.h) */
+  int32_t kv_heads;              /* one token's row in a segment: kv_heads x */
+  int32_t kv_head_dim;           /* kv_head_dim (0 without attention) */
 } hybridc_model_desc;
 
 /* ---- The library: one or more CPU variants of one model -------------------

@@ -64,8 +64,13 @@ static const hybridc_model_desc toyso_variant = {
     .hidden_size = 4,
     .num_layers = 1,
     .state_bytes = 8,
-    .kv_segments = 1,
+    /* One layer's K and V of one f32 value per token (kv_layout.h: with a
+       head dim of 1 the K layout is token-major too); the driver writes K. */
+    .kv_segments = 2,
     .kv_row_bytes = 4,
+    .kv_dtype = 0,
+    .kv_heads = 1,
+    .kv_head_dim = 1,
     .max_chunk_tokens = 3,
     .workspace_fixed_bytes = 0,
     .workspace_bytes_per_token = 0,

@@ -88,13 +88,23 @@
 //                 single-token recurrence (docs/model.md) for decode.
 //  gated_rms_norm D GS; eps   y[T][D], z[T][D], w[D] -> out[T][D]
 //                 q = y * silu(z), normalised over groups of GS channels
-//  attention      HEADS KV HD decode bf16; scale
-//                 q[T][HEADS*HD], k[L][KV*HD], v[L][KV*HD], past (i32 scalar)
+//  attention      HEADS KV HD decode bf16 kv_dtype; scale
+//                 q[T][HEADS*HD], k cache, v cache, past (i32 scalar)
 //                 -> out[T][HEADS*HD]; query t sees keys 0 .. past + t;
-//                 query head h reads kv head h / (HEADS / KV); L >= past + T;
+//                 query head h reads kv head h / (HEADS / KV). A cache is one
+//                 segment of kv_layout.h's blocks (tokens [0, past + T) in
+//                 use) in kv_dtype (0 f32, 1 bf16, 2 int8), as [blocks][..]
+//                 buffers: f32 elements; bf16 as u32 pairs; int8 as bytes
+//                 (K u8, V i8) then the same memory as f32 (the scales).
 //                 decode picks the schedule (1: made for T == 1); bf16 = 1
 //                 (prefill, targets with bf16Dot) rounds q, k, v and the
 //                 softmax weights to bf16 for the two products
+//  kv_append      KV HD dtype v (0: a K cache, 1: a V cache)
+//                 x[T][KV*HD], past (i32 scalar) -> the segment as
+//                 [blocks][..] of f32, bf16 or (int8) u8, and for int8 the
+//                 same memory as f32: tokens past .. past+T-1 written in the
+//                 dtype (rounded, or quantized per 32 head dims), the slots
+//                 after them in their block zeroed, nothing else touched
 //
 //===----------------------------------------------------------------------===//
 #ifndef HYBRIDC_CODEGEN_KERNELSPEC_H

@@ -26,6 +26,10 @@ struct CompileOptions {
   // f32, bf16, int8 or int4; empty: f32, except for a GGUF file with
   // quantized tensors, which keeps them int8 or int4 (defaultWeightsDtype).
   std::string weightsDtype;
+  // The KV cache's element type: f32, bf16 or int8; empty: bf16, except f32
+  // when the weights are f32 (defaultKvDtype). A module resumed with
+  // --from-mlir keeps the one its attention ops (or lowering) name.
+  std::string kvDtype;
   // bf16 weights on a target with bf16 dot products: keep the matmuls'
   // activations in f32 (widening the weights) instead of rounding them.
   bool f32Activations = false;
@@ -57,6 +61,10 @@ std::string defaultModelName(const std::string &modelDir);
 /// dequantized, then requantized). Else f32. One dtype serves the whole
 /// model, so a Q4_0 file's few Q8_0 or Q6_K tensors are requantized to int4.
 std::string defaultWeightsDtype(const Checkpoint &checkpoint);
+
+/// The KV dtype when --kv-dtype is not given: bf16, except f32 for f32
+/// weights (an f32 model keeps every number it computes in f32).
+std::string defaultKvDtype(const std::string &weightsDtype);
 
 /// Runs every stage, printing what it did and how long each stage took to
 /// `log` (IR dumps go to `irOut`).

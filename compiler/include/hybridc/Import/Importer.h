@@ -4,6 +4,8 @@
 
 #include "hybridc/Model/Checkpoint.h"
 
+#include "hybrid/HybridDialect.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
@@ -25,9 +27,10 @@ void registerImportDialects(mlir::MLIRContext &context);
 
 /// Builds a verified `hybrid` module for the whole model. Weights are
 /// referenced by symbol (one `hybrid.weight` per checkpoint tensor), never
-/// copied into the IR.
+/// copied into the IR. Every attention op keeps its KV cache as `kvDtype`.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
-importCheckpoint(mlir::MLIRContext &context, const Checkpoint &checkpoint);
+importCheckpoint(mlir::MLIRContext &context, const Checkpoint &checkpoint,
+                 hybrid::KvDtype kvDtype = hybrid::KvDtype::f32);
 
 } // namespace hybridc
 

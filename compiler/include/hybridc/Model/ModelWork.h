@@ -45,7 +45,8 @@ struct ModelWork {
   int64_t decodeWeightBytesPerToken = 0;
   /// The recurrent (conv + SSM, f32) state, read once and written once.
   int64_t decodeStateBytesPerToken = 0;
-  /// K and V rows (f32) of every attention layer, read once per context position.
+  /// K and V of every attention layer in the KV cache's element type (int8
+  /// scales included), read once per context position.
   int64_t decodeKvBytesPerPosition = 0;
 
   /// Mixture-of-experts layers, experts per layer, experts each token uses,
@@ -75,10 +76,11 @@ struct ModelWork {
   double batchDecodeBytes(int64_t streams, double contextPositions) const;
 };
 
-/// The work of `config` with matmul weights stored as `weightsDtype` ("f32"
-/// or "bf16"; anything else is an error naming it).
+/// The work of `config` with matmul weights stored as `weightsDtype` ("f32",
+/// "bf16", "int8" or "int4"; anything else is an error naming it) and the KV
+/// cache as `kvDtype` (kv_layout.h's HYBRIDC_KV_*).
 llvm::Expected<ModelWork> computeModelWork(const ModelConfig &config,
-                                           llvm::StringRef weightsDtype);
+                                           llvm::StringRef weightsDtype, int32_t kvDtype = 0);
 
 } // namespace hybridc
 

@@ -12,6 +12,8 @@
 #ifndef HYBRIDC_RUN_LIBRARYDESCRIPTION_H
 #define HYBRIDC_RUN_LIBRARYDESCRIPTION_H
 
+#include "hybridc/kv_layout.h"
+
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
 
@@ -22,12 +24,41 @@
 
 namespace hybridc {
 
+/// What one session holds after a number of tokens, term by term, as the
+/// runtime allocates and writes it (see MemoryPlan::sessionAt).
+struct SessionMemory {
+  int64_t tokens = 0;
+  int64_t checkpointInterval = 0; // 0: no interval checkpoints
+  /// The state, two scratch buffers and the state before the latest call.
+  int64_t stateCopiesBytes = 0;
+  /// The KV blocks that hold tokens [0, tokens) in every segment, exactly
+  /// (what session_state_bytes counts) ...
+  int64_t kvInUseBytes = 0;
+  /// ... and as resident memory: each segment's blocks in use rounded up to
+  /// whole 4 KiB pages (pages past them are mapped but never written).
+  int64_t kvBytes = 0;
+  /// The token history's allocated capacity.
+  int64_t historyBytes = 0;
+  int64_t checkpoints = 0; // interval checkpoints kept
+  int64_t checkpointBytes = 0;
+  /// The workspace of the largest call, min(tokens, maxChunkTokens) tokens.
+  int64_t workspaceTokens = 0;
+  int64_t workspaceBytes = 0;
+
+  /// Every term, the KV as resident pages.
+  int64_t total() const {
+    return stateCopiesBytes + kvBytes + historyBytes + checkpointBytes + workspaceBytes;
+  }
+};
+
 /// The sizes the library's model descriptor holds, from the lowering.
 struct MemoryPlan {
   int64_t weightsBytes = 0;           // payload of the weights file
   int64_t stateBytes = 0;             // one copy of the recurrent state
   int64_t kvSegments = 0;             // K and V of each attention layer
-  int64_t kvRowBytes = 0;             // one token's row in one segment
+  int64_t kvRowBytes = 0;             // one token in one segment, scales included
+  int32_t kvDtype = HYBRIDC_KV_F32;   // the KV cache's element type (kv_layout.h)
+  int64_t kvHeads = 0, kvHeadDim = 0; // one token's row: [kv heads][head dim]
   int64_t maxChunkTokens = 0;         // tokens per driver call
   int64_t workspaceFixedBytes = 0;
   int64_t workspaceBytesPerToken = 0;
@@ -35,7 +66,8 @@ struct MemoryPlan {
   /// What session_state_bytes reports for a session that has seen nothing:
   /// the state and the state before the latest call.
   int64_t emptySessionStateBytes() const { return 2 * stateBytes; }
-  /// K and V rows of every attention layer for one token.
+  /// K and V of every attention layer for one token (the cache grows in
+  /// blocks of HYBRIDC_KV_BLOCK_TOKENS).
   int64_t kvBytesPerToken() const { return kvSegments * kvRowBytes; }
   /// The largest workspace a call allocates (a full chunk).
   int64_t workspaceBytes() const {
@@ -43,6 +75,17 @@ struct MemoryPlan {
   }
   /// One kept checkpoint (set_checkpoint_interval): a copy of the state.
   int64_t checkpointBytes() const { return stateBytes; }
+
+  /// The bytes of one session that has been fed `tokens` tokens (in calls
+  /// of any size, none of them rewound) with a checkpoint interval of
+  /// `checkpointInterval` (0: none), term by term. Weights, the session
+  /// struct, the worker threads' stacks and malloc's own overhead are not
+  /// part of it.
+  SessionMemory sessionAt(int64_t tokens, int64_t checkpointInterval = 0) const;
+  /// What session_state_bytes reports for that session (Session.cpp): two
+  /// states, the checkpoints, 4 bytes of history per token and the KV blocks
+  /// in use, each unrounded.
+  int64_t reportedStateBytes(int64_t tokens, int64_t checkpointInterval = 0) const;
 };
 
 /// One compiled kernel and where the drivers call it.
@@ -82,6 +125,9 @@ struct LibraryDescription {
   std::vector<KernelUse> kernels;
   std::vector<std::string> pipeline;     // pass names in order, "import" first
   std::vector<std::string> pipelineText; // each pass manager as hybridc-opt takes it
+
+  /// The variant compiled for `target`, or null.
+  const VariantFacts *variant(const std::string &target) const;
 };
 
 /// The JSON `hybridc inspect --json` prints and the manifest stores.
@@ -91,6 +137,10 @@ llvm::Expected<LibraryDescription> descriptionFromJson(const llvm::json::Object 
                                                        const std::string &where);
 /// The text `hybridc inspect` prints.
 std::string describeLibrary(const LibraryDescription &d, const std::string &name);
+/// The JSON of a session's memory (`hybridc inspect --context --json`).
+llvm::json::Object sessionMemoryToJson(const SessionMemory &s);
+/// The text of it: one line per term and the total, each indented.
+std::string describeSessionMemory(const SessionMemory &s, const MemoryPlan &plan);
 
 } // namespace hybridc
 
