@@ -3,8 +3,9 @@
 // The runtime allocates each session's recurrent state up front (conv + SSM
 // state, one blob) and grows the KV caches per token (one segment each).
 // This pass is the one planner of that layout: each fixed state's size and
-// offset in the blob, each KV cache's segment and bytes per token (in the
-// element type its attention keeps, kv_layout.h), and the totals.
+// offset in the blob, each KV cache's first segment (one per kv head) and
+// bytes per token (in the element type its attention keeps, kv_layout.h),
+// and the totals.
 // hybrid-lower-to-kernels places the state where it says, and the compiler
 // reports the sizes.
 //
@@ -92,8 +93,9 @@ struct PlanStatePass : hybrid::impl::HybridPlanStateBase<PlanStatePass> {
           return func.emitOpError()
                  << "state argument #" << i << " (" << name
                  << ") is a KV cache, which must be [kv_heads, ?, head_dim], got " << type;
-        bytes = hybridc_kv_row_bytes(static_cast<int32_t>(kvDtypeOf(func.getArgument(i))),
-                                     tensor.getDimSize(0), tensor.getDimSize(2));
+        bytes = tensor.getDimSize(0) *
+                hybridc_kv_row_bytes(static_cast<int32_t>(kvDtypeOf(func.getArgument(i))),
+                                     tensor.getDimSize(2));
       }
       if (dynamicDims == 0) {
         func.setArgAttr(i, kStateBytesAttr, builder.getI64IntegerAttr(bytes));
@@ -102,7 +104,9 @@ struct PlanStatePass : hybrid::impl::HybridPlanStateBase<PlanStatePass> {
       } else {
         func.setArgAttr(i, kBytesPerTokenAttr,
                         builder.getI64IntegerAttr(bytes));
-        func.setArgAttr(i, kKvSegmentAttr, builder.getI64IntegerAttr(kvSegments++));
+        // One segment per kv head (kv_layout.h): this cache's first.
+        func.setArgAttr(i, kKvSegmentAttr, builder.getI64IntegerAttr(kvSegments));
+        kvSegments += tensor.getDimSize(0);
         kvBytesPerToken += bytes;
       }
     }

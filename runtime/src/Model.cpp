@@ -30,9 +30,9 @@ static int validate_desc(const hybridc_model_desc *d) {
       d->weights_offset > d->weights_bytes ||
       d->weights_layout_bytes > d->weights_bytes - d->weights_offset ||
       d->weights_offset % HYBRIDC_WEIGHTS_LAYOUT_ALIGN || !hybridc_kv_dtype_name(d->kv_dtype) ||
-      d->kv_segments % 2 != 0 ||
       (d->kv_segments > 0 &&
-       d->kv_row_bytes != hybridc_kv_row_bytes(d->kv_dtype, d->kv_heads, d->kv_head_dim)))
+       (d->kv_heads <= 0 || d->kv_segments % (2 * d->kv_heads) != 0 ||
+        d->kv_row_bytes != hybridc_kv_row_bytes(d->kv_dtype, d->kv_head_dim))))
     return hybridc_rt_fail(HYBRIDC_ERR_INVALID_ARGUMENT,
                            "model descriptor of '%s' is inconsistent (vocab_size %d, "
                            "state_bytes %" PRId64 ", kv_segments %d, kv_row_bytes %" PRId64

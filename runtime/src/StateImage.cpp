@@ -171,7 +171,7 @@ int hybridc_rt_session_save(const hybridc_session *s, void *buf, int64_t capacit
     memcpy(p + at, s->kv + (size_t)seg * (size_t)(s->kv_capacity * d->kv_row_bytes), rows);
     at += rows;
     if (filled > 0)
-      hybridc_kv_clear_slots(d->kv_dtype, d->kv_heads, d->kv_head_dim, seg % 2,
+      hybridc_kv_clear_slots(d->kv_dtype, d->kv_head_dim, hybridc_kv_segment_is_v(seg, d->kv_heads),
                              p + at - (size_t)(d->kv_row_bytes * HYBRIDC_KV_BLOCK_TOKENS), filled);
   }
   put64(p, kChecksum, checksum(p, (size_t)size));

@@ -52,6 +52,9 @@ TEST_P(Inspect, MemoryPlanIsWhatTheRuntimeReports) {
     EXPECT_EQ(reported, (2 + s.checkpoints) * plan.stateBytes +
                             tokens * static_cast<int64_t>(sizeof(int32_t)) + s.kvInUseBytes)
         << tokens << " tokens, checkpoint interval " << interval;
+    // Its state image, the size the plan names.
+    EXPECT_EQ(lib->sessionSaveSize(session), s.imageBytes)
+        << tokens << " tokens, checkpoint interval " << interval;
     // Resident KV: the blocks in use, each segment within one more page.
     EXPECT_GE(s.kvBytes, s.kvInUseBytes);
     EXPECT_LT(s.kvBytes, s.kvInUseBytes + plan.kvSegments * 4096 + 1);

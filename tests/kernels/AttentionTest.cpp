@@ -75,10 +75,10 @@ void runCase(hybridc::codegen::BuiltKernel &kernel, const AttnShape &s, double s
   auto q = randomVector(size_t(T) * qw, seed, -2.f, 2.f);
   auto k = randomVector(size_t(n) * kw, seed + 1, -2.f, 2.f);
   auto v = randomVector(size_t(n) * kw, seed + 2, -1.f, 1.f);
-  KvSegment kseg(dtype, s.KV, s.HD, L, 0xFF), vseg(dtype, s.KV, s.HD, L, 0xFF);
-  const int64_t used = hybridc_kv_round_tokens(n) * kseg.blockBytes() / HYBRIDC_KV_BLOCK_TOKENS;
-  std::memset(kseg.bytes(), 0, size_t(used));
-  std::memset(vseg.bytes(), 0, size_t(used));
+  KvSegment kseg(dtype, s.KV, s.HD, L), vseg(dtype, s.KV, s.HD, L);
+  const int64_t usedBlocks = hybridc_kv_round_tokens(n) / HYBRIDC_KV_BLOCK_TOKENS;
+  kseg.fillFrom(usedBlocks, 0xFF);
+  vseg.fillFrom(usedBlocks, 0xFF);
   for (int j = 0; j < n; ++j) {
     kseg.store(false, j, &k[size_t(j) * kw]);
     vseg.store(true, j, &v[size_t(j) * kw]);

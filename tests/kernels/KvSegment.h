@@ -1,10 +1,10 @@
-//===- KvSegment.h - a KV cache segment built by plain loops ----*- C++ -*-===//
+//===- KvSegment.h - a KV cache built by plain loops ------------*- C++ -*-===//
 //
-// The kernel tests' oracle of the KV cache format: rows written into a
-// segment of kv_layout.h's blocks one element at a time through the
-// header's index functions, bf16 rounding and int8 quantization done by
-// the packer's own functions (floatToBF16, quantizeInt8Block), and read
-// back as the values the attention must see.
+// The kernel tests' oracle of the KV cache format: one attention layer's K
+// (or V) cache, a segment per kv head side by side, rows written one
+// element at a time through kv_layout.h's index functions, bf16 rounding
+// and int8 quantization done by the packer's own functions (floatToBF16,
+// quantizeInt8Block), and read back as the values the attention must see.
 //
 //===----------------------------------------------------------------------===//
 #ifndef HYBRIDC_TESTS_KERNELS_KVSEGMENT_H
@@ -24,14 +24,14 @@ namespace hybridc::test {
 
 class KvSegment {
 public:
-  /// A segment of `tokens` tokens (rounded up to whole blocks), every byte
-  /// `fill`.
+  /// A cache of `kv` heads of `tokens` tokens each (rounded up to whole
+  /// blocks), every byte `fill`.
   KvSegment(int32_t dtype, int kv, int hd, int64_t tokens, uint8_t fill = 0)
       : dtype_(dtype), kv_(kv), hd_(hd),
         hdp_(int(hybridc_kv_padded_head_dim(dtype, hd))),
-        blockBytes_(hybridc_kv_row_bytes(dtype, kv, hd) * HYBRIDC_KV_BLOCK_TOKENS),
+        blockBytes_(hybridc_kv_row_bytes(dtype, hd) * HYBRIDC_KV_BLOCK_TOKENS),
         blocks_(hybridc_kv_round_tokens(tokens) / HYBRIDC_KV_BLOCK_TOKENS),
-        words_(size_t(blockBytes_ * blocks_ + 3) / 4) {
+        words_(size_t(blockBytes_ * blocks_ * kv + 3) / 4) {
     std::memset(words_.data(), fill, words_.size() * 4);
   }
 
@@ -39,14 +39,26 @@ public:
   int64_t blockBytes() const { return blockBytes_; }
   uint8_t *bytes() { return reinterpret_cast<uint8_t *>(words_.data()); }
   const uint8_t *bytes() const { return reinterpret_cast<const uint8_t *>(words_.data()); }
-  size_t size() const { return size_t(blockBytes_ * blocks_); }
+  size_t size() const { return size_t(blockBytes_ * blocks_ * kv_); }
+  /// Where block `b` of head `g` starts.
+  uint8_t *block(int g, int64_t b) { return bytes() + (g * blocks_ + b) * blockBytes_; }
+  const uint8_t *block(int g, int64_t b) const {
+    return bytes() + (g * blocks_ + b) * blockBytes_;
+  }
+
+  /// Fills head g's blocks [0, blocks) with `byte` (the tests' "never read"
+  /// pattern past the cache's used part).
+  void fillFrom(int64_t firstBlock, uint8_t byte) {
+    for (int g = 0; g < kv_; ++g)
+      std::memset(block(g, firstBlock), byte, size_t((blocks_ - firstBlock) * blockBytes_));
+  }
 
   /// Token `token`'s row [kv][hd] (of a K cache, or of a V cache with isV),
   /// stored as the kv_append kernel stores it, padding included.
   void store(bool isV, int64_t token, const float *row) {
     const int64_t blk = token / HYBRIDC_KV_BLOCK_TOKENS, slot = token % HYBRIDC_KV_BLOCK_TOKENS;
-    uint8_t *base = bytes() + blk * blockBytes_;
     for (int g = 0; g < kv_; ++g) {
+      uint8_t *base = block(g, blk);
       std::vector<float> head(size_t(hdp_), 0.0f);
       std::copy(row + g * hd_, row + (g + 1) * hd_, head.begin());
       std::vector<int8_t> q(size_t(hdp_), 0);
@@ -57,8 +69,8 @@ public:
                                                         HYBRIDC_KV_SCALE_BLOCK,
                                                         &q[size_t(b) * HYBRIDC_KV_SCALE_BLOCK]);
       for (int d = 0; d < hdp_; ++d) {
-        const int64_t at = isV ? hybridc_kv_v_index(dtype_, hd_, g, d, slot)
-                               : hybridc_kv_k_index(dtype_, hd_, g, d, slot);
+        const int64_t at = isV ? hybridc_kv_v_index(dtype_, hd_, d, slot)
+                               : hybridc_kv_k_index(dtype_, hd_, d, slot);
         switch (dtype_) {
         case HYBRIDC_KV_F32:
           std::memcpy(base + 4 * at, &head[size_t(d)], 4);
@@ -71,7 +83,7 @@ public:
         default: // int8: K as q + 128, V as the s8 byte
           base[at] = isV ? uint8_t(q[size_t(d)]) : uint8_t(int(q[size_t(d)]) + 128);
           if (d % HYBRIDC_KV_SCALE_BLOCK == 0)
-            std::memcpy(base + 4 * hybridc_kv_scale_index(kv_, hd_, g, d, slot),
+            std::memcpy(base + 4 * hybridc_kv_scale_index(hd_, d, slot),
                         &scale[size_t(d / HYBRIDC_KV_SCALE_BLOCK)], 4);
         }
       }
@@ -81,9 +93,9 @@ public:
   /// What the attention must read for (token, kv head g, head dim d).
   float value(bool isV, int64_t token, int g, int d) const {
     const int64_t blk = token / HYBRIDC_KV_BLOCK_TOKENS, slot = token % HYBRIDC_KV_BLOCK_TOKENS;
-    const uint8_t *base = bytes() + blk * blockBytes_;
-    const int64_t at = isV ? hybridc_kv_v_index(dtype_, hd_, g, d, slot)
-                           : hybridc_kv_k_index(dtype_, hd_, g, d, slot);
+    const uint8_t *base = block(g, blk);
+    const int64_t at = isV ? hybridc_kv_v_index(dtype_, hd_, d, slot)
+                           : hybridc_kv_k_index(dtype_, hd_, d, slot);
     switch (dtype_) {
     case HYBRIDC_KV_F32: {
       float f;
@@ -100,17 +112,17 @@ public:
     }
     default: {
       float s;
-      std::memcpy(&s, base + 4 * hybridc_kv_scale_index(kv_, hd_, g, d, slot), 4);
+      std::memcpy(&s, base + 4 * hybridc_kv_scale_index(hd_, d, slot), 4);
       const int q = isV ? int(int8_t(base[at])) : int(base[at]) - 128;
       return float(q) * s;
     }
     }
   }
 
-  /// The segment as a [blocks][..] Halide buffer of `type` over its memory
-  /// (not a copy: views of one segment share it).
+  /// The cache as a [kv][blocks][..] Halide buffer of `type` over its
+  /// memory (not a copy: views of one cache share it).
   Halide::Buffer<> view(Halide::Type type) {
-    return Halide::Buffer<>(type, bytes(), int(blockBytes_ / type.bytes()), int(blocks_));
+    return Halide::Buffer<>(type, bytes(), int(blockBytes_ / type.bytes()), int(blocks_), kv_);
   }
 
 private:

@@ -10,10 +10,10 @@
 // An int8 KV cache: the same model with its attention's kv_dtype changed.
 // RUN: sed 's/scale = 0.0625 : f32}/scale = 0.0625 : f32, kv_dtype = #hybrid.kv_dtype<int8>}/' %S/model.mlir | hybridc-opt --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=bf16 lanes=16 chunk-tokens=64" | FileCheck %s --check-prefix=INT8KV
 
-// State blob: conv [3][160] f32 (1920 B) then SSM [8][16][16] f32; one KV
-// row is kv * hd * 4 = 128 B (an f32 cache of 2 x 16); the workspace holds
-// the widest live set.
-// CHECK: module attributes {hybrid.input_group = 1 : i64, hybrid.kv_cache = #hybrid.kv_cache<f32, heads = 2, head_dim = 16>, hybrid.kv_row_bytes = 128 : i64, hybrid.kv_segments = 2 : i64, hybrid.lanes = 16 : i64, hybrid.max_chunk_tokens = 64 : i64, hybrid.state_bytes = 10112 : i64,
+// State blob: conv [3][160] f32 (1920 B) then SSM [8][16][16] f32; a KV
+// segment per kv head (2 for K, 2 for V), a row of hd * 4 = 64 B each (an
+// f32 cache of 2 x 16); the workspace holds the widest live set.
+// CHECK: module attributes {hybrid.input_group = 1 : i64, hybrid.kv_cache = #hybrid.kv_cache<f32, heads = 2, head_dim = 16>, hybrid.kv_row_bytes = 64 : i64, hybrid.kv_segments = 4 : i64, hybrid.lanes = 16 : i64, hybrid.max_chunk_tokens = 64 : i64, hybrid.state_bytes = 10112 : i64,
 // CHECK-SAME: {bytes = 65536 : i64, layout = "plain", offset = 0 : i64, tensor = "model.embed_tokens.weight"}
 // CHECK-SAME: {bytes = 38912 : i64, layout = "linear", offset = 65792 : i64, tensor = "model.layers.0.mamba.in_proj.weight"}
 // CHECK-SAME: hybrid.weight_type = "bf16"
@@ -29,8 +29,9 @@
 // CHECK-DAG: func.func private @hk_linear_7({{.*}}) attributes {hybrid.kernel = {args = [{{.*}}], constants = {}, kind = "linear", sizes = {IN = 64 : i64, OUT = 296 : i64, decode = 1 : i64
 // Attention stays f32 unless the matmuls multiply bf16 pairs:
 // CHECK-DAG: func.func private @hk_attention_0({{.*}}) attributes {hybrid.kernel = {args = [{{.*}}], constants = {scale = 6.250000e-02 : f64}, kind = "attention", sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 0 : i64, decode = 0 : i64, kv_dtype = 0 : i64}
-// New K and V rows go into the cache segments, f32 views of them:
-// CHECK-DAG: func.func private @hk_kv_append_0({{.*}}) attributes {hybrid.kernel = {args = [array<i64: 2, 2, 32>, array<i64: -1, 0, 32>, array<i64: 2, 2, 32>], constants = {}, kind = "kv_append", sizes = {HD = 16 : i64, KV = 2 : i64, dtype = 0 : i64, v = 0 : i64}
+// New K and V rows go into the cache, an f32 view [kv head][block][..] of
+// its segments:
+// CHECK-DAG: func.func private @hk_kv_append_0({{.*}}) attributes {hybrid.kernel = {args = [array<i64: 2, 2, 32>, array<i64: -1, 0, 32>, array<i64: 3, 2, 32>], constants = {}, kind = "kv_append", sizes = {HD = 16 : i64, KV = 2 : i64, dtype = 0 : i64, v = 0 : i64}
 // CHECK-DAG: func.func private @hk_kv_append_1({{.*}}) attributes {hybrid.kernel = {{{.*}}kind = "kv_append", sizes = {HD = 16 : i64, KV = 2 : i64, dtype = 0 : i64, v = 1 : i64}
 
 // With bf16 pairs (input-group=2) prefill attention multiplies in bf16 too;
@@ -38,13 +39,13 @@
 // PAIRS-DAG: func.func private @hk_attention_0({{.*}}) attributes {hybrid.kernel = {{{.*}}kind = "attention", sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 1 : i64, decode = 0 : i64, kv_dtype = 0 : i64}
 // PAIRS-DAG: func.func private @hk_attention_1({{.*}}) attributes {hybrid.kernel = {{{.*}}kind = "attention", sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 0 : i64, decode = 1 : i64, kv_dtype = 0 : i64}
 
-// int8: rows of 2 heads x 16 dims padded to 32, plus a scale per head:
-// 2 * 32 + 2 * 4 = 72 bytes. kv_append writes the levels (u8) and the
+// int8: a head's row of 16 dims padded to 32, plus its scale: 32 + 4 = 36
+// bytes. kv_append writes the levels (u8) and the
 // scales (f32 over the same memory); attention reads K's levels as u8, V's
 // as i8, each with its scales.
-// INT8KV: module attributes {{{.*}}hybrid.kv_cache = #hybrid.kv_cache<int8, heads = 2, head_dim = 16>, hybrid.kv_row_bytes = 72 : i64
-// INT8KV-DAG: func.func private @hk_kv_append_0({{.*}}) attributes {hybrid.kernel = {args = [array<i64: 2, 2, 32>, array<i64: -1, 0, 32>, array<i64: 2, 1, 8>, array<i64: 2, 2, 32>], constants = {}, kind = "kv_append", sizes = {HD = 16 : i64, KV = 2 : i64, dtype = 2 : i64, v = 0 : i64}
-// INT8KV-DAG: func.func private @hk_attention_1({{.*}}) attributes {hybrid.kernel = {args = [array<i64: 2, 2, 32>, array<i64: 2, 1, 8>, array<i64: 2, 2, 32>, array<i64: 2, 0, 8>, array<i64: 2, 2, 32>, array<i64: -1, 0, 32>, array<i64: 2, 2, 32>], constants = {scale = 6.250000e-02 : f64}, kind = "attention", sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 0 : i64, decode = 1 : i64, kv_dtype = 2 : i64}
+// INT8KV: module attributes {{{.*}}hybrid.kv_cache = #hybrid.kv_cache<int8, heads = 2, head_dim = 16>, hybrid.kv_row_bytes = 36 : i64
+// INT8KV-DAG: func.func private @hk_kv_append_0({{.*}}) attributes {hybrid.kernel = {args = [array<i64: 2, 2, 32>, array<i64: -1, 0, 32>, array<i64: 3, 1, 8>, array<i64: 3, 2, 32>], constants = {}, kind = "kv_append", sizes = {HD = 16 : i64, KV = 2 : i64, dtype = 2 : i64, v = 0 : i64}
+// INT8KV-DAG: func.func private @hk_attention_1({{.*}}) attributes {hybrid.kernel = {args = [array<i64: 2, 2, 32>, array<i64: 3, 1, 8>, array<i64: 3, 2, 32>, array<i64: 3, 0, 8>, array<i64: 3, 2, 32>, array<i64: -1, 0, 32>, array<i64: 2, 2, 32>], constants = {scale = 6.250000e-02 : f64}, kind = "attention", sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 0 : i64, decode = 1 : i64, kv_dtype = 2 : i64}
 
 // CHECK-LABEL: func.func @hybridc_prefill(%arg0: !llvm.ptr, %arg1: memref<?xi32>, %arg2: memref<?xi8>, %arg3: memref<?xi8>, %arg4: memref<?xi8>, %arg5: memref<?xi8>, %arg6: index, %arg7: index, %arg8: memref<?xi8>, %arg9: memref<?xi8>, %arg10: index) attributes {llvm.emit_c_interface}
 // CHECK: %[[T:.*]] = memref.dim %arg1

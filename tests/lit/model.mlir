@@ -44,7 +44,7 @@ hybrid.weight @model.layers.1.shared_mlp.output_linear.weight : tensor<64x64xbf1
 // PLAN-SAME: tensor<3x160xf32> {hybrid.state = "model.layers.0.conv", hybrid.state_bytes = 1920 : i64, hybrid.state_offset = 0 : i64}
 // PLAN-SAME: tensor<8x16x16xf32> {hybrid.state = "model.layers.0.ssm", hybrid.state_bytes = 8192 : i64, hybrid.state_offset = 1920 : i64}
 // PLAN-SAME: tensor<2x?x16xf32> {hybrid.bytes_per_token = 128 : i64, hybrid.kv_segment = 0 : i64, hybrid.state = "model.layers.1.k_cache"}
-// PLAN-SAME: tensor<2x?x16xf32> {hybrid.bytes_per_token = 128 : i64, hybrid.kv_segment = 1 : i64, hybrid.state = "model.layers.1.v_cache"}
+// PLAN-SAME: tensor<2x?x16xf32> {hybrid.bytes_per_token = 128 : i64, hybrid.kv_segment = 2 : i64, hybrid.state = "model.layers.1.v_cache"}
 // PLAN-SAME: attributes {hybrid.fixed_state_bytes = 10112 : i64, hybrid.kv_bytes_per_token = 256 : i64}
 func.func @forward(%tokens: tensor<?xi32>,
                    %conv: tensor<3x160xf32> {hybrid.state = "model.layers.0.conv"},

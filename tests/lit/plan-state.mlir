@@ -8,7 +8,7 @@
 // CHECK-SAME: %{{.*}}: tensor<3x160xf32> {hybrid.state = "model.layers.0.conv", hybrid.state_bytes = 1920 : i64, hybrid.state_offset = 0 : i64}
 // CHECK-SAME: %{{.*}}: tensor<8x16x16xf32> {hybrid.state = "model.layers.0.ssm", hybrid.state_bytes = 8192 : i64, hybrid.state_offset = 1920 : i64}
 // CHECK-SAME: %{{.*}}: tensor<2x?x16xf32> {hybrid.bytes_per_token = 128 : i64, hybrid.kv_segment = 0 : i64, hybrid.state = "model.layers.1.k_cache"}
-// CHECK-SAME: %{{.*}}: tensor<2x?x16xf32> {hybrid.bytes_per_token = 128 : i64, hybrid.kv_segment = 1 : i64, hybrid.state = "model.layers.1.v_cache"}
+// CHECK-SAME: %{{.*}}: tensor<2x?x16xf32> {hybrid.bytes_per_token = 128 : i64, hybrid.kv_segment = 2 : i64, hybrid.state = "model.layers.1.v_cache"}
 // CHECK-SAME: attributes {hybrid.fixed_state_bytes = 10112 : i64, hybrid.kv_bytes_per_token = 256 : i64}
 func.func @forward(%tokens: tensor<?xi32>,
                    %conv: tensor<3x160xf32> {hybrid.state = "model.layers.0.conv"},
@@ -71,12 +71,13 @@ func.func @two_dynamic(%kc: tensor<?x?x16xf32> {hybrid.state = "model.layers.2.k
 // A KV cache's bytes per token are those of the element type its attention
 // keeps (runtime/include/hybridc/kv_layout.h): [2,?,16] is 2*16*4 = 128 in
 // f32, 2*16*2 = 64 in bf16, and in int8 the head dim padded to a block of
-// 32 plus an f32 scale per block: 2*32 + 2*4 = 72.
+// 32 plus an f32 scale per block: 2*32 + 2*4 = 72. A cache takes one
+// segment per kv head: its first is kv_segment.
 // CHECK-LABEL: func.func @kv_dtypes
 // CHECK-SAME: {hybrid.bytes_per_token = 64 : i64, hybrid.kv_segment = 0 : i64, hybrid.state = "model.layers.0.k_cache"}
-// CHECK-SAME: {hybrid.bytes_per_token = 64 : i64, hybrid.kv_segment = 1 : i64, hybrid.state = "model.layers.0.v_cache"}
-// CHECK-SAME: {hybrid.bytes_per_token = 72 : i64, hybrid.kv_segment = 2 : i64, hybrid.state = "model.layers.1.k_cache"}
-// CHECK-SAME: {hybrid.bytes_per_token = 72 : i64, hybrid.kv_segment = 3 : i64, hybrid.state = "model.layers.1.v_cache"}
+// CHECK-SAME: {hybrid.bytes_per_token = 64 : i64, hybrid.kv_segment = 2 : i64, hybrid.state = "model.layers.0.v_cache"}
+// CHECK-SAME: {hybrid.bytes_per_token = 72 : i64, hybrid.kv_segment = 4 : i64, hybrid.state = "model.layers.1.k_cache"}
+// CHECK-SAME: {hybrid.bytes_per_token = 72 : i64, hybrid.kv_segment = 6 : i64, hybrid.state = "model.layers.1.v_cache"}
 // CHECK-SAME: attributes {hybrid.fixed_state_bytes = 0 : i64, hybrid.kv_bytes_per_token = 272 : i64}
 func.func @kv_dtypes(%q: tensor<?x64xf32>, %k: tensor<?x32xf32>,
                      %kc0: tensor<2x?x16xf32> {hybrid.state = "model.layers.0.k_cache"},

@@ -97,7 +97,7 @@ struct KCache {
   uint8_t *at(int64_t token, int64_t d) const {
     const int64_t block = token / HYBRIDC_KV_BLOCK_TOKENS;
     return base + block * kKvRowBytes * HYBRIDC_KV_BLOCK_TOKENS +
-           4 * hybridc_kv_k_index(HYBRIDC_KV_F32, 2, 0, d, token % HYBRIDC_KV_BLOCK_TOKENS);
+           4 * hybridc_kv_k_index(HYBRIDC_KV_F32, 2, d, token % HYBRIDC_KV_BLOCK_TOKENS);
   }
   void put(int64_t token, int64_t v) const {
     const uint64_t u = uint64_t(v);

@@ -39,12 +39,13 @@ BuiltKernel buildKvAppend(const KernelSpec &spec, const TargetSpec &) {
   Param<int32_t> past("past");
   const Expr T = x.dim(1).extent();
 
-  Var e("e"), blk("blk");
+  // The cache's segments: [kv head][block][element].
+  Var e("e"), blk("blk"), head("head");
   Func data("kv_data");
-  data(e, blk) = undef(lay.storedType(isV));
+  data(e, blk, head) = undef(lay.storedType(isV));
   Func scales("kv_scales");
   if (lay.int8)
-    scales(e, blk) = undef<float>();
+    scales(e, blk, head) = undef<float>();
 
   // New element (d, g) of row t, and where it goes.
   RDom r(0, HD, 0, KV, 0, T, "r");
@@ -52,9 +53,9 @@ BuiltKernel buildKvAppend(const KernelSpec &spec, const TargetSpec &) {
   const Expr token = past + t, slot = token % HYBRIDC_KV_BLOCK_TOKENS,
              block = token / HYBRIDC_KV_BLOCK_TOKENS;
   const Expr value = x(g * HD + d, t);
-  const Expr at = isV ? lay.vIndex(g, d, slot) : lay.kIndex(g, d, slot);
+  const Expr at = isV ? lay.vIndex(d, slot) : lay.kIndex(d, slot);
   if (!lay.int8) {
-    data(at, block) = cast(lay.storedType(isV), value);
+    data(at, block, g) = cast(lay.storedType(isV), value);
   } else {
     // Per (token, kv head, block of 32 head dims): the scale from the
     // largest magnitude, then each element's level.
@@ -72,12 +73,12 @@ BuiltKernel buildKvAppend(const KernelSpec &spec, const TargetSpec &) {
     const Expr s = scale(d / QB, g, t);
     const Expr q = select(s > 0, clamp(round(value / s), -127.0f, 127.0f), 0.0f);
     // K: u8 = q + 128 (vpdpbusd's unsigned operand); V: the s8 q as a byte.
-    data(at, block) = isV ? reinterpret<uint8_t>(cast<int8_t>(q)) : cast<uint8_t>(q + 128.0f);
+    data(at, block, g) = isV ? reinterpret<uint8_t>(cast<int8_t>(q)) : cast<uint8_t>(q + 128.0f);
     // One scale per block of head dims, written by its first element.
     RDom rs(0, lay.scaleBlocks, 0, KV, 0, T, "rs");
     const Expr stoken = past + rs.z;
-    scales(lay.scaleIndex(rs.y, rs.x * QB, stoken % HYBRIDC_KV_BLOCK_TOKENS),
-           stoken / HYBRIDC_KV_BLOCK_TOKENS) = scale(rs.x, rs.y, rs.z);
+    scales(lay.scaleIndex(rs.x * QB, stoken % HYBRIDC_KV_BLOCK_TOKENS),
+           stoken / HYBRIDC_KV_BLOCK_TOKENS, rs.y) = scale(rs.x, rs.y, rs.z);
     amax.compute_root();
     amax.update().reorder(rq, qb, gg, tt);
     scale.compute_root();
@@ -87,19 +88,18 @@ BuiltKernel buildKvAppend(const KernelSpec &spec, const TargetSpec &) {
   if (lay.hdp > HD) {
     RDom rp(HD, int(lay.hdp - HD), 0, KV, 0, T, "rp");
     const Expr ptoken = past + rp.z, pslot = ptoken % HYBRIDC_KV_BLOCK_TOKENS;
-    data(isV ? lay.vIndex(rp.y, rp.x, pslot) : lay.kIndex(rp.y, rp.x, pslot),
-         ptoken / HYBRIDC_KV_BLOCK_TOKENS) = lay.zero(isV);
+    data(isV ? lay.vIndex(rp.x, pslot) : lay.kIndex(rp.x, pslot),
+         ptoken / HYBRIDC_KV_BLOCK_TOKENS, rp.y) = lay.zero(isV);
   }
   const Expr end = past + T;
   const Expr lastBlock = (end - 1) / HYBRIDC_KV_BLOCK_TOKENS;
   RDom rz(0, int(lay.hdp), 0, KV, 0, HYBRIDC_KV_BLOCK_TOKENS, "rz");
   rz.where(rz.z >= end % HYBRIDC_KV_BLOCK_TOKENS && end % HYBRIDC_KV_BLOCK_TOKENS != 0);
-  data(isV ? lay.vIndex(rz.y, rz.x, rz.z) : lay.kIndex(rz.y, rz.x, rz.z), lastBlock) =
-      lay.zero(isV);
+  data(isV ? lay.vIndex(rz.x, rz.z) : lay.kIndex(rz.x, rz.z), lastBlock, rz.y) = lay.zero(isV);
   if (lay.int8) {
     RDom rzs(0, lay.scaleBlocks, 0, KV, 0, HYBRIDC_KV_BLOCK_TOKENS, "rzs");
     rzs.where(rzs.z >= end % HYBRIDC_KV_BLOCK_TOKENS && end % HYBRIDC_KV_BLOCK_TOKENS != 0);
-    scales(lay.scaleIndex(rzs.y, rzs.x * HYBRIDC_KV_SCALE_BLOCK, rzs.z), lastBlock) = 0.0f;
+    scales(lay.scaleIndex(rzs.x * HYBRIDC_KV_SCALE_BLOCK, rzs.z), lastBlock, rzs.y) = 0.0f;
   }
 
   for (Func *f : {&data, &scales}) {
@@ -108,6 +108,7 @@ BuiltKernel buildKvAppend(const KernelSpec &spec, const TargetSpec &) {
     f->output_buffer().dim(0).set_bounds(0, int(f == &data ? lay.blockElements(isV)
                                                              : lay.blockBytes / 4));
     f->output_buffer().dim(1).set_min(0);
+    f->output_buffer().dim(2).set_bounds(0, KV);
   }
   // ---------------- Schedule ----------------
   // Scalar scatters in row order (t outer, then kv heads, then head dims):

@@ -3,9 +3,10 @@
 // Internal to codegen/lib/Kernels (includes Halide.h). The layout itself is
 // runtime/include/hybridc/kv_layout.h; its index macros are used here on
 // Halide expressions, so the kernels and the runtime share one formula.
-// A kernel sees a cache segment as a 2-D buffer [blocks][elements of one
-// block] of the type it reads it as (a block's bytes as u8, its pairs of
-// bf16 as u32, its scales as f32: views of the same memory).
+// A kernel sees one attention layer's K (or V) cache, its KV segments
+// side by side, as a 3-D buffer [kv head][blocks][elements of one block] of
+// the type it reads it as (a block's bytes as u8, its pairs of bf16 as u32,
+// its scales as f32: views of the same memory).
 //
 //===----------------------------------------------------------------------===//
 #ifndef HYBRIDC_CODEGEN_KERNELS_KVCACHELAYOUT_H
@@ -31,7 +32,7 @@ struct KvBlockLayout {
         pk(hybridc_kv_pack_k(dtype)), pv(hybridc_kv_pack_v(dtype)),
         int8(dtype == HYBRIDC_KV_INT8), bf16(dtype == HYBRIDC_KV_BF16),
         scaleBlocks(int8 ? hdp / HYBRIDC_KV_SCALE_BLOCK : 0),
-        blockBytes(hybridc_kv_row_bytes(dtype, KV, HD) * HYBRIDC_KV_BLOCK_TOKENS) {}
+        blockBytes(hybridc_kv_row_bytes(dtype, HD) * HYBRIDC_KV_BLOCK_TOKENS) {}
 
   /// The type the cache stores K or V data in (int8: bytes).
   Halide::Type storedType(bool) const {
@@ -47,22 +48,24 @@ struct KvBlockLayout {
       return Halide::cast<uint8_t>(isV ? 0 : 128);
     return Halide::cast(storedType(isV), 0.0f);
   }
-  Halide::Expr kIndex(const Halide::Expr &g, const Halide::Expr &d, const Halide::Expr &i) const {
-    return HYBRIDC_KV_K_INDEX(hdp, pk, g, d, i);
+  /// Element (head dim d, token slot i) of a block, in elements of its type.
+  Halide::Expr kIndex(const Halide::Expr &d, const Halide::Expr &i) const {
+    return HYBRIDC_KV_K_INDEX(hdp, pk, d, i);
   }
-  Halide::Expr vIndex(const Halide::Expr &g, const Halide::Expr &d, const Halide::Expr &i) const {
-    return HYBRIDC_KV_V_INDEX(hdp, pv, g, d, i);
+  Halide::Expr vIndex(const Halide::Expr &d, const Halide::Expr &i) const {
+    return HYBRIDC_KV_V_INDEX(hdp, pv, d, i);
   }
-  Halide::Expr scaleIndex(const Halide::Expr &g, const Halide::Expr &d,
-                          const Halide::Expr &i) const {
-    return HYBRIDC_KV_SCALE_INDEX(hdp, KV, g, d, i);
+  /// int8: the scale of (head dim d, token slot i), in f32 units.
+  Halide::Expr scaleIndex(const Halide::Expr &d, const Halide::Expr &i) const {
+    return HYBRIDC_KV_SCALE_INDEX(hdp, d, i);
   }
 
-  /// A segment viewed as `type`: [blocks][blockBytes / type's bytes].
-  Halide::ImageParam segment(const char *name, Halide::Type type) const {
-    Halide::ImageParam p(type, 2, name);
+  /// A cache's segments viewed as `type`: [KV][blocks][blockBytes / its bytes].
+  Halide::ImageParam segments(const char *name, Halide::Type type) const {
+    Halide::ImageParam p(type, 3, name);
     p.dim(0).set_bounds(0, int(blockBytes / type.bytes()));
     p.dim(1).set_min(0);
+    p.dim(2).set_bounds(0, KV);
     return p;
   }
 };
@@ -85,8 +88,8 @@ struct KvSegmentInput {
     return lay.bf16 ? Halide::UInt(32) : Halide::Float(32);
   }
   KvSegmentInput(const KvBlockLayout &lay, bool isV, const std::string &name)
-      : data(lay.segment(name.c_str(), dataType(lay, isV))),
-        scales(lay.int8 ? lay.segment((name + "_scales").c_str(), Halide::Float(32))
+      : data(lay.segments(name.c_str(), dataType(lay, isV))),
+        scales(lay.int8 ? lay.segments((name + "_scales").c_str(), Halide::Float(32))
                         : Halide::ImageParam()) {}
   void appendTo(std::vector<Halide::ImageParam> &buffers, const KvBlockLayout &lay) const {
     buffers.push_back(data);
@@ -101,14 +104,14 @@ inline Halide::Expr kvValue(const KvBlockLayout &lay, const KvSegmentInput &in, 
                             const Halide::Expr &g, const Halide::Expr &d, const Halide::Expr &key) {
   using namespace Halide;
   const Expr slot = key % HYBRIDC_KV_BLOCK_TOKENS, block = key / HYBRIDC_KV_BLOCK_TOKENS;
-  const Expr at = isV ? lay.vIndex(g, d, slot) : lay.kIndex(g, d, slot);
+  const Expr at = isV ? lay.vIndex(d, slot) : lay.kIndex(d, slot);
   if (lay.bf16) // K pairs two head dims, V two tokens
-    return bf16Half(in.data(at / 2, block), isV ? slot % 2 : d % 2);
+    return bf16Half(in.data(at / 2, block, g), isV ? slot % 2 : d % 2);
   if (!lay.int8)
-    return in.data(at, block);
-  Expr level = isV ? cast<float>(in.data(at, block))
-                   : cast<float>(cast<int32_t>(in.data(at, block)) - 128);
-  return level * in.scales(lay.scaleIndex(g, d, slot), block);
+    return in.data(at, block, g);
+  Expr level = isV ? cast<float>(in.data(at, block, g))
+                   : cast<float>(cast<int32_t>(in.data(at, block, g)) - 128);
+  return level * in.scales(lay.scaleIndex(d, slot), block, g);
 }
 
 } // namespace hybridc::codegen

@@ -116,10 +116,12 @@ Value DriverBuilder::kvView(Value cacheArg, Type elem) {
   Value segmentBytes =
       b->create<arith::MulIOp>(loc, stream.kvCapacity, idx(lc.kvRowBytes));
   Value offset = b->create<arith::MulIOp>(loc, segmentBytes, idx(lc.kvSegment[index]));
-  // The capacity is whole blocks (the runtime's ensure_kv).
+  // The capacity is whole blocks (the runtime's ensure_kv); the cache's kv
+  // heads are consecutive segments.
   Value blocks = b->create<arith::DivUIOp>(loc, stream.kvCapacity, idx(HYBRIDC_KV_BLOCK_TOKENS));
   const int64_t blockBytes = lc.kvRowBytes * HYBRIDC_KV_BLOCK_TOKENS;
-  auto type = MemRefType::get({kDyn, blockBytes * 8 / elem.getIntOrFloatBitWidth()}, elem);
+  auto type = MemRefType::get({lc.kvHeads, kDyn, blockBytes * 8 / elem.getIntOrFloatBitWidth()},
+                              elem);
   return b->create<memref::ViewOp>(loc, type, stream.kv, offset, ValueRange{blocks});
 }
 

@@ -191,8 +191,9 @@ private:
   Matrix expertWeights(Value weightRef, int64_t E, int64_t out, int64_t in);
   Value plainF32(Value weightRef);
   Value stateView(Value stateArg, bool output);
-  /// The stream's KV cache segment of `cacheArg` as [blocks][elements of
-  /// one block] of `elem` (kv_layout.h): the views a kernel reads or writes.
+  /// The stream's KV cache `cacheArg` (a segment per kv head) as [kv head]
+  /// [blocks][elements of one block] of `elem` (kv_layout.h): the views a
+  /// kernel reads or writes.
   Value kvView(Value cacheArg, Type elem);
   Value rows(Value matrix, Value first, Value count);
   /// Rows per tile of the grouped MoE kernel.

@@ -55,12 +55,15 @@ LogicalResult readStateLayout(func::FuncOp forward, LoweringContext &lc) {
       lc.stateOffset.push_back(offset.getInt());
       lc.kvSegment.push_back(-1);
     } else if (segment && rowBytes) {
-      if (lc.kvRowBytes && lc.kvRowBytes != rowBytes.getInt())
-        return forward.emitError("all KV caches must have the same row size");
-      lc.kvRowBytes = rowBytes.getInt();
+      // One segment per kv head: the cache's row is heads x the segment's.
+      const int64_t heads = cast<ShapedType>(a.getType()).getDimSize(0);
+      const int64_t headRow = rowBytes.getInt() / heads;
+      if ((lc.kvRowBytes && lc.kvRowBytes != headRow) || headRow * heads != rowBytes.getInt())
+        return forward.emitError("all KV caches must have the same row size per kv head");
+      lc.kvRowBytes = headRow;
       lc.stateOffset.push_back(-1);
       lc.kvSegment.push_back(segment.getInt());
-      lc.kvSegments = std::max<int64_t>(lc.kvSegments, segment.getInt() + 1);
+      lc.kvSegments = std::max<int64_t>(lc.kvSegments, segment.getInt() + heads);
     } else {
       return forward.emitError("hybrid-lower-to-kernels: argument #")
              << n << " of @forward has no planned place (hybrid.state_offset or "
@@ -89,12 +92,13 @@ LogicalResult readStateLayout(func::FuncOp forward, LoweringContext &lc) {
       auto arg = dyn_cast<BlockArgument>(cache);
       return arg ? lc.kvSegment[arg.getArgNumber() - 1] : -1;
     };
+    // kv_layout.h: a layer's K heads, then its V heads.
     const int64_t k = segmentOf(attention.getKCache()), v = segmentOf(attention.getVCache());
-    if (k < 0 || k % 2 != 0 || v != k + 1)
-      return attention.emitOpError("needs its K cache in an even KV segment and its V cache in "
-                                   "the next (hybrid-plan-state gives the K and V caches of a "
-                                   "layer in argument order), got segments ")
-             << k << " and " << v;
+    if (k < 0 || k % (2 * lc.kvHeads) != 0 || v != k + lc.kvHeads)
+      return attention.emitOpError("needs its K cache's kv heads in segments 2l x ")
+             << lc.kvHeads << " on and its V cache's right after them (hybrid-plan-state gives "
+             << "the K and V caches of a layer in argument order), got segments " << k
+             << " and " << v;
   }
   return success();
 }

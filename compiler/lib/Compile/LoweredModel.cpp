@@ -102,16 +102,15 @@ llvm::Expected<LoweredModel> hybridc::readLoweredModel(ModuleOp module,
     m.memory.kvDtype = static_cast<int32_t>(kv.getDtype());
     m.memory.kvHeads = kv.getKvHeads();
     m.memory.kvHeadDim = kv.getHeadDim();
-    if (hybridc_kv_row_bytes(m.memory.kvDtype, m.memory.kvHeads, m.memory.kvHeadDim) !=
-        m.memory.kvRowBytes)
+    const int64_t row = hybridc_kv_row_bytes(m.memory.kvDtype, m.memory.kvHeadDim);
+    if (row != m.memory.kvRowBytes || m.memory.kvSegments % (2 * m.memory.kvHeads) != 0)
       return makeError("hybrid.kv_row_bytes (" + std::to_string(m.memory.kvRowBytes) +
-                       ") is not the row of hybrid.kv_cache's " +
-                       std::to_string(m.memory.kvHeads) + " x " +
+                       ") and hybrid.kv_segments (" + std::to_string(m.memory.kvSegments) +
+                       ") do not fit hybrid.kv_cache's rows of " +
+                       std::to_string(m.memory.kvHeads) + " heads of " +
                        std::to_string(m.memory.kvHeadDim) + " " +
-                       hybridc_kv_dtype_name(m.memory.kvDtype) + " (" +
-                       std::to_string(hybridc_kv_row_bytes(m.memory.kvDtype, m.memory.kvHeads,
-                                                           m.memory.kvHeadDim)) +
-                       " bytes)");
+                       hybridc_kv_dtype_name(m.memory.kvDtype) + " (" + std::to_string(row) +
+                       " bytes a head, K and V segments per head)");
   }
   return m;
 }

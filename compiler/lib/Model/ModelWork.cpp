@@ -135,7 +135,7 @@ llvm::Expected<ModelWork> hybridc::computeModelWork(const ModelConfig &c,
   const Wide convState = Wide(c.mambaConvKernel - 1) * c.convDim();
   const Wide stateBytes = 2 * mambaLayers * (stateElements + convState) * kStateBytes;
   const Wide kvBytes =
-      attentionLayers * 2 * hybridc_kv_row_bytes(kvDtype, c.numKvHeads, c.headDim);
+      attentionLayers * 2 * c.numKvHeads * hybridc_kv_row_bytes(kvDtype, c.headDim);
 
   for (auto [name, value, field] :
        {std::tuple{"multiply-adds per token", matmulMacs, &ModelWork::matmulMacsPerToken},

@@ -1,5 +1,6 @@
 //===- LibraryDescription.cpp - what a compiled library holds -------------===//
 #include "hybridc/Run/LibraryDescription.h"
+#include "hybridc/runtime_abi.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -99,12 +100,9 @@ SessionMemory MemoryPlan::sessionAt(int64_t tokens, int64_t checkpointInterval) 
   // whole blocks) x kv_segments x kv_row_bytes, but a page of it is resident
   // only once written, and the driver writes the blocks holding tokens
   // [0, tokens) of each segment (hybridc_rt_kv_used_bytes, Internal.h),
-  // tails included. Left out: what a growth with tokens in place leaves
-  // behind (the memmove vacates each odd segment's old place, inside the
-  // unused tail of a new segment, which stays resident: half the segments'
-  // blocks in use at that growth, until the session is freed), and
-  // transparent huge pages (the mapping asks for them, so a touched 2
-  // MiB-aligned range may be resident whole).
+  // tails included; a growth gives back the pages the moved segments left
+  // (hybridc_rt_map_release). Left out: transparent huge pages (the mapping
+  // asks for them, so a touched 2 MiB-aligned range may be resident whole).
   const int64_t segmentInUse = hybridc_kv_round_tokens(tokens) * kvRowBytes;
   s.kvInUseBytes = kvSegments * segmentInUse;
   s.kvBytes = kvSegments * roundUp(segmentInUse, 4096);
@@ -119,6 +117,10 @@ SessionMemory MemoryPlan::sessionAt(int64_t tokens, int64_t checkpointInterval) 
   s.workspaceTokens = std::min(tokens, maxChunkTokens);
   const int64_t workspace = workspaceFixedBytes + s.workspaceTokens * workspaceBytesPerToken;
   s.workspaceBytes = tokens > 0 ? alignedAllocBytes(workspace) : 0;
+  // StateImage.cpp, image_bytes (the layout in runtime_abi.h).
+  s.imageBytes = HYBRIDC_STATE_HEADER_BYTES + 2 * stateBytes +
+                 s.tokens * static_cast<int64_t>(sizeof(int32_t)) +
+                 s.checkpoints * (8 + stateBytes) + s.kvInUseBytes;
   return s;
 }
 
@@ -383,7 +385,8 @@ llvm::json::Object hybridc::sessionMemoryToJson(const SessionMemory &s) {
                             {"checkpoint_bytes", s.checkpointBytes},
                             {"workspace_tokens", s.workspaceTokens},
                             {"workspace_bytes", s.workspaceBytes},
-                            {"total_bytes", s.total()}};
+                            {"total_bytes", s.total()},
+                            {"state_image_bytes", s.imageBytes}};
 }
 
 std::string hybridc::describeSessionMemory(const SessionMemory &s, const MemoryPlan &plan) {
@@ -409,5 +412,7 @@ std::string hybridc::describeSessionMemory(const SessionMemory &s, const MemoryP
   os << llvm::formatv("  workspace             {0,14} (a call of {1} tokens)\n", s.workspaceBytes,
                       s.workspaceTokens);
   os << llvm::formatv("  total                 {0,14} ({1})\n", s.total(), mib(s.total()));
+  os << llvm::formatv("  state_image           {0,14} (session_save of this session)\n",
+                      s.imageBytes);
   return out;
 }

@@ -5,20 +5,24 @@
  * element lies), the runtime (capacity in whole blocks, state images) and
  * the tests (their plain-loop oracle). Header-only C.
  *
- * A KV cache is one segment per attention layer and per K or V. A segment
- * is an array of blocks of HYBRIDC_KV_BLOCK_TOKENS (16) consecutive tokens;
- * block b holds tokens 16b .. 16b+15 of every kv head, so a segment of
- * `capacity` tokens (a multiple of 16) is `capacity * row_bytes` bytes and
- * growing it keeps every block where it is. Inside a block, per kv head g,
- * with HDP the head dimension padded as hybridc_kv_padded_head_dim says
- * (padding holds zeros) and P the packing:
+ * A KV cache is one segment per attention layer, K or V, and kv head: the
+ * segments of layer l (counting attention layers in the model's order) are
+ * its K heads (2 l) * kv_heads + g, then its V heads (2 l + 1) * kv_heads +
+ * g. So one kv head's keys (or values) lie in one place, in token order:
+ * decode and prefill stream each head's cache front to back.
  *
- *   K: [g][HDP / P][16 tokens][P]   P consecutive head dims of one token side
- *      by side, the 16 tokens of the block next to each other: a vector load
+ * A segment is an array of blocks of HYBRIDC_KV_BLOCK_TOKENS (16)
+ * consecutive tokens, so a segment of `capacity` tokens (a multiple of 16)
+ * is `capacity * row_bytes` bytes and growing it keeps every block where it
+ * is. Inside a block, with HDP the head dimension padded as
+ * hybridc_kv_padded_head_dim says (padding holds zeros) and P the packing:
+ *
+ *   K: [HDP / P][16 tokens][P]   P consecutive head dims of one token side by
+ *      side, the 16 tokens of the block next to each other: a vector load
  *      of one head dim (group) across the block's tokens, what decode's
  *      scores (tokens as vector lanes) multiply by one broadcast query value.
- *   V: [g][16 / P][HDP][P]          P consecutive tokens of one head dim side
- *      by side: a vector load across head dims, what decode's weighted sum
+ *   V: [16 / P][HDP][P]          P consecutive tokens of one head dim side by
+ *      side: a vector load across head dims, what decode's weighted sum
  *      (head dims as lanes) multiplies by one broadcast weight (pair).
  *
  * Element types (P for K / V):
@@ -31,10 +35,8 @@
  *         all-zero block), quantized once, when the row is written.
  *         K stores u8 = q + 128, P = 4 (four u8 in a 32-bit lane: the
  *         unsigned operand of vpdpbusd); V stores the s8 q, P = 1. After the
- *         data of all kv heads, the block holds the scales of both as f32
- *         [g][HDP / 32][16 tokens].
+ *         data, the block holds the scales as f32 [HDP / 32][16 tokens].
  *
- * Segments come in pairs: segment 2l is layer l's K cache, 2l + 1 its V.
  * Token slots of a block past the session's position are zeros after every
  * write (the kernel that appends rows writes whole blocks' tails), so a
  * partly filled block never holds stale values beyond what was written
@@ -95,67 +97,67 @@ static inline int64_t hybridc_kv_padded_head_dim(int32_t dtype, int64_t hd) {
   return (hd + unit - 1) / unit * unit;
 }
 
-/* Bytes of one token in one segment (a block is 16 of them), scales included. */
-static inline int64_t hybridc_kv_row_bytes(int32_t dtype, int64_t kv_heads, int64_t hd) {
+/* Bytes of one token in one segment (one kv head's row; a block is 16 of
+ * them), scales included. */
+static inline int64_t hybridc_kv_row_bytes(int32_t dtype, int64_t hd) {
   const int64_t hdp = hybridc_kv_padded_head_dim(dtype, hd);
-  int64_t bytes = kv_heads * hdp * hybridc_kv_element_bytes(dtype);
+  int64_t bytes = hdp * hybridc_kv_element_bytes(dtype);
   if (hybridc_kv_has_scales(dtype))
-    bytes += kv_heads * (hdp / HYBRIDC_KV_SCALE_BLOCK) * 4;
+    bytes += (hdp / HYBRIDC_KV_SCALE_BLOCK) * 4;
   return bytes;
 }
 
-/* Where element (token slot i of the block, kv head g, head dim d) lies, in
- * elements from the block's start; hdp is the padded head dimension, p the
- * packing. Macros, so the kernels' index expressions (Halide's, of the same
+/* Whether segment `segment` of a cache with `kv_heads` heads per layer holds
+ * values (1) or keys (0). */
+static inline int hybridc_kv_segment_is_v(int64_t segment, int64_t kv_heads) {
+  return (int)((segment / kv_heads) % 2);
+}
+
+/* Where element (head dim d, token slot i) of a block lies, in elements
+ * from the block's start; hdp is the padded head dimension, p the packing.
+ * Macros, so the kernels' index expressions (Halide's, of the same
  * operators) are these very formulas. */
-#define HYBRIDC_KV_K_INDEX(hdp, p, g, d, i)                                                         \
-  ((((g) * ((hdp) / (p)) + (d) / (p)) * HYBRIDC_KV_BLOCK_TOKENS + (i)) * (p) + (d) % (p))
-#define HYBRIDC_KV_V_INDEX(hdp, p, g, d, i)                                                         \
-  ((((g) * (HYBRIDC_KV_BLOCK_TOKENS / (p)) + (i) / (p)) * (hdp) + (d)) * (p) + (i) % (p))
-/* int8: the scale of (token slot i, kv head g, head dim d), in f32 units
- * from the block's start, past the data of all kv_heads heads. */
-#define HYBRIDC_KV_SCALE_INDEX(hdp, kv_heads, g, d, i)                                              \
-  ((kv_heads) * (hdp) * HYBRIDC_KV_BLOCK_TOKENS / 4 +                                              \
-   ((g) * ((hdp) / HYBRIDC_KV_SCALE_BLOCK) + (d) / HYBRIDC_KV_SCALE_BLOCK) *                      \
-       HYBRIDC_KV_BLOCK_TOKENS +                                                                   \
+#define HYBRIDC_KV_K_INDEX(hdp, p, d, i)                                                            \
+  ((((d) / (p)) * HYBRIDC_KV_BLOCK_TOKENS + (i)) * (p) + (d) % (p))
+#define HYBRIDC_KV_V_INDEX(hdp, p, d, i) (((((i) / (p)) * (hdp) + (d)) * (p)) + (i) % (p))
+/* int8: the scale of (head dim d, token slot i), in f32 units from the
+ * block's start, past the block's data. */
+#define HYBRIDC_KV_SCALE_INDEX(hdp, d, i)                                                           \
+  ((hdp) * HYBRIDC_KV_BLOCK_TOKENS / 4 + ((d) / HYBRIDC_KV_SCALE_BLOCK) * HYBRIDC_KV_BLOCK_TOKENS + \
    (i))
 
-static inline int64_t hybridc_kv_k_index(int32_t dtype, int64_t hd, int64_t g, int64_t d,
-                                         int64_t i) {
-  return HYBRIDC_KV_K_INDEX(hybridc_kv_padded_head_dim(dtype, hd), (int64_t)hybridc_kv_pack_k(dtype),
-                            g, d, i);
+static inline int64_t hybridc_kv_k_index(int32_t dtype, int64_t hd, int64_t d, int64_t i) {
+  return HYBRIDC_KV_K_INDEX(hybridc_kv_padded_head_dim(dtype, hd),
+                            (int64_t)hybridc_kv_pack_k(dtype), d, i);
 }
-static inline int64_t hybridc_kv_v_index(int32_t dtype, int64_t hd, int64_t g, int64_t d,
-                                         int64_t i) {
-  return HYBRIDC_KV_V_INDEX(hybridc_kv_padded_head_dim(dtype, hd), (int64_t)hybridc_kv_pack_v(dtype),
-                            g, d, i);
+static inline int64_t hybridc_kv_v_index(int32_t dtype, int64_t hd, int64_t d, int64_t i) {
+  return HYBRIDC_KV_V_INDEX(hybridc_kv_padded_head_dim(dtype, hd),
+                            (int64_t)hybridc_kv_pack_v(dtype), d, i);
 }
-static inline int64_t hybridc_kv_scale_index(int64_t kv_heads, int64_t hd, int64_t g, int64_t d,
-                                             int64_t i) {
-  return HYBRIDC_KV_SCALE_INDEX(hybridc_kv_padded_head_dim(HYBRIDC_KV_INT8, hd), kv_heads, g, d, i);
+static inline int64_t hybridc_kv_scale_index(int64_t hd, int64_t d, int64_t i) {
+  return HYBRIDC_KV_SCALE_INDEX(hybridc_kv_padded_head_dim(HYBRIDC_KV_INT8, hd), d, i);
 }
 
 /* Writes the stored form of zero into token slots first_slot .. 15 of one
  * block of a K (is_v = 0) or V (is_v = 1) segment: what the kernel that
  * appends rows leaves after its last one, and what a state image holds
  * there, whatever a failed call or a truncation left in the cache. */
-static inline void hybridc_kv_clear_slots(int32_t dtype, int64_t kv_heads, int64_t hd, int is_v,
-                                          uint8_t *block, int64_t first_slot) {
+static inline void hybridc_kv_clear_slots(int32_t dtype, int64_t hd, int is_v, uint8_t *block,
+                                          int64_t first_slot) {
   const int64_t hdp = hybridc_kv_padded_head_dim(dtype, hd);
   const int32_t bytes = hybridc_kv_element_bytes(dtype);
-  for (int64_t g = 0; g < kv_heads; ++g)
-    for (int64_t d = 0; d < hdp; ++d)
-      for (int64_t i = first_slot; i < HYBRIDC_KV_BLOCK_TOKENS; ++i) {
-        const int64_t at = is_v ? hybridc_kv_v_index(dtype, hd, g, d, i)
-                                : hybridc_kv_k_index(dtype, hd, g, d, i);
-        if (dtype != HYBRIDC_KV_INT8) {
-          memset(block + at * bytes, 0, (size_t)bytes);
-          continue;
-        }
-        block[at] = is_v ? 0 : 128; /* level q = 0 (K keeps q + 128) */
-        if (d % HYBRIDC_KV_SCALE_BLOCK == 0)
-          memset(block + 4 * hybridc_kv_scale_index(kv_heads, hd, g, d, i), 0, 4);
+  for (int64_t d = 0; d < hdp; ++d)
+    for (int64_t i = first_slot; i < HYBRIDC_KV_BLOCK_TOKENS; ++i) {
+      const int64_t at =
+          is_v ? hybridc_kv_v_index(dtype, hd, d, i) : hybridc_kv_k_index(dtype, hd, d, i);
+      if (dtype != HYBRIDC_KV_INT8) {
+        memset(block + at * bytes, 0, (size_t)bytes);
+        continue;
       }
+      block[at] = is_v ? 0 : 128; /* level q = 0 (K keeps q + 128) */
+      if (d % HYBRIDC_KV_SCALE_BLOCK == 0)
+        memset(block + 4 * hybridc_kv_scale_index(hd, d, i), 0, 4);
+    }
 }
 
 /* Whole blocks that hold `tokens` tokens, in tokens. */

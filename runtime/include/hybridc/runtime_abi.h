@@ -114,7 +114,8 @@ typedef struct hybridc_call_ctx {
  *   weights   i8  the mapped payload
  *   state_in  i8  conv + SSM state before the call (desc.state_bytes); read only
  *   state_out i8  the state after the call (same layout); written
- *   kv        i8  KV cache: desc.kv_segments segments, segment s at byte
+ *   kv        i8  KV cache: desc.kv_segments segments (one per layer, K or
+ *                 V, and kv head), segment s at byte
  *                 s * kv_capacity * desc.kv_row_bytes, each blocks of tokens
  *                 in desc.kv_dtype as kv_layout.h lays them out; the call
  *                 writes tokens past .. past+n-1 of every segment
@@ -162,7 +163,7 @@ typedef struct hybridc_model_desc {
   int32_t hidden_size;
   int32_t num_layers;
   int64_t state_bytes;           /* conv + SSM state, zero = empty sequence */
-  int32_t kv_segments;           /* 2 per attention layer (K, V) */
+  int32_t kv_segments;           /* 2 x kv_heads per attention layer (K, V) */
   int64_t kv_row_bytes;          /* bytes of one token in one segment (kv_layout.h) */
   int64_t max_chunk_tokens;      /* prefill is split into calls of <= this */
   int64_t workspace_fixed_bytes;
@@ -180,8 +181,8 @@ typedef struct hybridc_model_desc {
   const uint8_t *tokenizer;      /* tokenizer blob (text_abi.h), NULL without one */
   uint64_t tokenizer_bytes;      /* its size, 0 without one */
   int32_t kv_dtype;              /* HYBRIDC_KV_F32, _BF16 or _INT8 (kv_layout.h) */
-  int32_t kv_heads;              /* one token's row in a segment: kv_heads x */
-  int32_t kv_head_dim;           /* kv_head_dim (0 without attention) */
+  int32_t kv_heads;              /* kv heads per layer: segments per K or V cache */
+  int32_t kv_head_dim;           /* one segment's row: a head dim (0 without attention) */
 } hybridc_model_desc;
 
 /* ---- The library: one or more CPU variants of one model -------------------

@@ -44,6 +44,9 @@ struct SessionMemory {
   /// The workspace of the largest call, min(tokens, maxChunkTokens) tokens.
   int64_t workspaceTokens = 0;
   int64_t workspaceBytes = 0;
+  /// The size of its state image (session_save_size): the header, two
+  /// states, the history, the checkpoints and the KV blocks in use.
+  int64_t imageBytes = 0;
 
   /// Every term, the KV as resident pages.
   int64_t total() const {
