@@ -44,6 +44,7 @@ struct BenchOptions {
   int64_t batch = 0; // streams of decode_batch (0: not measured)
   std::string tokenize; // a text file: measure the tokenizer instead
   bool progress = false; // report long prefills' slices even when stderr is a pipe
+  std::string loadState; // start from this saved session instead of a prefill
 };
 
 double seconds(std::chrono::steady_clock::time_point since) {
@@ -171,12 +172,15 @@ std::string percent(double fraction) {
 /// matching decode line; a figure that cannot be computed is left out.
 std::string describeRoofline(const Roofline &r, const BenchTimes &t, double prefillRate,
                              double decodeRate) {
-  std::string out = llvm::formatv("prefill {0}: {1:f1} tok/s", t.promptTokens, prefillRate);
-  if (r.prefillGflops)
-    out += llvm::formatv(", {0:f1} GFLOP/s", *r.prefillGflops).str();
-  if (r.prefillFraction)
-    out += " = " + percent(*r.prefillFraction) + " of " + r.peakUsed + " peak";
-  out += "\n";
+  std::string out;
+  if (t.prefillSeconds > 0) {
+    out = llvm::formatv("prefill {0}: {1:f1} tok/s", t.promptTokens, prefillRate);
+    if (r.prefillGflops)
+      out += llvm::formatv(", {0:f1} GFLOP/s", *r.prefillGflops).str();
+    if (r.prefillFraction)
+      out += " = " + percent(*r.prefillFraction) + " of " + r.peakUsed + " peak";
+    out += "\n";
+  }
   if (t.generatedTokens > 0) {
     out += llvm::formatv("decode after {0}: {1:f1} tok/s", t.promptTokens, decodeRate).str();
     if (r.decodeGBPerS)
@@ -264,10 +268,24 @@ llvm::Error bench(BenchOptions o) {
 
   m.profileReset();
   auto start = std::chrono::steady_clock::now();
-  if (llvm::Error e = prefillPrompt(m, prompt, logits.data(),
-                                    o.progress || isatty(STDERR_FILENO)))
-    return e;
-  double prefillSeconds = seconds(start);
+  double prefillSeconds = 0;
+  if (!o.loadState.empty()) {
+    // Decode at the depth of a saved session (hybridc run --save-state):
+    // no prefill to wait for, the first token a pseudo-random one.
+    if (llvm::Error e = m.loadState(o.loadState))
+      return e;
+    o.prompt = m.position();
+    logits.assign(logits.size(), 0.0f);
+    logits[static_cast<size_t>(nextToken())] = 1.0f;
+    if (!o.json)
+      llvm::outs() << llvm::formatv("loaded {0}: {1} tokens in {2:f2} s\n", o.loadState,
+                                    o.prompt, seconds(start));
+  } else {
+    if (llvm::Error e = prefillPrompt(m, prompt, logits.data(),
+                                      o.progress || isatty(STDERR_FILENO)))
+      return e;
+    prefillSeconds = seconds(start);
+  }
   std::string prefillProfile = m.profileReport() ? m.profileReport() : "";
   m.profileReset();
   // The batch streams: forks of the session after the prompt, made before
@@ -308,7 +326,7 @@ llvm::Error bench(BenchOptions o) {
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
   double peakMiB = usage.ru_maxrss / 1024.0;
-  double prefillRate = o.prompt / prefillSeconds;
+  double prefillRate = prefillSeconds > 0 ? o.prompt / prefillSeconds : 0.0;
   double decodeRate = o.gen > 0 ? o.gen / decodeSeconds : 0.0;
   double batchRate = batched && o.gen > 0 ? o.gen * o.batch / batchSeconds : 0.0;
   double batchSpeedup = decodeRate > 0 ? batchRate / decodeRate : 0.0;
@@ -336,9 +354,16 @@ llvm::Error bench(BenchOptions o) {
                               {"threads", o.threads},
                               {"prompt_tokens", o.prompt},
                               {"generated_tokens", o.gen},
-                              {"prefill_tokens_per_s", prefillRate},
+                              {"prefill_tokens_per_s", prefillSeconds > 0
+                                                           ? llvm::json::Value(prefillRate)
+                                                           : llvm::json::Value(nullptr)},
                               {"decode_tokens_per_s", decodeRate},
-                              {"prefill_seconds", prefillSeconds},
+                              {"prefill_seconds", prefillSeconds > 0
+                                                      ? llvm::json::Value(prefillSeconds)
+                                                      : llvm::json::Value(nullptr)},
+                              {"loaded_state", o.loadState.empty()
+                                                   ? llvm::json::Value(nullptr)
+                                                   : llvm::json::Value(o.loadState)},
                               {"decode_seconds", decodeSeconds},
                               {"session_state_mib", stateMiB},
                               {"peak_rss_mib", peakMiB},
@@ -385,7 +410,7 @@ llvm::Error bench(BenchOptions o) {
   } else {
     llvm::outs() << llvm::formatv(
         "{0} ({1}, {2} weights{12}, threads {3})\n"
-        "  prefill  {4,6} tokens  {5,9:f3} s  {6,9:f1} tokens/s\n"
+        "  {14}  {4,6} tokens  {5,9:f3} s  {6,9:f1} tokens/s\n"
         "  decode   {7,6} tokens  {8,9:f3} s  {9,9:f1} tokens/s\n"
         "  session state {10:f2} MiB, peak RSS {11:f1} MiB{13}\n",
         m.manifest().name,
@@ -394,7 +419,8 @@ llvm::Error bench(BenchOptions o) {
         m.manifest().weightsDtype,
         o.threads, o.prompt, prefillSeconds, prefillRate, o.gen, decodeSeconds, decodeRate,
         stateMiB, peakMiB, kvDtype ? std::string(", ") + kvDtype + " KV" : std::string(),
-        planned ? describePlanned(*planned, peakMiB) : std::string());
+        planned ? describePlanned(*planned, peakMiB) : std::string(),
+        prefillSeconds > 0 ? "prefill" : "loaded ");
     llvm::outs() << describeRoofline(roofline, times, prefillRate, decodeRate);
     if (batched && o.gen > 0)
       llvm::outs() << describeBatch(roofline, o.batch, o.prompt, batchRate, batchSpeedup);
@@ -434,6 +460,10 @@ void hybridc::addBenchCommand(CLI::App &app, int &exitCode) {
                   "after the prompt), --gen steps, against one stream's decode")
       ->check(CLI::Range(int64_t(1), int64_t(4096)));
   cmd->add_flag("--json", opts->json, "Print the figures as JSON");
+  cmd->add_option("--load-state", opts->loadState,
+                  "Measure decode at the depth of a session saved by `hybridc run --save-state` "
+                  "(same weights and KV dtype) instead of after a --prompt prefill")
+      ->check(CLI::ExistingFile);
   cmd->add_flag("--progress", opts->progress,
                 "Report a long prompt's prefill (over 16384 tokens, run in slices of 8192) "
                 "slice by slice on stderr even when it is not a terminal");

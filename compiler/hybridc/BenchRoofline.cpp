@@ -70,7 +70,8 @@ Roofline hybridc::computeRoofline(const Manifest &m, const std::optional<Machine
   }
   const ModelWork &w = *m.work;
   // The bench asks for the last token's logits only, so lm_head runs once.
-  r.prefillGflops = w.prefillFlops(t.promptTokens, 0, 1) / t.prefillSeconds / 1e9;
+  if (t.prefillSeconds > 0) // 0: the prompt came from a saved session
+    r.prefillGflops = w.prefillFlops(t.promptTokens, 0, 1) / t.prefillSeconds / 1e9;
   if (t.generatedTokens > 0) {
     // Decode step i (from 0) runs at position prompt + i and reads that many
     // cached K/V rows plus its own: the mean context is prompt + (gen + 1) / 2.
@@ -96,7 +97,8 @@ Roofline hybridc::computeRoofline(const Manifest &m, const std::optional<Machine
   Peak peak = choosePeak(m, *limits);
   r.peakUsed = peak.name;
   addNote(r.note, peak.note);
-  r.prefillFraction = *r.prefillGflops / peak.gflops;
+  if (r.prefillGflops)
+    r.prefillFraction = *r.prefillGflops / peak.gflops;
   if (r.decodeGBPerS)
     r.decodeFraction = *r.decodeGBPerS / limits->readGBPerS;
   if (r.batchGBPerS)

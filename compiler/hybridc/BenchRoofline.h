@@ -22,7 +22,7 @@ namespace hybridc {
 struct BenchTimes {
   int64_t promptTokens = 0;
   int64_t generatedTokens = 0;
-  double prefillSeconds = 0;
+  double prefillSeconds = 0; // 0: not measured (a saved session was loaded)
   double decodeSeconds = 0;
   int64_t batchStreams = 0; // decode_batch streams, 0: not measured
   double batchSeconds = 0;  // generatedTokens steps of all the streams

@@ -92,11 +92,18 @@ int hybridc_rt_ensure_kv(hybridc_session *s, int64_t need, const char *fn) {
   if (s->position > 0) {
     const size_t used = (size_t)hybridc_rt_kv_used_bytes(d, s->position);
     const size_t old_seg = (size_t)(s->kv_capacity * d->kv_row_bytes);
-    for (int32_t seg = d->kv_segments - 1; seg > 0; --seg)
-      memmove(kv + (size_t)seg * (size_t)seg_bytes, kv + (size_t)seg * old_seg, used);
-    // A segment that moved leaves its old pages inside the unused tail of
-    // a lower one: give them back, so the resident cache stays the blocks
-    // in use (what `hybridc inspect --context` plans).
+    // Each moved segment gives back the pages it left (those its new place
+    // does not cover) right away, so the cache is never resident twice;
+    // then every segment's unused tail, so the resident cache stays the
+    // blocks in use (what `hybridc inspect --context` plans). A page given
+    // back and written again later reads as zeros first, which the move of
+    // a lower segment then overwrites.
+    for (int32_t seg = d->kv_segments - 1; seg > 0; --seg) {
+      uint8_t *from = kv + (size_t)seg * old_seg, *to = kv + (size_t)seg * (size_t)seg_bytes;
+      memmove(to, from, used);
+      const size_t left = (size_t)(to - from) < used ? (size_t)(to - from) : used;
+      hybridc_rt_map_release(from, left);
+    }
     for (int32_t seg = 0; seg + 1 < d->kv_segments; ++seg)
       hybridc_rt_map_release(kv + (size_t)seg * (size_t)seg_bytes + used,
                              (size_t)seg_bytes - used);
