@@ -268,8 +268,9 @@ llvm::Error bench(BenchOptions o) {
 
   m.profileReset();
   auto start = std::chrono::steady_clock::now();
+  const bool prefilled = o.loadState.empty(); // else decode starts from a saved session
   double prefillSeconds = 0;
-  if (!o.loadState.empty()) {
+  if (!prefilled) {
     // Decode at the depth of a saved session (hybridc run --save-state):
     // no prefill to wait for, the first token a pseudo-random one.
     if (llvm::Error e = m.loadState(o.loadState))
@@ -326,7 +327,7 @@ llvm::Error bench(BenchOptions o) {
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
   double peakMiB = usage.ru_maxrss / 1024.0;
-  double prefillRate = prefillSeconds > 0 ? o.prompt / prefillSeconds : 0.0;
+  double prefillRate = prefilled ? o.prompt / prefillSeconds : 0.0;
   double decodeRate = o.gen > 0 ? o.gen / decodeSeconds : 0.0;
   double batchRate = batched && o.gen > 0 ? o.gen * o.batch / batchSeconds : 0.0;
   double batchSpeedup = decodeRate > 0 ? batchRate / decodeRate : 0.0;
@@ -354,16 +355,15 @@ llvm::Error bench(BenchOptions o) {
                               {"threads", o.threads},
                               {"prompt_tokens", o.prompt},
                               {"generated_tokens", o.gen},
-                              {"prefill_tokens_per_s", prefillSeconds > 0
+                              {"prefill_tokens_per_s", prefilled
                                                            ? llvm::json::Value(prefillRate)
                                                            : llvm::json::Value(nullptr)},
                               {"decode_tokens_per_s", decodeRate},
-                              {"prefill_seconds", prefillSeconds > 0
+                              {"prefill_seconds", prefilled
                                                       ? llvm::json::Value(prefillSeconds)
                                                       : llvm::json::Value(nullptr)},
-                              {"loaded_state", o.loadState.empty()
-                                                   ? llvm::json::Value(nullptr)
-                                                   : llvm::json::Value(o.loadState)},
+                              {"loaded_state", prefilled ? llvm::json::Value(nullptr)
+                                                         : llvm::json::Value(o.loadState)},
                               {"decode_seconds", decodeSeconds},
                               {"session_state_mib", stateMiB},
                               {"peak_rss_mib", peakMiB},
@@ -420,7 +420,7 @@ llvm::Error bench(BenchOptions o) {
         o.threads, o.prompt, prefillSeconds, prefillRate, o.gen, decodeSeconds, decodeRate,
         stateMiB, peakMiB, kvDtype ? std::string(", ") + kvDtype + " KV" : std::string(),
         planned ? describePlanned(*planned, peakMiB) : std::string(),
-        prefillSeconds > 0 ? "prefill" : "loaded ");
+        prefilled ? "prefill" : "loaded ");
     llvm::outs() << describeRoofline(roofline, times, prefillRate, decodeRate);
     if (batched && o.gen > 0)
       llvm::outs() << describeBatch(roofline, o.batch, o.prompt, batchRate, batchSpeedup);
@@ -445,10 +445,11 @@ void hybridc::addBenchCommand(CLI::App &app, int &exitCode) {
       ->required();
   cmd->add_option("--tokenize", opts->tokenize,
                   "Measure the tokenizer on this text file instead: MB/s on one thread");
-  cmd->add_option("--prompt", opts->prompt,
-                  "Prompt tokens (one prefill call; over 16384, calls of 8192 on one session)")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  CLI::Option *promptOption =
+      cmd->add_option("--prompt", opts->prompt,
+                      "Prompt tokens (one prefill call; over 16384, calls of 8192 on one session)")
+          ->check(CLI::PositiveNumber)
+          ->capture_default_str();
   cmd->add_option("--gen", opts->gen, "Tokens generated with decode")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
@@ -463,7 +464,8 @@ void hybridc::addBenchCommand(CLI::App &app, int &exitCode) {
   cmd->add_option("--load-state", opts->loadState,
                   "Measure decode at the depth of a session saved by `hybridc run --save-state` "
                   "(same weights and KV dtype) instead of after a --prompt prefill")
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingFile)
+      ->excludes(promptOption);
   cmd->add_flag("--progress", opts->progress,
                 "Report a long prompt's prefill (over 16384 tokens, run in slices of 8192) "
                 "slice by slice on stderr even when it is not a terminal");
