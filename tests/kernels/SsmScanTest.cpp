@@ -185,5 +185,11 @@ TEST(SsmScan, OddSizes) {
 // Model-like head sizes (P = 64, N = 128): full register tiles.
 TEST(SsmScan, ModelHeadSizes) { checkShape({2, 64, 128, 1}, 64, {1, 17, 64}, 40); }
 
+// A whole chunk of the models' size (Q = 256): many row tiles, so most
+// sources reach their rows through a tile start (the two-factor decay), and
+// the decays run far below the flush thresholds (the cumulative log-decay
+// of these inputs reaches the hundreds).
+TEST(SsmScan, WholeModelChunk) { checkShape({2, 64, 128, 1}, 256, {256, 203}, 60); }
+
 // dt limited to [dt_min, dt_max].
 TEST(SsmScan, ClampedStepSize) { checkShape({4, 8, 16, 2}, 16, {1, 9}, 50, 0.05, 0.4); }

@@ -15,21 +15,25 @@
 // the spec's segment sum exists to avoid); everything else is f32.
 //
 // Schedules (sizes are static except T):
-//  * C.B^T per group is computed once (T x T, vectors over s) and shared by
-//    the group's heads.
-//  * Heads run in parallel. Per head, the decay-weighted mask
-//    M[l][s] = (C_l.B_s) exp(S_l - S_s) dt_s (zero for s > l) is built once;
-//    y is then a register-tiled contraction: TL token rows x PV vectors of
-//    P held in registers while the reduction runs over the N state columns
-//    (off-diagonal term, against the head's transposed state) and then the
-//    T source tokens (diagonal term).
+//  * C.B^T per group is computed once (T x T, register tiles of rows x
+//    vectors over s) and shared by the group's heads.
+//  * Heads run in parallel. Per head, rows go in tiles of TL tokens; per
+//    tile, the decay-weighted mask M[l][s] = (C_l.B_s) exp(S_l - S_s) dt_s
+//    is built for the sources before the tile from two factors through the
+//    tile's first row (T / TL exponentials per source, not one per pair)
+//    and exactly for the TL x TL block inside it (zero for s > l); y is then
+//    a register-tiled contraction: TL token rows x PV vectors of P held in
+//    registers while the reduction runs over the N state columns
+//    (off-diagonal term, against the head's transposed state), the sources
+//    before the tile and the tile's own (diagonal term).
 //  * state_out is a second register-tiled contraction per head: TP rows of
 //    P x NV vectors of N accumulate over the T tokens.
 //  * ssm_step streams the state once from memory: per head (in parallel),
 //    the loop writing the head's updated P x N block and the loop reducing
 //    it against C into y are fused (compute_with at the head), so the y
 //    loop re-reads the head's state_in block (P*N floats) from L1/L2.
-//  * Decay weights below e^-60 are flushed to zero (see decayFactor).
+//  * Decay weights below e^-60 are flushed to zero (see decayFactor), and
+//    each of the two factors below e^-43 (see splitDecayFactor).
 //
 //===----------------------------------------------------------------------===//
 #include "KernelBuilders.h"
@@ -109,6 +113,15 @@ Expr decayFactor(Expr logDecay) {
   return select(e < -60.0f, 0.0f, vexp(e));
 }
 
+// One of two factors whose product is a decay: each is flushed below e^-43,
+// so their product (>= e^-86) stays a normal f32 number. A decay is then
+// lost only where it is below e^-43 (~2e-19), still far below f32
+// resolution of the terms it is added to.
+Expr splitDecayFactor(Expr logDecay) {
+  Expr e = cast<float>(logDecay);
+  return select(e < -43.0f, 0.0f, vexp(e));
+}
+
 // A = -exp(A_log), rounded to f32 like the model's A.
 Expr decayRate(Expr aLog) { return cast<float>(-exp(cast<double>(aLog))); }
 
@@ -144,12 +157,17 @@ BuiltKernel buildSsmChunk(const KernelSpec &spec, const TargetSpec &target) {
   // Accumulator registers one register tile may use (16 or 32 vector
   // registers; the rest hold the operands).
   const int accRegs = target.wideRegisterFile() ? 24 : 12;
+  // y's tile is smaller on a 32-register target: its loop also keeps PV
+  // vectors of x and a broadcast live, and with 24 accumulators LLVM
+  // spilled them (y_acc 1.49 ms per 256-token call against 1.17 ms with
+  // 16, small's sizes, 2 threads).
+  const int yAccRegs = target.wideRegisterFile() ? 16 : 12;
 
   // y's register tile: TL tokens x PT = PV*VP of P (VP-wide vectors).
   const int VP = exactVector(P, lanes);
   const int PV = largestDivisor(P / VP, target.wideRegisterFile() ? 4 : 2);
   const int PT = PV * VP;
-  const int TL = std::clamp(accRegs / PV, 1, 8);
+  const int TL = std::clamp(yAccRegs / PV, 1, 8);
 
   ImageParam x(Float(32), 2, "x"), dtRaw(Float(32), 2, "dt"), B(Float(32), 2, "B"),
       C(Float(32), 2, "C"), aLog(Float(32), 1, "A_log"), D(Float(32), 1, "D"),
@@ -189,30 +207,52 @@ BuiltKernel buildSsmChunk(const KernelSpec &spec, const TargetSpec &target) {
   Func bT("b_transposed"); // bT(s, gn) = B[s][gn]: token-contiguous for CB
   bT(sv, j) = Bs(j, sv);
   RDom rn(0, N, "rn");
+  Func cbAcc("cb_acc");
+  cbAcc(sv, l, g) = 0.0f;
+  cbAcc(sv, l, g) += Cs(g * N + rn, l) * bT(sv, g * N + rn);
   Func cb("cb");
-  cb(sv, l, g) = 0.0f;
-  cb(sv, l, g) += Cs(g * N + rn, l) * bT(sv, g * N + rn);
+  cb(sv, l, g) = cbAcc(sv, l, g);
 
-  // --- Per head: masked decay matrix, transposed state. ---
-  Func mask("decay_mask"); // M(s, l, h)
-  mask(sv, l, h) = select(sv <= l,
-                          cb(sv, l, h / HPG) * decayFactor(cum(h, l) - cum(h, sv)) * dt(h, sv),
-                          0.0f);
+  // --- Per head: the decay-weighted C.B^T, in two parts. ---
+  // Rows come in tiles of TL tokens starting at b = (l / TL) * TL. Sources
+  // before the tile (s < b) take their decay as a product of two factors
+  // through b, exp(S_l - S_s) = exp(S_l - S_b) * exp(S_b - S_s), both <= 1:
+  // T * T / TL exponentials per head instead of T * T / 2, and the T x b
+  // mask costs two multiplies per element. Sources inside the tile
+  // (b <= s <= l) take the exact exponential of their difference.
+  auto tileStart = [&](Expr row) { return (row / TL) * TL; };
+  Func intoTile("decay_into_tile"); // exp(S_b - S_s) dt_s for tile tb
+  intoTile(sv, j, h) = splitDecayFactor(min(cum(h, j * TL) - cum(h, sv), Expr(0.0))) * dt(h, sv);
+  Func inTile("decay_in_tile"); // exp(S_l - S_b)
+  inTile(l, h) = splitDecayFactor(cum(h, l) - cum(h, tileStart(l)));
+  Func maskBefore("mask_before_tile"); // M(s, l, h) for s < b
+  maskBefore(sv, l, h) = cb(sv, l, h / HPG) * intoTile(sv, l / TL, h) * inTile(l, h);
+  Func maskTile("mask_in_tile"); // M(b + j, l, h), zero past l
+  {
+    Expr src = tileStart(l) + j;
+    maskTile(j, l, h) = select(
+        src <= l, cb(src, l, h / HPG) * decayFactor(cum(h, l) - cum(h, src)) * dt(h, src), 0.0f);
+  }
   Func stT("state_transposed"); // stT(p, n, h) = state_in[h][p][n]
   stT(p, n, h) = stateIn(n, p, h);
+  // The head's x rows, contiguous: in x a head's T rows are NH * P floats
+  // apart, one page each at model sizes, which the tiles re-read per tile.
+  Func xHead("x_head");
+  xHead(p, sv, h) = xs(h * P + p, sv);
 
   // --- y = off-diagonal + diagonal + D x. ---
   RDom rs(0, T, "rs");
-  // The diagonal term is causal: sources past the last row of a register
-  // tile of TL rows contribute masked zeros to the whole tile, so they are
-  // skipped (half of the T x T work). l / TL is the same for every row of a
-  // tile, which lets Halide turn the predicate into the loop bound.
+  // The diagonal term is causal: a tile's rows read the sources before the
+  // tile (one loop bound for the whole tile, as l / TL is the same for all
+  // its rows) and then its own TL sources, masked.
   RDom rd(0, T, "rd");
-  rd.where(rd < (l / TL + 1) * TL);
+  rd.where(rd < tileStart(l));
+  RDom rj(0, TL, "rj");
   Func yAcc("y_acc"); // yAcc(p, l, h)
   yAcc(p, l, h) = 0.0f;
   yAcc(p, l, h) += stT(p, rn, h) * (Cs((h / HPG) * N + rn, l) * fromStart(h, l));
-  yAcc(p, l, h) += mask(rd, l, h) * xs(h * P + p, rd);
+  yAcc(p, l, h) += maskBefore(rd, l, h) * xHead(p, rd, h);
+  yAcc(p, l, h) += maskTile(rj, l, h) * xHead(p, tileStart(l) + rj, h);
   Func y("y");
   y(c, t) = yAcc(c % P, t, c / P) + D(c / P) * x(c, t);
 
@@ -239,14 +279,28 @@ BuiltKernel buildSsmChunk(const KernelSpec &spec, const TargetSpec &target) {
 
   const int vecS = lanes; // token vectors: T is dynamic, guard the tail
   {
-    Var so("so"), si("si");
-    cb.compute_root().parallel(l).vectorize(sv, vecS, TailStrategy::GuardWithIf);
-    cb.update()
-        .reorder(sv, rn, l, g)
-        .split(sv, so, si, vecS, TailStrategy::GuardWithIf)
+    // Register tiles of CL rows x CS vectors of sources accumulate over the
+    // N state columns (one dependent chain per vector would leave the FMA
+    // units idle). The region is rounded up to whole tiles: the rows and
+    // sources past T read clamped tokens and are never used.
+    const int CL = 4, CS = 2;
+    Var lo("lo"), li("li"), so("so"), si("si"), sw("sw");
+    cb.compute_root()
+        .split(l, lo, li, CL, TailStrategy::RoundUp)
+        .split(sv, so, si, vecS * CS, TailStrategy::RoundUp)
+        .split(si, sw, si, vecS)
+        .reorder(si, sw, li, so, lo, g)
         .vectorize(si)
-        .reorder(si, rn, so, l, g)
-        .parallel(l);
+        .unroll(sw)
+        .unroll(li)
+        .parallel(lo);
+    cbAcc.compute_at(cb, so).split(sv, sw, si, vecS).vectorize(si).unroll(sw).unroll(l);
+    cbAcc.update()
+        .split(sv, sw, si, vecS)
+        .reorder(si, sw, l, rn)
+        .vectorize(si)
+        .unroll(sw)
+        .unroll(l);
   }
 
   // y: heads in parallel; per head, tiles of TL tokens x PT = PV*VP of P.
@@ -259,8 +313,14 @@ BuiltKernel buildSsmChunk(const KernelSpec &spec, const TargetSpec &target) {
         .reorder(pvi, pv, ti, po, to, hy)
         .vectorize(pvi)
         .parallel(hy);
-    mask.compute_at(y, hy).vectorize(sv, vecS, TailStrategy::GuardWithIf);
+    // Per tile of rows: the factors into it, then its part of the mask,
+    // in buffers allocated once per head (not per tile).
+    intoTile.store_at(y, hy).compute_at(y, to).vectorize(sv, vecS, TailStrategy::GuardWithIf);
+    inTile.store_at(y, hy).compute_at(y, to);
+    maskBefore.store_at(y, hy).compute_at(y, to).vectorize(sv, vecS, TailStrategy::GuardWithIf);
+    maskTile.store_at(y, hy).compute_at(y, to);
     stT.compute_at(y, hy);
+    xHead.compute_at(y, hy).vectorize(p, VP);
     // The accumulator tile lives in registers: all its loops are unrolled
     // except the reduction, which runs outermost.
     // A constant-size tile (the last one of a chunk may be shorter) lives on
@@ -271,8 +331,8 @@ BuiltKernel buildSsmChunk(const KernelSpec &spec, const TargetSpec &target) {
         .vectorize(pvi)
         .unroll(pv)
         .unroll(l);
-    for (int u = 0; u < 2; ++u) {
-      RVar r = u == 0 ? RVar(rn) : RVar(rd);
+    for (int u = 0; u < 3; ++u) {
+      RVar r = u == 0 ? RVar(rn) : u == 1 ? RVar(rd) : RVar(rj);
       yAcc.update(u).split(p, pv, pvi, VP).reorder(pvi, pv, l, r).vectorize(pvi).unroll(pv).unroll(
           l);
     }
