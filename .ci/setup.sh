@@ -29,13 +29,15 @@ mode=${1:-build}
 # LLVM/MLIR dev packages do not pull in the tools (mlir-tblgen, FileCheck);
 # pkg-config reads the .pc file next to each compiled library (a test); the
 # tokenizer runs its patterns with PCRE2 (libpcre2-dev: the static archive
-# goes into every model library); the aarch64 cross toolchain builds the
-# runtime for --target aarch64 (with the arm64 PCRE2 archive, see
-# fetch_arm64_pcre2), and qemu-user runs those libraries in the tests.
+# goes into every model library). GoogleTest is found when the build is
+# configured, so the demo installs it too (a few MB).
 packages=(g++ cmake ninja-build python3 pkg-config
           llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
-          libhalide14-0-dev libgtest-dev libgmock-dev libcli11-dev libpcre2-dev
-          g++-aarch64-linux-gnu qemu-user)
+          libhalide14-0-dev libgtest-dev libgmock-dev libcli11-dev libpcre2-dev)
+# Only the tests need these: the aarch64 cross toolchain builds the runtime
+# for --target aarch64 (with the arm64 PCRE2 archive, see
+# fetch_arm64_pcre2), and qemu-user runs those libraries.
+test_packages=(g++-aarch64-linux-gnu qemu-user)
 
 install_packages() {
   local missing=()
@@ -84,18 +86,24 @@ fetch_arm64_pcre2() {
     dpkg-deb -x "$dir"/libpcre2-dev_*_arm64.deb "$dir"
 }
 
-# configure DIR [cmake options...]: once per build folder
+# configure DIR [cmake options...]: every time (a second or less on a
+# configured folder), so that a folder first configured by the demo, before
+# the cross toolchain was installed, gains the aarch64 runtime for the tests.
 configure() {
   local dir=$1
   shift
-  if [ ! -f "$dir/build.ninja" ]; then
-    cmake -G Ninja -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@"
-  fi
+  cmake -G Ninja -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
 }
 
+# configure_and_build DIR [cmake options...] [-- targets...]: all targets
+# unless some are named.
 configure_and_build() {
-  configure "$@"
-  cmake --build "$1" -j "$jobs"
+  local dir=$1 options=() targets=()
+  shift
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do options+=("$1"); shift; done
+  [ $# -gt 0 ] && shift && targets=(--target "$@")
+  configure "$dir" ${options[@]+"${options[@]}"}
+  cmake --build "$dir" -j "$jobs" ${targets[@]+"${targets[@]}"}
 }
 
 # Tests a sanitizer build leaves out: a program built without the sanitizer
@@ -181,7 +189,15 @@ run_fuzzers() {
 }
 
 install_packages
-fetch_arm64_pcre2
+if [ "$mode" = demo ]; then
+  # The compiler and the sample model only: the tests (their kernels,
+  # compiled test models and cross toolchain) are the test command's.
+  configure_and_build "$build" -- hybridc sample-model
+else
+  packages=("${test_packages[@]}")
+  install_packages
+  fetch_arm64_pcre2
+fi
 if [ "$mode" = fuzz ]; then
   packages=(clang-19 libclang-rt-19-dev)
   install_packages
@@ -194,7 +210,7 @@ if [ "$mode" = sanitize ]; then
   done
   exit 0
 fi
-configure_and_build "$build"
+[ "$mode" = demo ] || configure_and_build "$build"
 
 case "$mode" in
   build) ;;

@@ -12,6 +12,7 @@
 #include "BenchRoofline.h"
 #include "BenchTokenize.h"
 #include "Commands.h"
+#include "OptionChecks.h"
 #include "hybridc/Run/MachineLimits.h"
 #include "hybridc/Run/ModelLibrary.h"
 
@@ -448,18 +449,18 @@ void hybridc::addBenchCommand(CLI::App &app, int &exitCode) {
   CLI::Option *promptOption =
       cmd->add_option("--prompt", opts->prompt,
                       "Prompt tokens (one prefill call; over 16384, calls of 8192 on one session)")
-          ->check(CLI::PositiveNumber)
+          ->check(wholeNumber("the prompt tokens", 1))
           ->capture_default_str();
   cmd->add_option("--gen", opts->gen, "Tokens generated with decode")
-      ->check(CLI::NonNegativeNumber)
+      ->check(wholeNumber("the tokens to generate", 0))
       ->capture_default_str();
   cmd->add_option("--threads", opts->threads,
                   "Threads of the model and the limit probes (default: online CPUs)")
-      ->check(CLI::PositiveNumber);
+      ->check(wholeNumber("the thread count", 1, INT32_MAX));
   cmd->add_option("--batch", opts->batch,
                   "Also measure decode_batch over this many streams (forks of the session "
                   "after the prompt), --gen steps, against one stream's decode")
-      ->check(CLI::Range(int64_t(1), int64_t(4096)));
+      ->check(wholeNumber("the streams", 1, 4096));
   cmd->add_flag("--json", opts->json, "Print the figures as JSON");
   cmd->add_option("--load-state", opts->loadState,
                   "Measure decode at the depth of a session saved by `hybridc run --save-state` "
@@ -475,7 +476,7 @@ void hybridc::addBenchCommand(CLI::App &app, int &exitCode) {
   cmd->add_option("--probe-mib", opts->probeMiB,
                   "Read-bandwidth probe buffer in MiB; smaller is quicker (the compute probes "
                   "shrink with it) but less exact once it fits a cache")
-      ->check(CLI::Range(int64_t(1), int64_t(1) << 20))
+      ->check(wholeNumber("the probe buffer in MiB", 1, int64_t(1) << 20))
       ->capture_default_str();
   cmd->callback([opts, &exitCode] {
     exitCode = 0;

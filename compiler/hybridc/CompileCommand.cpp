@@ -1,5 +1,6 @@
 //===- CompileCommand.cpp - `hybridc compile MODEL_DIR -o OUT_DIR` --------===//
 #include "Commands.h"
+#include "OptionChecks.h"
 
 #include "hybridc/Codegen/KernelSpec.h"
 #include "hybridc/Compile/ModelCompiler.h"
@@ -8,6 +9,9 @@
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <memory>
+#include <unistd.h>
 
 using namespace hybridc;
 
@@ -72,13 +76,17 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
   cmd->add_option("--prefill-chunk", opts->prefillTokens,
                   "Tokens per prefill call: longer prompts run in calls of this many; "
                   "more tokens per call reuse each weight more (memory grows with it)")
-      ->check(CLI::Range(int64_t(1), int64_t(1) << 20))
+      ->check(wholeNumber("the tokens per prefill call", 1, int64_t(1) << 20))
       ->capture_default_str();
   cmd->add_flag("--embed-weights", opts->embedWeights,
                 "Put the packed weights inside the .so instead of <name>.weights");
   cmd->add_flag("--no-tokenizer", opts->noTokenizer,
                 "Leave the model's tokenizer (tokenizer.json, GGUF tokenizer.ggml.*) out: the "
                 "library then speaks token ids only");
+  auto quiet = std::make_shared<bool>(false);
+  cmd->add_flag("--quiet", *quiet,
+                "Print nothing but errors (no stage lines; no progress line, which is "
+                "shown only on a terminal anyway)");
   cmd->add_flag("--profile", opts->profile,
                 "Time every kernel call; `hybridc bench` then prints where the time goes");
   cmd->add_flag("--print-ir-after-all", opts->printIrAfterAll,
@@ -101,7 +109,7 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
                   "Go on from a module --compile-to or --emit wrote (perhaps edited); the "
                   "weights come from the model folder recorded in it")
       ->check(CLI::ExistingFile);
-  cmd->callback([opts, &exitCode, cmd] {
+  cmd->callback([opts, quiet, &exitCode, cmd] {
     // The recorded options of a phase file are the ones its phases used.
     const bool resume = !opts->fromMlir.empty();
     std::string conflict;
@@ -118,7 +126,8 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
       exitCode = 1;
       return;
     }
-    if (llvm::Error e = compileModel(*opts, llvm::outs(), llvm::errs())) {
+    opts->progress = !*quiet && ::isatty(STDERR_FILENO);
+    if (llvm::Error e = compileModel(*opts, *quiet ? llvm::nulls() : llvm::outs(), llvm::errs())) {
       reportError(std::move(e));
       exitCode = 1;
       return;

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
+#include "OptionChecks.h"
 #include "hybridc/Run/Manifest.h"
 #include "hybridc/cpu_check.h"
 #include "hybridc/runtime_abi.h"
@@ -99,17 +100,6 @@ void addContext(llvm::json::Object &out, const SessionMemory &s, const MappedWei
 /// A whole number of at least `least`; otherwise `what`, with the value,
 /// as the error (CLI11 prefixes the option's name). Checked before CLI11's
 /// own conversion so its "Value -5 not in range ..." never shows.
-CLI::Validator tokensAtLeast(int64_t least, const std::string &what) {
-  return CLI::Validator(
-      [least, what](std::string &value) -> std::string {
-        int64_t n = 0;
-        if (llvm::StringRef(value).getAsInteger(10, n) || n < least)
-          return what + ", not " + value;
-        return "";
-      },
-      "TOKENS");
-}
-
 llvm::Error inspect(const InspectOptions &o) {
   llvm::Expected<Manifest> m = readManifest(o.outDir);
   if (!m)
@@ -156,12 +146,11 @@ void hybridc::addInspectCommand(CLI::App &app, int &exitCode) {
                       "Also print what one session holds after this many tokens (state "
                       "copies, KV cache, token history, checkpoints, workspace) and the "
                       "weights this CPU's variant maps")
-          ->check(tokensAtLeast(1, "the context must be a positive number of tokens"));
+          ->check(wholeNumber("the context in tokens", 1));
   cmd->add_option("--checkpoint-interval", opts->checkpointInterval,
                   "With --context: the session keeps a state every this many tokens "
                   "(set_checkpoint_interval; 0: none)")
-      ->check(tokensAtLeast(0, "the checkpoint interval must be 0 (none) or a positive "
-                               "number of tokens"))
+      ->check(wholeNumber("the checkpoint interval in tokens", 0))
       ->needs(context)
       ->capture_default_str();
   cmd->callback([opts, &exitCode] {

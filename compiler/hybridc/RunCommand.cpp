@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
+#include "OptionChecks.h"
 #include "RunText.h"
 #include "hybridc/Support/Error.h"
 #include "hybridc/Run/LibraryText.h"
@@ -223,21 +224,21 @@ void hybridc::addRunCommand(CLI::App &app, int &exitCode) {
   prompt->excludes(tokens)->excludes(file);
   cmd->add_option("--temperature", opts->temperature,
                   "Sampling temperature (0: greedy, the default)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(realNumber("the temperature", 0, false));
   cmd->add_option("--top-k", opts->topK, "Sample from the K most likely tokens (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(wholeNumber("top-k", 0, INT32_MAX));
   cmd->add_option("--top-p", opts->topP,
                   "Sample from the most likely tokens holding probability P (1: all)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(realNumber("top-p", 0, false, 1));
   cmd->add_option("--min-p", opts->minP,
                   "Drop tokens less likely than M x the most likely one (0: none)")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(realNumber("min-p", 0, false, 1));
   cmd->add_option("--repeat-penalty", opts->repeatPenalty,
                   "Divide the logits of recent tokens by R (1: off)")
-      ->check(CLI::PositiveNumber);
+      ->check(realNumber("the repeat penalty", 0, true));
   cmd->add_option("--repeat-last-n", opts->repeatLastN,
                   "How many recent tokens the penalty looks at (default 64)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(wholeNumber("the tokens the penalty looks at", 0, INT32_MAX));
   cmd->add_option("--seed", opts->seed, "The sampler's seed (default 0)");
   cmd->add_option("--chunk", opts->chunk,
                   "Prefill in calls of at most N tokens (default: one call)");
@@ -246,7 +247,7 @@ void hybridc::addRunCommand(CLI::App &app, int &exitCode) {
   cmd->add_option("--logits-out", opts->logitsOut,
                   "Write every position's logits, raw little-endian float32 [n][vocab]");
   cmd->add_option("--threads", opts->threads, "Threads for this session")
-      ->check(CLI::PositiveNumber);
+      ->check(wholeNumber("the thread count", 1, INT32_MAX));
   cmd->add_option("--load-state", opts->loadState,
                   "Start from a session saved by --save-state (same model) instead of an "
                   "empty one; the tokens continue it");
@@ -254,7 +255,7 @@ void hybridc::addRunCommand(CLI::App &app, int &exitCode) {
                   "At the end, write the session (position, recurrent state, KV rows, token "
                   "history) to this file");
   cmd->add_option("--generate", opts->generate, "Then generate M tokens (greedily unless sampling options are given)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(wholeNumber("the tokens to generate", 0));
   cmd->callback([opts, &exitCode] {
     exitCode = 0;
     if (llvm::Error e = run(*opts)) {

@@ -31,6 +31,7 @@
 #include "GlueWriter.h"
 #include "LoweredModel.h"
 #include "PhaseFile.h"
+#include "ProgressLine.h"
 #include "Resources.h"
 
 #include "hybridc/Codegen/KernelSpec.h"
@@ -60,21 +61,25 @@ std::string joinPath(llvm::StringRef dir, llvm::StringRef file);
 llvm::Expected<std::string> readText(const std::string &path);
 llvm::Error writeText(const std::string &path, const std::string &text);
 
-/// Times the stages and prints one line per stage.
+/// Times the stages and prints one line per stage; on a terminal, the
+/// running stage's name meanwhile (`progress`).
 class StageTimer {
 public:
-  explicit StageTimer(llvm::raw_ostream &log) : log(log) {}
+  StageTimer(llvm::raw_ostream &log, bool showProgress) : log(log), progress(showProgress) {}
   template <typename Fn> llvm::Error run(llvm::StringRef stage, const std::string &what, Fn fn) {
+    progress.show(llvm::formatv("  {0,-9} ...", stage).str(), true);
     auto start = std::chrono::steady_clock::now();
     llvm::Error e = fn();
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
                     .count();
     total += ms;
+    progress.clear();
     if (!e)
       log << llvm::formatv("  {0,-9} {1,9:f1} ms  {2}\n", stage, ms, what);
     return e;
   }
   double totalMs() const { return total; }
+  ProgressLine progress;
 
 private:
   llvm::raw_ostream &log;

@@ -20,6 +20,8 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
+#include <chrono>
+
 using namespace hybridc;
 
 namespace {
@@ -46,8 +48,23 @@ llvm::Error Compilation::writeWeights() {
   std::vector<WeightsLayout> written;
   for (const WeightsLayoutPlan &l : layouts)
     written.push_back({l.offset, &l.packer->lowered.plan, l.packer->packing});
-  llvm::Expected<uint64_t> hash =
-      writeWeightsFile(weightsFile, *checkpoint, written, glue.payloadBytes, weightType, name);
+  PackProgress progress;
+  if (timer.progress.enabled()) {
+    const auto start = std::chrono::steady_clock::now();
+    const double totalMiB = glue.payloadBytes / 1048576.0;
+    progress = [this, start, totalMiB](int64_t packed) {
+      const double mib = packed / 1048576.0;
+      const double s =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      timer.progress.show(llvm::formatv("  weights   {0:f0} of {1:f0} MiB packed ({2:f0}%), "
+                                        "{3:f0} MiB/s",
+                                        mib, totalMiB, totalMiB > 0 ? 100 * mib / totalMiB : 100,
+                                        s > 0 ? mib / s : 0)
+                              .str());
+    };
+  }
+  llvm::Expected<uint64_t> hash = writeWeightsFile(weightsFile, *checkpoint, written,
+                                                   glue.payloadBytes, weightType, name, progress);
   if (!hash)
     return hash.takeError();
   glue.modelHash = *hash;

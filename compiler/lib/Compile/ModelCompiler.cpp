@@ -80,7 +80,7 @@ Compilation::Compilation(const CompileOptions &o, std::unique_ptr<Checkpoint> ch
                          llvm::raw_ostream &log, llvm::raw_ostream &irOut)
     : o(o), name(std::move(name)), weightType(weightType), resources(std::move(resources)),
       resumeFrom(resumeFrom), stopAfter(stopAfter), emit(std::move(emit)),
-      build(std::move(build)), log(log), irOut(irOut), timer(log),
+      build(std::move(build)), log(log), irOut(irOut), timer(log, o.progress),
       checkpoint(std::move(checkpoint)) {
   context.disableMultithreading(); // module-scope IR printing needs it
   for (const codegen::TargetSpec &t : targets) {
@@ -306,8 +306,15 @@ llvm::Error hybridc::compileModel(const CompileOptions &options, llvm::raw_ostre
                        llvm::join(known, ", ") + ")");
     emit.insert(e);
   }
+  // The output folder is checked before the work: create_directories
+  // accepts a path that exists as a file, and the writes would then fail
+  // only at the end of the compile.
   if (std::error_code ec = llvm::sys::fs::create_directories(o.outDir))
     return makeError(o.outDir + ": cannot create: " + ec.message());
+  if (!llvm::sys::fs::is_directory(o.outDir))
+    return makeError("-o " + o.outDir + ": exists and is not a folder");
+  if (llvm::sys::fs::access(o.outDir, llvm::sys::fs::AccessMode::Write))
+    return makeError("-o " + o.outDir + ": the folder is not writable");
   llvm::SmallString<128> scratch;
   if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("hybridc-build", scratch))
     return makeError("cannot create a scratch directory: " + ec.message());

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -144,7 +145,7 @@ bool readAll(int fd, uint8_t *data, size_t n, off_t at) {
 /// as a serial loop reports it.
 llvm::Error packAndWrite(int fd, off_t base, const std::string &path,
                          const Checkpoint &checkpoint, const std::vector<WeightsLayout> &layouts,
-                         codegen::WeightType type) {
+                         codegen::WeightType type, const PackProgress &progress) {
   struct Job {
     const PackedWeight *entry;
     const WeightsLayout *layout;
@@ -156,6 +157,8 @@ llvm::Error packAndWrite(int fd, off_t base, const std::string &path,
   const unsigned threads = taskThreads(jobs.size(), kMaxPackThreads);
   std::vector<PackBuffers> buffers(threads);
   std::vector<std::string> errors(jobs.size());
+  std::mutex progressMutex;
+  int64_t packedBytes = 0;
   parallelFor(jobs.size(), threads, [&](size_t i, unsigned worker) {
     const PackedWeight &e = *jobs[i].entry;
     const TensorView &t = checkpoint.get(e.tensor);
@@ -165,6 +168,11 @@ llvm::Error packAndWrite(int fd, off_t base, const std::string &path,
     const off_t at = base + jobs[i].layout->offset + e.offset;
     if (errors[i].empty() && !writeAll(fd, buf.bytes.data(), buf.bytes.size(), at))
       errors[i] = path + ": write failed (weight '" + e.tensor + "'): " + std::strerror(errno);
+    if (progress && errors[i].empty()) {
+      std::lock_guard<std::mutex> lock(progressMutex);
+      packedBytes += static_cast<int64_t>(buf.bytes.size());
+      progress(packedBytes);
+    }
     return errors[i].empty();
   });
   for (const std::string &err : errors)
@@ -198,7 +206,8 @@ llvm::Expected<uint64_t> hybridc::writeWeightsFile(const std::string &path,
                                                    const std::vector<WeightsLayout> &layouts,
                                                    int64_t payloadBytes,
                                                    codegen::WeightType type,
-                                                   const std::string &modelName) {
+                                                   const std::string &modelName,
+                                                   const PackProgress &progress) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
     return ioError(path, "cannot create");
@@ -207,7 +216,7 @@ llvm::Expected<uint64_t> hybridc::writeWeightsFile(const std::string &path,
     ::close(fd);
     return ioError(path, "cannot size");
   }
-  if (llvm::Error e = packAndWrite(fd, base, path, checkpoint, layouts, type)) {
+  if (llvm::Error e = packAndWrite(fd, base, path, checkpoint, layouts, type, progress)) {
     ::close(fd);
     return std::move(e);
   }

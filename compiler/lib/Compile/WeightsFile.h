@@ -7,6 +7,7 @@
 
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,10 @@ struct WeightsLayout {
   codegen::LinearPacking packing;
 };
 
+/// Told the packed bytes written so far after each tensor, from the
+/// packing threads (one call at a time).
+using PackProgress = std::function<void(int64_t packedBytes)>;
+
 /// Writes `path`: a hybridc_weights_header (runtime_abi.h) then the payload
 /// of `payloadBytes` bytes holding every layout's entries packed for the
 /// kernels (zero between layouts). Returns the model hash written into the
@@ -36,7 +41,8 @@ struct WeightsLayout {
 llvm::Expected<uint64_t> writeWeightsFile(const std::string &path, const Checkpoint &checkpoint,
                                           const std::vector<WeightsLayout> &layouts,
                                           int64_t payloadBytes, codegen::WeightType type,
-                                          const std::string &modelName);
+                                          const std::string &modelName,
+                                          const PackProgress &progress = nullptr);
 
 } // namespace hybridc
 

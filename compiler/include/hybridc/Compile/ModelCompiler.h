@@ -39,6 +39,9 @@ struct CompileOptions {
   bool noTokenizer = false;
   int64_t prefillTokens = 512; // tokens per prefill driver call
   bool profile = false;       // time each kernel: <name>_profile_report()
+  // A line on stderr says which stage runs and how far the weights are
+  // packed (the CLI sets it on a terminal, without --quiet).
+  bool progress = false;
   bool printIrAfterAll = false;
   std::vector<std::string> printIrAfter; // pass arguments, or "import"
   std::vector<std::string> emit;
