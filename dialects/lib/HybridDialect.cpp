@@ -33,6 +33,20 @@ LogicalResult hybrid::KvCacheAttr::verify(function_ref<InFlightDiagnostic()> emi
   return success();
 }
 
+LogicalResult hybrid::WeightAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                        llvm::StringRef tensor, WeightLayout layout,
+                                        int64_t offset, int64_t bytes) {
+  if (tensor.empty())
+    return emitError() << "weight: the tensor name is empty";
+  // The kernels read every entry with aligned vector loads.
+  if (offset < 0 || offset % 64 != 0)
+    return emitError() << "weight '" << tensor << "': offset " << offset
+                       << " is not a non-negative multiple of 64";
+  if (bytes <= 0)
+    return emitError() << "weight '" << tensor << "': bytes " << bytes << " is not positive";
+  return success();
+}
+
 void hybrid::HybridDialect::initialize() {
   addOperations<
 #define GET_OP_LIST

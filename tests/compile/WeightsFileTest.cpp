@@ -62,7 +62,7 @@ int64_t planAll(const Checkpoint &ckpt, std::vector<PackedWeight> &plan) {
   for (int pass = 0; pass < 2; ++pass)
     for (size_t i = 0; i < tensors.size(); i += pass ? 5 : 1) {
       int64_t bytes = tensors[i]->numElements() * 4;
-      plan.push_back({tensors[i]->name, "f32", offset, bytes});
+      plan.push_back({tensors[i]->name, hybrid::WeightLayout::f32, offset, bytes});
       offset = (offset + bytes + 63) / 64 * 64;
     }
   return offset;
@@ -126,7 +126,7 @@ TEST(WeightsFile, EachLayoutAtItsOffsetPackedItsWay) {
   const codegen::LinearPacking avx2{8, 1}, avx512{16, 1};
   auto planFor = [&](const codegen::LinearPacking &p) {
     const int64_t bytes = p.blocks(matrix->shape[0]) * p.groups(matrix->shape[1]) * p.lanes * 4;
-    return std::vector<PackedWeight>{{matrix->name, "linear", 0, bytes}};
+    return std::vector<PackedWeight>{{matrix->name, hybrid::WeightLayout::linear, 0, bytes}};
   };
   std::vector<PackedWeight> planA = planFor(avx2), planB = planFor(avx512);
   const int64_t offsetB =
@@ -177,7 +177,9 @@ TEST(WeightsFile, TheFirstBadEntryInPlanOrderIsReported) {
   std::vector<PackedWeight> plan;
   int64_t payload = planAll(*ckpt, plan);
   ASSERT_GT(plan.size(), 12u);
-  plan[5].layout = "zigzag";
+  // An edited plan may pair a tensor with a layout of another rank.
+  ASSERT_NE(ckpt->get(plan[5].tensor).shape.size(), 3u);
+  plan[5].layout = hybrid::WeightLayout::experts;
   plan[11].bytes += 4;
   TempDir dir;
   llvm::Expected<uint64_t> hash =
@@ -185,9 +187,10 @@ TEST(WeightsFile, TheFirstBadEntryInPlanOrderIsReported) {
                        codegen::WeightType::F32, "golden");
   ASSERT_FALSE(static_cast<bool>(hash));
   EXPECT_EQ(errorMessage(hash.takeError()),
-            "weight '" + plan[5].tensor + "': unknown layout 'zigzag'");
+            "weight '" + plan[5].tensor + "' (experts): the layout packs 3-D tensors, this one is " +
+                std::to_string(ckpt->get(plan[5].tensor).shape.size()) + "-D");
 
-  plan[5].layout = "f32";
+  plan[5].layout = hybrid::WeightLayout::f32;
   hash = writeWeightsFile(dir.file("m.weights"), *ckpt, oneLayout(plan), payload,
                           codegen::WeightType::F32, "golden");
   ASSERT_FALSE(static_cast<bool>(hash));

@@ -11,14 +11,14 @@
 // RUN: not hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=int8 input-group=1" 2>&1 | FileCheck %s --check-prefix=GROUP
 
 // CHECK: module attributes {hybrid.input_group = 4 : i64,
-// CHECK-SAME: {bytes = 65536 : i64, layout = "plain", offset = 0 : i64, tensor = "model.embed_tokens.weight"}
+// CHECK-SAME: #hybrid.weight<"model.embed_tokens.weight", plain, offset = 0, bytes = 65536>
 // in_proj [296][64]: 19 blocks of 16 outputs, 16 groups of 4 inputs, 2 scale blocks.
-// CHECK-SAME: {bytes = 19456 : i64, layout = "linear", offset = 65792 : i64, tensor = "model.layers.0.mamba.in_proj.weight"}
-// CHECK-SAME: {bytes = 2432 : i64, layout = "linear_scales", offset = 85248 : i64, tensor = "model.layers.0.mamba.in_proj.weight"}
-// CHECK-SAME: layout = "linear_f32", {{[^}]*}} tensor = "model.layers.0.block_sparse_moe.router.layer.weight"
-// CHECK-SAME: layout = "experts_scales", {{[^}]*}} tensor = "model.layers.0.block_sparse_moe.input_linear.weight"
-// CHECK-SAME: layout = "linear", {{[^}]*}} tensor = "model.embed_tokens.weight"
-// CHECK-SAME: layout = "linear_scales", {{[^}]*}} tensor = "model.embed_tokens.weight"
+// CHECK-SAME: #hybrid.weight<"model.layers.0.mamba.in_proj.weight", linear, offset = 65792, bytes = 19456>
+// CHECK-SAME: #hybrid.weight<"model.layers.0.mamba.in_proj.weight", linear_scales, offset = 85248, bytes = 2432>
+// CHECK-SAME: #hybrid.weight<"model.layers.0.block_sparse_moe.router.layer.weight", linear_f32, offset = {{[0-9]+}}, bytes = {{[0-9]+}}>
+// CHECK-SAME: #hybrid.weight<"model.layers.0.block_sparse_moe.input_linear.weight", experts_scales, offset = {{[0-9]+}}, bytes = {{[0-9]+}}>
+// CHECK-SAME: #hybrid.weight<"model.embed_tokens.weight", linear, offset = {{[0-9]+}}, bytes = {{[0-9]+}}>
+// CHECK-SAME: #hybrid.weight<"model.embed_tokens.weight", linear_scales, offset = {{[0-9]+}}, bytes = {{[0-9]+}}>
 // CHECK-SAME: hybrid.weight_type = "int8"
 // CHECK: func.func private @hk_embed_0({{.*}}memref<?x?xbf16{{.*}}weight_type = "bf16"
 // CHECK: func.func private @hk_linear_0(!llvm.ptr, memref<?x?xf32, {{.*}}>, memref<?x?x?x?xui8, {{.*}}>, memref<?x?x?xf32, {{.*}}>, memref<?x?xf32, {{.*}}>) {{.*}}weight_type = "int8"
@@ -36,8 +36,8 @@
 // [296][64] is 37 blocks of 8 outputs, 32 groups of 2 inputs, 2 scale blocks
 // (the same bytes as with groups of 4, in another order).
 // PAIRS: module attributes {hybrid.input_group = 2 : i64,
-// PAIRS-SAME: {bytes = 18944 : i64, layout = "linear", offset = 65792 : i64, tensor = "model.layers.0.mamba.in_proj.weight"}
-// PAIRS-SAME: {bytes = 2368 : i64, layout = "linear_scales", offset = 84736 : i64, tensor = "model.layers.0.mamba.in_proj.weight"}
+// PAIRS-SAME: #hybrid.weight<"model.layers.0.mamba.in_proj.weight", linear, offset = 65792, bytes = 18944>
+// PAIRS-SAME: #hybrid.weight<"model.layers.0.mamba.in_proj.weight", linear_scales, offset = 84736, bytes = 2368>
 // PAIRS: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<37x32x8x2xui8>
 // PAIRS: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<37x2x8xf32>
 // GROUP: error: hybrid-lower-to-kernels: input-group must be 1, 2 with weight-type=bf16 (bf16 pairs), or 2 or 4 with weight-type=int8 or int4, got 1

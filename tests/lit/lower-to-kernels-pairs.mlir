@@ -9,7 +9,7 @@
 
 // CHECK: module attributes {hybrid.input_group = 2 : i64,
 // in_proj [296][64]: 19 blocks of 16 outputs, 32 pairs of inputs.
-// CHECK-SAME: {bytes = 38912 : i64, layout = "linear", offset = 65792 : i64, tensor = "model.layers.0.mamba.in_proj.weight"}
+// CHECK-SAME: #hybrid.weight<"model.layers.0.mamba.in_proj.weight", linear, offset = 65792, bytes = 38912>
 // CHECK-LABEL: func.func @hybridc_prefill
 // CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<19x32x16x2xbf16>
 // w_in [4][64][64]: 4 blocks x 4 experts x 32 pairs; w_out [4][64][32]: 16 pairs.

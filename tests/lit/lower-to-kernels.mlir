@@ -14,8 +14,8 @@
 // segment per kv head (2 for K, 2 for V), a row of hd * 4 = 64 B each (an
 // f32 cache of 2 x 16); the workspace holds the widest live set.
 // CHECK: module attributes {hybrid.input_group = 1 : i64, hybrid.kv_cache = #hybrid.kv_cache<f32, heads = 2, head_dim = 16>, hybrid.kv_row_bytes = 64 : i64, hybrid.kv_segments = 4 : i64, hybrid.lanes = 16 : i64, hybrid.max_chunk_tokens = 64 : i64, hybrid.state_bytes = 10112 : i64,
-// CHECK-SAME: {bytes = 65536 : i64, layout = "plain", offset = 0 : i64, tensor = "model.embed_tokens.weight"}
-// CHECK-SAME: {bytes = 38912 : i64, layout = "linear", offset = 65792 : i64, tensor = "model.layers.0.mamba.in_proj.weight"}
+// CHECK-SAME: #hybrid.weight<"model.embed_tokens.weight", plain, offset = 0, bytes = 65536>
+// CHECK-SAME: #hybrid.weight<"model.layers.0.mamba.in_proj.weight", linear, offset = 65792, bytes = 38912>
 // CHECK-SAME: hybrid.weight_type = "bf16"
 // CHECK-NOT: hybrid.weight @
 // CHECK-NOT: func.func @forward

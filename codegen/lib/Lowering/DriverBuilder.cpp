@@ -44,11 +44,16 @@ Value DriverBuilder::resultBuffer(Value v, Type elem) {
   return buf;
 }
 
-Value DriverBuilder::weightView(StringRef tensor, StringRef layout, ArrayRef<int64_t> shape,
-                                Type elem) {
+Value DriverBuilder::weightView(StringRef tensor, hybrid::WeightLayout layout,
+                                ArrayRef<int64_t> shape) {
+  const codegen::StoredWeight s = stored(layout);
+  Type elem = s.scales || s.element == codegen::WeightType::F32 ? Type(b->getF32Type())
+              : s.element == codegen::WeightType::BF16
+                  ? Type(b->getBF16Type())
+                  : Type(b->getIntegerType(8, /*isSigned=*/false)); // int8 and int4 blocks
   const WeightPlan::Entry &e = lc.weights.get(tensor, layout, shape, elem);
   auto type = MemRefType::get(e.viewShape, elem);
-  return b->create<memref::ViewOp>(loc, type, arg(kWeights), idx(e.offset), ValueRange{});
+  return b->create<memref::ViewOp>(loc, type, arg(kWeights), idx(e.packed.offset), ValueRange{});
 }
 
 Value DriverBuilder::plainF32(Value weightRef) {
@@ -57,7 +62,7 @@ Value DriverBuilder::plainF32(Value weightRef) {
   // The conv weight [C, 1, K] is used as [C][K].
   if (view.size() == 3 && view[1] == 1)
     view = {view[0], view[2]};
-  return weightView(weightName(weightRef), "f32", view, b->getF32Type());
+  return weightView(weightName(weightRef), hybrid::WeightLayout::f32, view);
 }
 
 DriverBuilder::Matrix DriverBuilder::linearWeight(Value weightRef, int64_t &out, int64_t &in,
@@ -65,41 +70,40 @@ DriverBuilder::Matrix DriverBuilder::linearWeight(Value weightRef, int64_t &out,
   auto shape = cast<ShapedType>(weightRef.getType()).getShape();
   out = shape[0];
   in = shape[1];
+  using hybrid::WeightLayout;
   if (alwaysF32) {
-    // Packed like `linear` in f32 whatever the model's weight type: inputs
-    // one per lane (no bf16 pairs).
-    const codegen::LinearPacking p{lc.packing.lanes, 1};
-    return {weightView(weightName(weightRef), "linear_f32",
-                       {p.blocks(out), p.groups(in), p.lanes, p.group}, b->getF32Type()),
+    const codegen::LinearPacking p = stored(WeightLayout::linear_f32).packing;
+    return {weightView(weightName(weightRef), WeightLayout::linear_f32,
+                       {p.blocks(out), p.groups(in), p.lanes, p.group}),
             Value()};
   }
   // A matrix the importer marked hybrid.min_bits = 8 in an int4 model:
-  // int8 blocks (the same scales, a byte per weight), its own layout names.
+  // int8 blocks, layouts of their own.
   auto decl = lc.module.lookupSymbol<hybrid::WeightOp>(weightName(weightRef));
   auto minBits = decl ? decl->getAttrOfType<IntegerAttr>(hybrid::kMinBitsAttr) : IntegerAttr();
   const bool int8 = lc.weightType == codegen::WeightType::INT4 && minBits &&
                     minBits.getInt() >= 8;
-  codegen::LinearPacking p = lc.packing;
-  if (int8)
-    p.groupsPerByte = 1;
-  Matrix m{weightView(weightName(weightRef), int8 ? "linear_int8" : "linear",
-                      {p.blocks(out), p.storedGroups(in), p.lanes, p.group}, lc.weightElem),
+  const WeightLayout layout = int8 ? WeightLayout::linear_int8 : WeightLayout::linear;
+  const codegen::LinearPacking p = stored(layout).packing;
+  Matrix m{weightView(weightName(weightRef), layout,
+                      {p.blocks(out), p.storedGroups(in), p.lanes, p.group}),
            Value(), int8 ? "int8" : ""};
   if (p.scaleBlock)
-    m.scales = weightView(weightName(weightRef), int8 ? "linear_int8_scales" : "linear_scales",
-                          {p.blocks(out), p.scaleBlocks(in), p.lanes}, b->getF32Type());
+    m.scales = weightView(weightName(weightRef),
+                          int8 ? WeightLayout::linear_int8_scales : WeightLayout::linear_scales,
+                          {p.blocks(out), p.scaleBlocks(in), p.lanes});
   return m;
 }
 
 DriverBuilder::Matrix DriverBuilder::expertWeights(Value weightRef, int64_t E, int64_t out,
                                                    int64_t in) {
-  const codegen::LinearPacking &p = lc.packing;
-  Matrix m{weightView(weightName(weightRef), "experts",
-                      {p.blocks(out), E, p.storedGroups(in), p.lanes, p.group}, lc.weightElem),
+  const codegen::LinearPacking p = stored(hybrid::WeightLayout::experts).packing;
+  Matrix m{weightView(weightName(weightRef), hybrid::WeightLayout::experts,
+                      {p.blocks(out), E, p.storedGroups(in), p.lanes, p.group}),
            Value()};
   if (p.scaleBlock)
-    m.scales = weightView(weightName(weightRef), "experts_scales",
-                          {p.blocks(out), E, p.scaleBlocks(in), p.lanes}, b->getF32Type());
+    m.scales = weightView(weightName(weightRef), hybrid::WeightLayout::experts_scales,
+                          {p.blocks(out), E, p.scaleBlocks(in), p.lanes});
   return m;
 }
 

@@ -15,6 +15,7 @@
 #include "WorkspacePlanner.h"
 
 #include "hybridc/Codegen/KernelSpec.h"
+#include "hybridc/Codegen/WeightLayouts.h"
 
 #include "hybrid/HybridOps.h"
 
@@ -65,17 +66,16 @@ inline int64_t alignTo(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
 class WeightPlan {
 public:
   struct Entry {
-    std::string tensor, layout;
-    int64_t offset, bytes;
+    codegen::PackedWeight packed;
     SmallVector<int64_t> viewShape;
-    Type elem;
   };
 
   /// The entry of (tensor, layout), placed at the end of the payload the
   /// first time it is asked for.
-  const Entry &get(StringRef tensor, StringRef layout, ArrayRef<int64_t> viewShape, Type elem);
+  const Entry &get(StringRef tensor, hybrid::WeightLayout layout, ArrayRef<int64_t> viewShape,
+                   Type elem);
   /// The plan as the module attribute `hybrid.weight_plan`.
-  ArrayAttr toAttr(Builder &b) const;
+  ArrayAttr toAttr(MLIRContext *context) const;
   int64_t totalBytes() const { return size; }
 
 private:
@@ -98,7 +98,6 @@ struct KernelDesc {
 struct LoweringContext {
   ModuleOp module;
   func::FuncOp forward;
-  Type weightElem;
   codegen::WeightType weightType = codegen::WeightType::F32;
   std::string weightTypeName; // as weight-type spells it
   codegen::LinearPacking packing; // of every linear and expert weight
@@ -171,7 +170,13 @@ private:
   Value scratchView(MoEScratch::Slot slot, Value rows, int64_t width, Type elem);
   /// The byte offset of `slot` past the planned workspace (T * perToken + fixed).
   Value scratchOffset(MoEScratch::Slot slot);
-  Value weightView(StringRef tensor, StringRef layout, ArrayRef<int64_t> shape, Type elem);
+  /// What `layout` stores in this model (codegen::storedWeight).
+  codegen::StoredWeight stored(hybrid::WeightLayout layout) const {
+    return codegen::storedWeight(layout, lc.weightType, lc.packing);
+  }
+  /// The view of one weight-plan entry, in the element type its layout
+  /// stores.
+  Value weightView(StringRef tensor, hybrid::WeightLayout layout, ArrayRef<int64_t> shape);
   /// A weight used as the matrix of a `linear` kernel: [OUT, IN] packed.
   /// A packed matrix and, for int8 / int4 weights, its scales (null
   /// otherwise); `type`: the weight type of its kernel when it is not the

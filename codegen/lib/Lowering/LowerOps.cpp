@@ -59,16 +59,15 @@ double f32(FloatAttr a) { return a.getValue().convertToDouble(); }
 
 LogicalResult DriverBuilder::lowerEmbed(hybrid::EmbedOp o) {
   auto shape = cast<ShapedType>(o.getTable().getType()).getShape();
-  // A lookup reads one row per token: int8 or int4 blocks would buy
-  // little, so such a model keeps its embedding table in bf16.
-  const bool blocks = codegen::isBlockQuantized(lc.weightType);
-  Value table = weightView(weightName(o.getTable()), "plain", shape,
-                           blocks ? Type(b->getBF16Type()) : lc.weightElem);
+  // The table's element type is its layout's (an int8 or int4 model keeps
+  // it in bf16), and so is the kernel's.
+  const codegen::WeightType tableType = stored(hybrid::WeightLayout::plain).element;
+  Value table = weightView(weightName(o.getTable()), hybrid::WeightLayout::plain, shape);
   Value out = resultBuffer(o.getResult());
   KernelDesc desc{"embed", {{"V", shape[0]}, {"H", shape[1]}},
                   {{"multiplier", f32(o.getMultiplierAttr())}}, true};
-  if (blocks)
-    desc.weightType = "bf16";
+  if (tableType != lc.weightType)
+    desc.weightType = codegen::weightTypeName(tableType);
   call(desc, {arg(kTokens), table, out});
   return success();
 }

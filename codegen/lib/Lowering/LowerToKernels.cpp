@@ -81,9 +81,6 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     lc.forward = forward;
     lc.weightType = *type;
     lc.weightTypeName = weightType;
-    lc.weightElem = *type == codegen::WeightType::BF16 ? Type(b.getBF16Type())
-                    : blocks ? Type(b.getIntegerType(8, /*isSigned=*/false))
-                             : Type(b.getF32Type());
     lc.packing.lanes = int(lanes);
     lc.packing.group = int(inputGroup);
     lc.packing.scaleBlock = blocks ? codegen::kQuantBlock : 0;
@@ -109,7 +106,7 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
       k->moveBefore(prefill);
 
     auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
-    module->setAttr("hybrid.weight_plan", lc.weights.toAttr(b));
+    module->setAttr(codegen::kWeightPlanAttr, lc.weights.toAttr(b.getContext()));
     module->setAttr("hybrid.weight_type", b.getStringAttr(weightType));
     module->setAttr("hybrid.lanes", i64(lanes));
     module->setAttr("hybrid.input_group", i64(inputGroup));

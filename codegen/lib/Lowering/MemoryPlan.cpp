@@ -13,31 +13,25 @@
 
 namespace hybridc::lowering {
 
-const WeightPlan::Entry &WeightPlan::get(StringRef tensor, StringRef layout,
+const WeightPlan::Entry &WeightPlan::get(StringRef tensor, hybrid::WeightLayout layout,
                                          ArrayRef<int64_t> viewShape, Type elem) {
-  std::string key = (tensor + "|" + layout).str();
+  std::string key = (tensor + "|" + hybrid::stringifyWeightLayout(layout)).str();
   auto it = index.find(key);
   if (it != index.end())
     return entries[it->second];
   int64_t bytes = product(viewShape) * (elem.getIntOrFloatBitWidth() / 8);
-  entries.push_back({tensor.str(), layout.str(), size, bytes, SmallVector<int64_t>(viewShape),
-                     elem});
+  entries.push_back({{tensor.str(), layout, size, bytes}, SmallVector<int64_t>(viewShape)});
   // 64-byte alignment: a cache line, and an AVX-512 vector.
   size = alignTo(size + bytes, 64);
   index[key] = entries.size() - 1;
   return entries.back();
 }
 
-ArrayAttr WeightPlan::toAttr(Builder &b) const {
-  SmallVector<Attribute> out;
+ArrayAttr WeightPlan::toAttr(MLIRContext *context) const {
+  std::vector<codegen::PackedWeight> plan;
   for (const Entry &e : entries)
-    out.push_back(b.getDictionaryAttr({
-        b.getNamedAttr("tensor", b.getStringAttr(e.tensor)),
-        b.getNamedAttr("layout", b.getStringAttr(e.layout)),
-        b.getNamedAttr("offset", b.getI64IntegerAttr(e.offset)),
-        b.getNamedAttr("bytes", b.getI64IntegerAttr(e.bytes)),
-    }));
-  return b.getArrayAttr(out);
+    plan.push_back(e.packed);
+  return codegen::writeWeightPlan(context, plan);
 }
 
 LogicalResult readStateLayout(func::FuncOp forward, LoweringContext &lc) {

@@ -65,7 +65,7 @@ llvm::Error writeText(const std::string &path, const std::string &text);
 /// running stage's name meanwhile (`progress`).
 class StageTimer {
 public:
-  StageTimer(llvm::raw_ostream &log, bool showProgress) : log(log), progress(showProgress) {}
+  StageTimer(llvm::raw_ostream &log, bool showProgress) : progress(showProgress), log(log) {}
   template <typename Fn> llvm::Error run(llvm::StringRef stage, const std::string &what, Fn fn) {
     progress.show(llvm::formatv("  {0,-9} ...", stage).str(), true);
     auto start = std::chrono::steady_clock::now();

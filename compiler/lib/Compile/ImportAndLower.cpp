@@ -271,7 +271,7 @@ llvm::Error Compilation::describeModel() {
   description.variants.clear();
   description.kernels.clear();
   description.weightsDtype = o.weightsDtype;
-  description.tensorKinds = tensorKinds(variants.front().lowered.plan, o.weightsDtype);
+  description.tensorKinds = tensorKinds(variants.front().lowered.plan, weightType);
   description.memory = first;
   description.memory.weightsBytes = glue.payloadBytes;
   for (const Variant &v : variants) {
@@ -307,16 +307,29 @@ llvm::Error Compilation::describeModel() {
 
 /// Which tensors are stored in which type, from the weight plan's layouts.
 void Compilation::describeWeightTypes() {
+  using hybrid::WeightLayout;
   int matrices = 0, table = 0, f32 = 0, int8 = 0;
   for (const PackedWeight &w : variants.front().lowered.plan) {
-    if (w.layout == "linear" || w.layout == "experts")
+    switch (w.layout) {
+    case WeightLayout::linear:
+    case WeightLayout::experts:
       ++matrices;
-    else if (w.layout == "linear_int8")
+      break;
+    case WeightLayout::linear_int8:
       ++int8;
-    else if (w.layout == "plain")
+      break;
+    case WeightLayout::plain:
       ++table;
-    else if (w.layout == "f32" || w.layout == "linear_f32")
+      break;
+    case WeightLayout::f32:
+    case WeightLayout::linear_f32:
       ++f32;
+      break;
+    case WeightLayout::linear_scales:
+    case WeightLayout::linear_int8_scales:
+    case WeightLayout::experts_scales:
+      break; // a matrix's scales, counted with it
+    }
   }
   const bool blocks = codegen::isBlockQuantized(weightType);
   log << "  stored: " << matrices << " matrices " << o.weightsDtype
@@ -325,7 +338,8 @@ void Compilation::describeWeightTypes() {
     log << ", " << int8 << " int8 (lm_head, attention K/V, tensors a GGUF file holds in 5 "
         << "bits or more)";
   if (table)
-    log << ", embedding table " << storedDtype("plain", o.weightsDtype);
+    log << ", embedding table "
+        << codegen::weightTypeName(codegen::storedElement(WeightLayout::plain, weightType));
   log << ", " << f32 << " tensors f32 (norms, conv, SSM parameters, biases, router)\n";
   if (variants.size() > 1) {
     log << "  layouts:";

@@ -38,19 +38,8 @@ llvm::json::Object hybridc::modelFacts(const ModelConfig &c) {
   };
 }
 
-std::string hybridc::storedDtype(const std::string &layout, const std::string &weightsDtype) {
-  if (layout == "f32" || layout == "linear_f32")
-    return "f32";
-  if (layout == "linear_int8")
-    return "int8";
-  // The embedding table: bf16 rows in a block-quantized model.
-  if (layout == "plain")
-    return weightsDtype == "int8" || weightsDtype == "int4" ? "bf16" : weightsDtype;
-  return weightsDtype; // linear, experts
-}
-
 std::map<std::string, TensorKind> hybridc::tensorKinds(const std::vector<PackedWeight> &plan,
-                                                       const std::string &weightsDtype) {
+                                                       codegen::WeightType modelType) {
   std::map<std::string, TensorKind> kinds;
   std::map<std::string, std::set<std::string>> dtypes;
   for (const PackedWeight &w : plan) {
@@ -63,17 +52,18 @@ std::map<std::string, TensorKind> hybridc::tensorKinds(const std::vector<PackedW
     }
     name.consume_back(".weight");
     name.consume_back(".layer"); // the router's
-    llvm::StringRef layout(w.layout);
+    // (Shape, element and scales do not depend on the packing.)
+    const codegen::StoredWeight stored = codegen::storedWeight(w.layout, modelType, {});
     // The embedding table read as a matmul: the tied lm_head.
-    std::string kind = name == "embed_tokens" && layout.starts_with("linear")
+    std::string kind = name == "embed_tokens" && stored.shape == codegen::WeightShape::Linear
                            ? "lm_head (tied to embed_tokens)"
                            : name.str();
     TensorKind &k = kinds[kind];
     k.bytes += w.bytes;
-    if (layout.ends_with("_scales"))
+    if (stored.scales)
       continue; // a matrix's block scales: its bytes, not a tensor of its own
     ++k.tensors;
-    dtypes[kind].insert(storedDtype(w.layout, weightsDtype));
+    dtypes[kind].insert(codegen::weightTypeName(stored.element));
   }
   for (auto &[kind, set] : dtypes)
     kinds[kind].dtype = llvm::join(set, ",");

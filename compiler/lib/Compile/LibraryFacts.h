@@ -23,13 +23,10 @@ namespace hybridc {
 /// The config's shape as snake_case JSON (layer kinds, heads, experts, ...).
 llvm::json::Object modelFacts(const ModelConfig &config);
 
-/// What a weight-plan layout stores: "f32", "int8", the weights dtype, or
-/// the embedding table's type.
-std::string storedDtype(const std::string &layout, const std::string &weightsDtype);
-
-/// The plan's tensors grouped by kind ("mamba.in_proj", "lm_head", ...).
+/// The plan's tensors grouped by kind ("mamba.in_proj", "lm_head", ...),
+/// each with the element types its layouts store in a model of `modelType`.
 std::map<std::string, TensorKind> tensorKinds(const std::vector<PackedWeight> &plan,
-                                              const std::string &weightsDtype);
+                                              codegen::WeightType modelType);
 
 /// The passes of `pm`, in order.
 void appendPassNames(mlir::OpPassManager &pm, std::vector<std::string> &names);

@@ -24,25 +24,6 @@ llvm::Error readInt(ModuleOp module, llvm::StringRef name, int64_t &out) {
   return llvm::Error::success();
 }
 
-llvm::Error readPlan(ModuleOp module, std::vector<PackedWeight> &plan) {
-  auto weightPlan = module->getAttrOfType<ArrayAttr>("hybrid.weight_plan");
-  if (!weightPlan)
-    return makeError(llvm::Twine("the module has no hybrid.weight_plan attribute") + kNotLowered);
-  for (Attribute a : weightPlan) {
-    // A resumed module may have been edited: check what the casts assume.
-    auto d = dyn_cast<DictionaryAttr>(a);
-    auto tensor = d ? d.getAs<StringAttr>("tensor") : StringAttr();
-    auto layout = d ? d.getAs<StringAttr>("layout") : StringAttr();
-    auto offset = d ? d.getAs<IntegerAttr>("offset") : IntegerAttr();
-    auto bytes = d ? d.getAs<IntegerAttr>("bytes") : IntegerAttr();
-    if (!tensor || !layout || !offset || !bytes)
-      return makeError("hybrid.weight_plan entry " + std::to_string(plan.size()) +
-                       " needs tensor, layout, offset and bytes");
-    plan.push_back({tensor.str(), layout.str(), offset.getInt(), bytes.getInt()});
-  }
-  return llvm::Error::success();
-}
-
 } // namespace
 
 llvm::Expected<LoweredModel> hybridc::readLoweredModel(ModuleOp module,
@@ -53,8 +34,13 @@ llvm::Expected<LoweredModel> hybridc::readLoweredModel(ModuleOp module,
   if (!kernels)
     return kernels.takeError();
   m.kernels = std::move(*kernels);
-  if (llvm::Error e = readPlan(module, m.plan))
-    return std::move(e);
+  if (!module->hasAttr(codegen::kWeightPlanAttr))
+    return makeError(llvm::Twine("the module has no ") + codegen::kWeightPlanAttr +
+                     " attribute" + kNotLowered);
+  llvm::Expected<std::vector<PackedWeight>> plan = codegen::readWeightPlan(module);
+  if (!plan)
+    return plan.takeError();
+  m.plan = std::move(*plan);
 
   auto type = module->getAttrOfType<StringAttr>("hybrid.weight_type");
   std::optional<codegen::WeightType> parsed =

@@ -63,45 +63,43 @@ const float *sourceFloats(const TensorView &t, std::vector<float> &scratch) {
   return scratch.data();
 }
 
-/// Packs entry `e` (tensor `t`) into buf.bytes; "" or what went wrong.
+/// Packs entry `e` (tensor `t`) into buf.bytes as its layout stores it in a
+/// model of weight type `type` packed as `packing`; "" or what went wrong.
 std::string packEntry(const PackedWeight &e, const TensorView &t, codegen::WeightType type,
                       const codegen::LinearPacking &packing, PackBuffers &buf) {
+  using codegen::WeightShape;
+  const std::string name =
+      "weight '" + e.tensor + "' (" + hybrid::stringifyWeightLayout(e.layout).str() + ")";
+  const codegen::StoredWeight s = codegen::storedWeight(e.layout, type, packing);
+  // A plan read from an edited module may pair a tensor with a layout of
+  // another rank.
+  const size_t rank = s.shape == WeightShape::Linear ? 2 : s.shape == WeightShape::Experts ? 3 : 0;
+  if (rank && t.shape.size() != rank)
+    return name + ": the layout packs " + std::to_string(rank) + "-D tensors, this one is " +
+           std::to_string(t.shape.size()) + "-D";
   const float *data = sourceFloats(t, buf.floats);
   buf.bytes.clear();
-  if (e.layout == "f32") {
-    codegen::packPlain(data, t.numElements(), codegen::WeightType::F32, buf.bytes);
-  } else if (e.layout == "linear_scales") {
-    codegen::packLinearScales(data, t.shape[0], t.shape[1], packing, type, buf.bytes);
-  } else if (e.layout == "experts_scales") {
-    codegen::packExpertScales(data, t.shape[0], t.shape[1], t.shape[2], packing, type,
-                              buf.bytes);
-  } else if (e.layout == "plain") {
-    // The embedding table; an int8 or int4 model keeps it in bf16 (a lookup).
-    codegen::packPlain(data, t.numElements(),
-                       codegen::isBlockQuantized(type) ? codegen::WeightType::BF16 : type,
-                       buf.bytes);
-  } else if (e.layout == "linear") {
-    codegen::packLinear(data, t.shape[0], t.shape[1], packing, type, buf.bytes);
-  } else if (e.layout == "linear_int8" || e.layout == "linear_int8_scales") {
-    // A matrix an int4 model keeps in int8 (the importer's hybrid.min_bits).
-    codegen::LinearPacking bytes = packing;
-    bytes.groupsPerByte = 1;
-    if (e.layout == "linear_int8")
-      codegen::packLinear(data, t.shape[0], t.shape[1], bytes, codegen::WeightType::INT8,
-                          buf.bytes);
+  switch (s.shape) {
+  case WeightShape::Plain:
+    codegen::packPlain(data, t.numElements(), s.element, buf.bytes);
+    break;
+  case WeightShape::Linear:
+    if (s.scales)
+      codegen::packLinearScales(data, t.shape[0], t.shape[1], s.packing, s.element, buf.bytes);
     else
-      codegen::packLinearScales(data, t.shape[0], t.shape[1], bytes, codegen::WeightType::INT8,
+      codegen::packLinear(data, t.shape[0], t.shape[1], s.packing, s.element, buf.bytes);
+    break;
+  case WeightShape::Experts:
+    if (s.scales)
+      codegen::packExpertScales(data, t.shape[0], t.shape[1], t.shape[2], s.packing, s.element,
                                 buf.bytes);
-  } else if (e.layout == "linear_f32") {
-    codegen::packLinear(data, t.shape[0], t.shape[1], codegen::LinearPacking{packing.lanes, 1},
-                        codegen::WeightType::F32, buf.bytes);
-  } else if (e.layout == "experts") {
-    codegen::packExperts(data, t.shape[0], t.shape[1], t.shape[2], packing, type, buf.bytes);
-  } else {
-    return "weight '" + e.tensor + "': unknown layout '" + e.layout + "'";
+    else
+      codegen::packExperts(data, t.shape[0], t.shape[1], t.shape[2], s.packing, s.element,
+                           buf.bytes);
+    break;
   }
   if (static_cast<int64_t>(buf.bytes.size()) != e.bytes)
-    return "weight '" + e.tensor + "' (" + e.layout + "): packed " +
+    return name + ": packed " +
            std::to_string(buf.bytes.size()) + " bytes but the lowering planned " +
            std::to_string(e.bytes);
   return "";

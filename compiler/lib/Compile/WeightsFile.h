@@ -3,6 +3,7 @@
 #define HYBRIDC_COMPILE_WEIGHTSFILE_H
 
 #include "hybridc/Codegen/KernelSpec.h"
+#include "hybridc/Codegen/WeightLayouts.h"
 #include "hybridc/Model/Checkpoint.h"
 
 #include "llvm/Support/Error.h"
@@ -13,13 +14,10 @@
 
 namespace hybridc {
 
-/// One packed weight: checkpoint tensor `tensor` in layout `layout`
-/// ("f32", "plain", "linear", "linear_f32", "experts", and the int8 scales
-/// "linear_scales", "experts_scales") at `offset` of the payload.
-struct PackedWeight {
-  std::string tensor, layout;
-  int64_t offset = 0, bytes = 0;
-};
+/// One packed weight: a checkpoint tensor in one layout at an offset of the
+/// payload (hybrid.weight_plan's entries; what a layout stores is
+/// codegen::storedWeight's answer).
+using codegen::PackedWeight;
 
 /// One layout of the weights in the payload: a plan (offsets within the
 /// layout) packed for one packing, starting at byte `offset` of the payload.

@@ -42,4 +42,48 @@ def Hybrid_KvCacheAttr : AttrDef<Hybrid_Dialect, "KvCache"> {
   let genVerifyDecl = 1;
 }
 
+// How hybrid-lower-to-kernels lays out one tensor in the packed weights
+// file (one tensor can have two entries: a matrix and its block scales).
+// What each layout stores (element type, packing, scales) is decided in one
+// place, codegen::storedWeight (hybridc/Codegen/WeightLayouts.h): the
+// lowering sizes its views from it and the compiler packs by it.
+def Hybrid_WeightLayout : I32EnumAttr<"WeightLayout", "layout of a packed weight", [
+    // f32 values in the checkpoint's order: norms, conv, SSM parameters,
+    // biases, the router.
+    I32EnumAttrCase<"f32", 0>,
+    // The embedding table, rows in order, in the model's weight type (bf16
+    // in an int8 or int4 model: a lookup reads one row per token).
+    I32EnumAttrCase<"plain", 1>,
+    // A matrix packed for the linear kernels in the model's weight type
+    // (lanes of output rows x groups of inputs), and its block scales.
+    I32EnumAttrCase<"linear", 2>,
+    I32EnumAttrCase<"linear_scales", 3>,
+    // A matrix an int4 model keeps in int8 blocks (the importer's
+    // hybrid.min_bits = 8), and its block scales.
+    I32EnumAttrCase<"linear_int8", 4>,
+    I32EnumAttrCase<"linear_int8_scales", 5>,
+    // A matrix kept f32 whatever the model's weight type, one input per lane.
+    I32EnumAttrCase<"linear_f32", 6>,
+    // The experts' matrices of one MoE layer, [out blocks][expert]..., and
+    // their block scales.
+    I32EnumAttrCase<"experts", 7>,
+    I32EnumAttrCase<"experts_scales", 8>]> {
+  let cppNamespace = "::hybrid";
+  let genSpecializedAttr = 0;
+}
+
+// One entry of the packed weights: the checkpoint tensor it comes from, its
+// layout, and where its bytes lie in the payload. The module attribute
+// hybrid.weight_plan (written by hybrid-lower-to-kernels) is an array of
+// them; the compiler packs the weights file from it.
+def Hybrid_WeightAttr : AttrDef<Hybrid_Dialect, "Weight"> {
+  let mnemonic = "weight";
+  let summary = "a packed weight: tensor, layout, offset and bytes in the payload";
+  let parameters = (ins StringRefParameter<"the checkpoint tensor">:$tensor,
+                        EnumParameter<Hybrid_WeightLayout>:$layout,
+                        "int64_t":$offset, "int64_t":$bytes);
+  let assemblyFormat = "`<` $tensor `,` $layout `,` `offset` `=` $offset `,` `bytes` `=` $bytes `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // HYBRID_ATTRS_TD
