@@ -47,6 +47,23 @@ LogicalResult hybrid::WeightAttr::verify(function_ref<InFlightDiagnostic()> emit
   return success();
 }
 
+LogicalResult hybrid::MemoryPlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                            int64_t weightsBytes, int64_t stateBytes,
+                                            int64_t kvSegments, int64_t kvRowBytes,
+                                            int64_t maxChunkTokens, int64_t workspaceFixedBytes,
+                                            int64_t workspaceBytesPerToken) {
+  if (weightsBytes < 0 || stateBytes < 0 || kvSegments < 0 || kvRowBytes < 0 ||
+      workspaceFixedBytes < 0 || workspaceBytesPerToken < 0)
+    return emitError() << "memory_plan: sizes must not be negative";
+  if (maxChunkTokens <= 0)
+    return emitError() << "memory_plan: max_chunk_tokens (" << maxChunkTokens
+                       << ") must be positive";
+  if ((kvSegments == 0) != (kvRowBytes == 0))
+    return emitError() << "memory_plan: kv_segments (" << kvSegments << ") and kv_row_bytes ("
+                       << kvRowBytes << ") must both be zero (no attention) or both positive";
+  return success();
+}
+
 void hybrid::HybridDialect::initialize() {
   addOperations<
 #define GET_OP_LIST

@@ -7,8 +7,7 @@
 // The runtime may pass up to prefill-tokens tokens per call. The fixed part
 // of the workspace holds the MoE grouping's padding rows and the SSM state
 // carried between scan chunks.
-// CHECK: module attributes {{{.*}}hybrid.max_chunk_tokens = 128 : i64
-// CHECK-SAME: hybrid.workspace_fixed_bytes = 15808 : i64
+// CHECK: module attributes {{{.*}}max_chunk_tokens = 128, workspace_fixed_bytes = 15808,
 // CHECK-DAG: func.func private @hk_moe_expert_tiles_0({{.*}}kind = "moe_expert_tiles", sizes = {E = 4 : i64, H = 64 : i64, I = 32 : i64, TILE = 8 : i64}
 // CHECK-DAG: func.func private @hk_moe_combine_0({{.*}}kind = "moe_combine", sizes = {H = 64 : i64, K = 2 : i64}
 
@@ -41,7 +40,7 @@
 // CHECK-NOT: memref.copy
 
 // Without prefill-tokens a prefill call is one scan chunk: no carry.
-// ONE: hybrid.max_chunk_tokens = 64 : i64
+// ONE: max_chunk_tokens = 64,
 // ONE-LABEL: func.func @hybridc_prefill
 // ONE-NOT: memref.copy
 // ONE: call @hk_ssm_chunk_0

@@ -110,16 +110,14 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     module->setAttr("hybrid.weight_type", b.getStringAttr(weightType));
     module->setAttr("hybrid.lanes", i64(lanes));
     module->setAttr("hybrid.input_group", i64(inputGroup));
-    module->setAttr("hybrid.weights_bytes", i64(lc.weights.totalBytes()));
-    module->setAttr("hybrid.state_bytes", i64(lc.stateBytes));
-    module->setAttr("hybrid.kv_segments", i64(lc.kvSegments));
-    module->setAttr("hybrid.kv_row_bytes", i64(lc.kvRowBytes));
+    module->setAttr(hybrid::kMemoryPlanAttr,
+                    hybrid::MemoryPlanAttr::get(
+                        b.getContext(), lc.weights.totalBytes(), lc.stateBytes, lc.kvSegments,
+                        lc.kvRowBytes, lc.prefillTokens, lc.workspaceFixedBytes,
+                        lc.workspaceRowBytes));
     if (lc.kvHeads > 0)
       module->setAttr("hybrid.kv_cache", hybrid::KvCacheAttr::get(b.getContext(), lc.kvDtype,
                                                                   lc.kvHeads, lc.kvHeadDim));
-    module->setAttr("hybrid.workspace_bytes_per_token", i64(lc.workspaceRowBytes));
-    module->setAttr("hybrid.workspace_fixed_bytes", i64(lc.workspaceFixedBytes));
-    module->setAttr("hybrid.max_chunk_tokens", i64(lc.prefillTokens));
     if (!symbolSuffix.empty())
       module->setAttr("hybrid.symbol_suffix", b.getStringAttr(symbolSuffix));
 

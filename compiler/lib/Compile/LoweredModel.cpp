@@ -65,21 +65,17 @@ llvm::Expected<LoweredModel> hybridc::readLoweredModel(ModuleOp module,
   if (auto suffix = module->getAttrOfType<StringAttr>("hybrid.symbol_suffix"))
     m.symbolSuffix = suffix.str();
 
-  struct {
-    const char *name;
-    int64_t *field;
-  } sizes[] = {
-      {"hybrid.weights_bytes", &m.memory.weightsBytes},
-      {"hybrid.state_bytes", &m.memory.stateBytes},
-      {"hybrid.kv_segments", &m.memory.kvSegments},
-      {"hybrid.kv_row_bytes", &m.memory.kvRowBytes},
-      {"hybrid.max_chunk_tokens", &m.memory.maxChunkTokens},
-      {"hybrid.workspace_bytes_per_token", &m.memory.workspaceBytesPerToken},
-      {"hybrid.workspace_fixed_bytes", &m.memory.workspaceFixedBytes},
-  };
-  for (const auto &s : sizes)
-    if (llvm::Error e = readInt(module, s.name, *s.field))
-      return std::move(e);
+  auto sizes = module->getAttrOfType<hybrid::MemoryPlanAttr>(hybrid::kMemoryPlanAttr);
+  if (!sizes)
+    return makeError(llvm::Twine("the module has no ") + hybrid::kMemoryPlanAttr + " attribute" +
+                     kNotLowered);
+  m.memory.weightsBytes = sizes.getWeightsBytes();
+  m.memory.stateBytes = sizes.getStateBytes();
+  m.memory.kvSegments = sizes.getKvSegments();
+  m.memory.kvRowBytes = sizes.getKvRowBytes();
+  m.memory.maxChunkTokens = sizes.getMaxChunkTokens();
+  m.memory.workspaceFixedBytes = sizes.getWorkspaceFixedBytes();
+  m.memory.workspaceBytesPerToken = sizes.getWorkspaceBytesPerToken();
   // The KV cache's element type and row shape (none without attention).
   auto kv = module->getAttrOfType<hybrid::KvCacheAttr>("hybrid.kv_cache");
   if (!kv && m.memory.kvSegments > 0)
@@ -90,8 +86,8 @@ llvm::Expected<LoweredModel> hybridc::readLoweredModel(ModuleOp module,
     m.memory.kvHeadDim = kv.getHeadDim();
     const int64_t row = hybridc_kv_row_bytes(m.memory.kvDtype, m.memory.kvHeadDim);
     if (row != m.memory.kvRowBytes || m.memory.kvSegments % (2 * m.memory.kvHeads) != 0)
-      return makeError("hybrid.kv_row_bytes (" + std::to_string(m.memory.kvRowBytes) +
-                       ") and hybrid.kv_segments (" + std::to_string(m.memory.kvSegments) +
+      return makeError("the memory plan's kv_row_bytes (" + std::to_string(m.memory.kvRowBytes) +
+                       ") and kv_segments (" + std::to_string(m.memory.kvSegments) +
                        ") do not fit hybrid.kv_cache's rows of " +
                        std::to_string(m.memory.kvHeads) + " heads of " +
                        std::to_string(m.memory.kvHeadDim) + " " +

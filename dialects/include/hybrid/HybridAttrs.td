@@ -86,4 +86,21 @@ def Hybrid_WeightAttr : AttrDef<Hybrid_Dialect, "Weight"> {
   let genVerifyDecl = 1;
 }
 
+// The sizes a lowered model's sessions are built from: the weights payload,
+// one copy of the recurrent state, the KV segments and the bytes of one
+// token's row in each, the most tokens one driver call takes, and the
+// workspace (fixed part, and per token of a call). hybrid-lower-to-kernels
+// writes it on the module (hybrid.memory_plan); the compile reads it into
+// the model descriptor (runtime_abi.h's hybridc_model_desc).
+def Hybrid_MemoryPlanAttr : AttrDef<Hybrid_Dialect, "MemoryPlan"> {
+  let mnemonic = "memory_plan";
+  let summary = "a lowered model's buffer sizes: weights, state, KV rows, call size, workspace";
+  let parameters = (ins "int64_t":$weights_bytes, "int64_t":$state_bytes,
+                        "int64_t":$kv_segments, "int64_t":$kv_row_bytes,
+                        "int64_t":$max_chunk_tokens, "int64_t":$workspace_fixed_bytes,
+                        "int64_t":$workspace_bytes_per_token);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
 #endif // HYBRID_ATTRS_TD

@@ -14,4 +14,9 @@
 #define GET_ATTRDEF_CLASSES
 #include "hybrid/HybridAttrs.h.inc"
 
+namespace hybrid {
+/// The module attribute holding a lowered model's #hybrid.memory_plan.
+inline constexpr const char *kMemoryPlanAttr = "hybrid.memory_plan";
+} // namespace hybrid
+
 #endif // HYBRID_HYBRIDDIALECT_H
