@@ -106,7 +106,7 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
       k->moveBefore(prefill);
 
     auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
-    module->setAttr(codegen::kWeightPlanAttr, lc.weights.toAttr(b.getContext()));
+    module->setAttr(hybrid::kWeightPlanAttr, lc.weights.toAttr(b.getContext()));
     module->setAttr("hybrid.weight_type", b.getStringAttr(weightType));
     module->setAttr("hybrid.lanes", i64(lanes));
     module->setAttr("hybrid.input_group", i64(inputGroup));

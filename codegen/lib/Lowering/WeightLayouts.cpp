@@ -67,16 +67,16 @@ llvm::Expected<std::vector<PackedWeight>> hybridc::codegen::readWeightPlan(mlir:
   auto fail = [](const llvm::Twine &what) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), what.str());
   };
-  auto attr = module->getAttrOfType<mlir::ArrayAttr>(kWeightPlanAttr);
+  auto attr = module->getAttrOfType<mlir::ArrayAttr>(hybrid::kWeightPlanAttr);
   if (!attr)
-    return fail(llvm::Twine("the module has no ") + kWeightPlanAttr + " attribute");
+    return fail(llvm::Twine("the module has no ") + hybrid::kWeightPlanAttr + " attribute");
   std::vector<PackedWeight> plan;
   for (mlir::Attribute a : attr) {
     // The parser verified each #hybrid.weight; a module edited by hand may
     // still hold something else in the array.
     auto w = mlir::dyn_cast<hybrid::WeightAttr>(a);
     if (!w)
-      return fail(llvm::Twine(kWeightPlanAttr) + " entry " + llvm::Twine(plan.size()) +
+      return fail(llvm::Twine(hybrid::kWeightPlanAttr) + " entry " + llvm::Twine(plan.size()) +
                   " is not a #hybrid.weight<tensor, layout, offset = N, bytes = N>");
     plan.push_back({w.getTensor().str(), w.getLayout(), w.getOffset(), w.getBytes()});
   }

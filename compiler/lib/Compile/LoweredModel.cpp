@@ -34,8 +34,8 @@ llvm::Expected<LoweredModel> hybridc::readLoweredModel(ModuleOp module,
   if (!kernels)
     return kernels.takeError();
   m.kernels = std::move(*kernels);
-  if (!module->hasAttr(codegen::kWeightPlanAttr))
-    return makeError(llvm::Twine("the module has no ") + codegen::kWeightPlanAttr +
+  if (!module->hasAttr(hybrid::kWeightPlanAttr))
+    return makeError(llvm::Twine("the module has no ") + hybrid::kWeightPlanAttr +
                      " attribute" + kNotLowered);
   llvm::Expected<std::vector<PackedWeight>> plan = codegen::readWeightPlan(module);
   if (!plan)

@@ -15,7 +15,9 @@
 #include "hybrid/HybridAttrs.h.inc"
 
 namespace hybrid {
-/// The module attribute holding a lowered model's #hybrid.memory_plan.
+/// The module attributes hybrid-lower-to-kernels leaves for the compile: the
+/// weight plan (an array of #hybrid.weight) and the #hybrid.memory_plan.
+inline constexpr const char *kWeightPlanAttr = "hybrid.weight_plan";
 inline constexpr const char *kMemoryPlanAttr = "hybrid.memory_plan";
 } // namespace hybrid
 

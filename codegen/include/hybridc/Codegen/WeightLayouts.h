@@ -58,10 +58,9 @@ struct PackedWeight {
   int64_t offset = 0, bytes = 0;
 };
 
-/// hybrid.weight_plan written (by the lowering) and read back (by the
-/// compiler, from a module that may have been edited: a wrong entry is an
-/// error naming it).
-inline constexpr const char *kWeightPlanAttr = "hybrid.weight_plan";
+/// hybrid.weight_plan (hybrid::kWeightPlanAttr) written (by the lowering)
+/// and read back (by the compiler, from a module that may have been edited:
+/// a wrong entry is an error naming it).
 mlir::ArrayAttr writeWeightPlan(mlir::MLIRContext *context, const std::vector<PackedWeight> &plan);
 llvm::Expected<std::vector<PackedWeight>> readWeightPlan(mlir::ModuleOp module);
 
