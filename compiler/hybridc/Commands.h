@@ -16,6 +16,8 @@ void addBenchCommand(CLI::App &app, int &exitCode);
 void addVerifyCommand(CLI::App &app, int &exitCode);
 void addInspectCommand(CLI::App &app, int &exitCode);
 void addTokenizeCommand(CLI::App &app, int &exitCode);
+void addChatTemplateCommand(CLI::App &app, int &exitCode);
+void addChatCommand(CLI::App &app, int &exitCode);
 
 /// Prints `hybridc: error: <message>` to stderr.
 void reportError(llvm::Error error);

@@ -62,7 +62,7 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
                   "always; int8 / int4: symmetric blocks of 32 with a scale each). "
                   "Default: f32, or for a GGUF file with quantized tensors int4 (mostly "
                   "Q4_0) or int8")
-      ->check(CLI::IsMember({"f32", "bf16", "int8", "int4"}));
+      ->check(CLI::IsMember(codegen::weightTypeNames()));
   cmd->add_option("--kv-dtype", opts->kvDtype,
                   "Element type of the attention layers' KV cache: f32, bf16 (rounded to "
                   "nearest even) or int8 (symmetric blocks of 32 head dims with an f32 scale "
@@ -83,6 +83,11 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
   cmd->add_flag("--no-tokenizer", opts->noTokenizer,
                 "Leave the model's tokenizer (tokenizer.json, GGUF tokenizer.ggml.*) out: the "
                 "library then speaks token ids only");
+  cmd->add_option("--chat-template", opts->chatTemplate,
+                  "A Jinja chat template file stored as the library's default chat template "
+                  "(P_chat_template), instead of the one the model's tokenizer_config.json or "
+                  "GGUF file ships")
+      ->check(CLI::ExistingFile);
   auto quiet = std::make_shared<bool>(false);
   cmd->add_flag("--quiet", *quiet,
                 "Print nothing but errors (no stage lines; no progress line, which is "
@@ -104,7 +109,7 @@ void hybridc::addCompileCommand(CLI::App &app, int &exitCode) {
   cmd->add_option("--compile-to", opts->compileTo,
                   "Stop after this phase and write its module: hybrid (<name>.hybrid.mlir), "
                   "lowered (<name>.lowered.mlir) or llvm-dialect (<name>.llvm.mlir)")
-      ->check(CLI::IsMember({"hybrid", "lowered", "llvm-dialect"}));
+      ->check(CLI::IsMember(knownPhases()));
   cmd->add_option("--from-mlir", opts->fromMlir,
                   "Go on from a module --compile-to or --emit wrote (perhaps edited); the "
                   "weights come from the model folder recorded in it")

@@ -12,6 +12,7 @@
 #include "Commands.h"
 #include "OptionChecks.h"
 #include "hybridc/Run/Manifest.h"
+#include "hybridc/Support/Error.h"
 #include "hybridc/cpu_check.h"
 #include "hybridc/runtime_abi.h"
 
@@ -22,6 +23,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
 
 using namespace hybridc;
 
@@ -32,6 +34,7 @@ struct InspectOptions {
   bool json = false;
   int64_t context = 0; // 0: not asked
   int64_t checkpointInterval = 0;
+  std::optional<std::string> chatTemplate; // --chat-template NAME: print its text
 };
 
 /// The weights a session's model maps and reads: the layout of the variant
@@ -110,6 +113,20 @@ llvm::Error inspect(const InspectOptions &o) {
         "%s: %s has no description (compiled by an older hybridc; recompile to inspect it)",
         o.outDir.c_str(), kManifestFileName);
   const LibraryDescription &d = *m->description;
+  if (o.chatTemplate) {
+    std::string names;
+    for (const ChatTemplateFacts &t : d.chatTemplates) {
+      if (t.name == *o.chatTemplate) {
+        llvm::outs() << t.text; // exactly, nothing added
+        return llvm::Error::success();
+      }
+      names += (names.empty() ? "'" : ", '") + t.name + "'";
+    }
+    return makeError(o.outDir + ": no chat template named '" + *o.chatTemplate + "' (" +
+                     (names.empty() ? std::string("the library has none")
+                                    : "the library has " + names) +
+                     ")");
+  }
   const SessionMemory session = d.memory.sessionAt(o.context, o.checkpointInterval);
   const MappedWeights weights = weightsAsMapped(d);
   if (o.json) {
@@ -153,6 +170,11 @@ void hybridc::addInspectCommand(CLI::App &app, int &exitCode) {
       ->check(wholeNumber("the checkpoint interval in tokens", 0))
       ->needs(context)
       ->capture_default_str();
+  cmd->add_option("--chat-template", opts->chatTemplate,
+                  "Print the text of the library's chat template of this name (e.g. default) "
+                  "exactly, and nothing else")
+      ->excludes("--json")
+      ->excludes(context);
   cmd->callback([opts, &exitCode] {
     exitCode = 0;
     if (llvm::Error e = inspect(*opts)) {

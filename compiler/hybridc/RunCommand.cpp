@@ -13,6 +13,7 @@
 #include "Commands.h"
 #include "OptionChecks.h"
 #include "RunText.h"
+#include "SamplingOptions.h"
 #include "hybridc/Support/Error.h"
 #include "hybridc/Run/LibraryText.h"
 #include "hybridc/Run/ModelLibrary.h"
@@ -42,25 +43,7 @@ struct RunOptions {
   int64_t generate = 0;
   std::string loadState, saveState;
   std::optional<std::string> prompt;
-  // Sampling; none given: greedy (argmax), as without a sampler.
-  std::optional<float> temperature, topP, minP, repeatPenalty;
-  std::optional<int32_t> topK, repeatLastN;
-  std::optional<uint64_t> seed;
-
-  bool sampling() const {
-    return temperature || topP || minP || repeatPenalty || topK || repeatLastN || seed;
-  }
-  SamplerSettings settings() const {
-    SamplerSettings s;
-    s.temperature = temperature.value_or(s.temperature);
-    s.topK = topK.value_or(s.topK);
-    s.topP = topP.value_or(s.topP);
-    s.minP = minP.value_or(s.minP);
-    s.repeatPenalty = repeatPenalty.value_or(s.repeatPenalty);
-    s.repeatLastN = repeatLastN.value_or(s.repeatLastN);
-    s.seed = seed.value_or(s.seed);
-    return s;
-  }
+  SamplingOptions sampling; // none given: greedy (argmax), as without a sampler
 };
 
 llvm::Expected<std::vector<int32_t>> readTokens(const RunOptions &o) {
@@ -102,7 +85,7 @@ llvm::Error runText(const RunOptions &o) {
   if (!o.loadState.empty())
     if (llvm::Error e = m.loadState(o.loadState))
       return e;
-  if (llvm::Error e = runPrompt(m, *o.prompt, o.generate, o.settings()))
+  if (llvm::Error e = runPrompt(m, *o.prompt, o.generate, o.sampling.settings()))
     return e;
   if (!o.saveState.empty())
     return m.saveState(o.saveState);
@@ -169,13 +152,13 @@ llvm::Error run(const RunOptions &o) {
     // tokens as temperature 0).
     std::unique_ptr<LibraryText> text;
     std::unique_ptr<LibrarySampler> sampler;
-    if (o.sampling()) {
+    if (o.sampling.given()) {
       llvm::Expected<std::unique_ptr<LibraryText>> t =
           LibraryText::bind(m.library(), m.modelHandle());
       if (!t)
         return t.takeError();
       text = std::move(*t);
-      llvm::Expected<std::unique_ptr<LibrarySampler>> s = text->sampler(o.settings());
+      llvm::Expected<std::unique_ptr<LibrarySampler>> s = text->sampler(o.sampling.settings());
       if (!s)
         return s.takeError();
       sampler = std::move(*s);
@@ -222,24 +205,7 @@ void hybridc::addRunCommand(CLI::App &app, int &exitCode) {
       "Text, tokenized by the library's tokenizer (its special tokens added and parsed); "
       "the --generate continuation is streamed as text, up to the end-of-text token");
   prompt->excludes(tokens)->excludes(file);
-  cmd->add_option("--temperature", opts->temperature,
-                  "Sampling temperature (0: greedy, the default)")
-      ->check(realNumber("the temperature", 0, false));
-  cmd->add_option("--top-k", opts->topK, "Sample from the K most likely tokens (0: all)")
-      ->check(wholeNumber("top-k", 0, INT32_MAX));
-  cmd->add_option("--top-p", opts->topP,
-                  "Sample from the most likely tokens holding probability P (1: all)")
-      ->check(realNumber("top-p", 0, false, 1));
-  cmd->add_option("--min-p", opts->minP,
-                  "Drop tokens less likely than M x the most likely one (0: none)")
-      ->check(realNumber("min-p", 0, false, 1));
-  cmd->add_option("--repeat-penalty", opts->repeatPenalty,
-                  "Divide the logits of recent tokens by R (1: off)")
-      ->check(realNumber("the repeat penalty", 0, true));
-  cmd->add_option("--repeat-last-n", opts->repeatLastN,
-                  "How many recent tokens the penalty looks at (default 64)")
-      ->check(wholeNumber("the tokens the penalty looks at", 0, INT32_MAX));
-  cmd->add_option("--seed", opts->seed, "The sampler's seed (default 0)");
+  opts->sampling.addTo(cmd);
   cmd->add_option("--chunk", opts->chunk,
                   "Prefill in calls of at most N tokens (default: one call)");
   cmd->add_option("--decode-from", opts->decodeFrom,

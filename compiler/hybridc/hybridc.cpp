@@ -6,6 +6,8 @@
 // hybridc bench   : its prefill / decode throughput
 // hybridc verify  : its weights against their hash (header and library)
 // hybridc tokenize: text <-> ids with a model's tokenizer
+// hybridc chat-template: a conversation -> the prompt, with the model's chat template
+// hybridc chat   : a conversation in the terminal (or a pipe) with a compiled model
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
@@ -31,6 +33,8 @@ int main(int argc, char **argv) {
   hybridc::addVerifyCommand(app, exitCode);
   hybridc::addInspectCommand(app, exitCode);
   hybridc::addTokenizeCommand(app, exitCode);
+  hybridc::addChatTemplateCommand(app, exitCode);
+  hybridc::addChatCommand(app, exitCode);
   CLI11_PARSE(app, argc, argv);
   return exitCode;
 }

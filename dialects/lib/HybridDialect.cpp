@@ -64,6 +64,47 @@ LogicalResult hybrid::MemoryPlanAttr::verify(function_ref<InFlightDiagnostic()> 
   return success();
 }
 
+LogicalResult hybrid::WeightPackingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                               WeightType weightType, int64_t lanes,
+                                               int64_t inputGroup) {
+  if (lanes <= 0)
+    return emitError() << "weight_packing: lanes (" << lanes << ") must be positive";
+  if (inputGroup != 1 && inputGroup != 2 && inputGroup != 4)
+    return emitError() << "weight_packing: input_group (" << inputGroup
+                       << ") must be 1, 2 or 4";
+  return success();
+}
+
+LogicalResult hybrid::KernelAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                        llvm::StringRef kind, WeightType weightType,
+                                        DictionaryAttr sizes, DictionaryAttr constants,
+                                        llvm::ArrayRef<Type> args) {
+  if (kind.empty())
+    return emitError() << "kernel: the kind is empty";
+  for (NamedAttribute size : sizes)
+    if (!llvm::isa<IntegerAttr>(size.getValue()))
+      return emitError() << "kernel '" << kind << "': size '" << size.getName().getValue()
+                         << "' is not an integer: " << size.getValue();
+  for (NamedAttribute constant : constants)
+    if (!llvm::isa<FloatAttr>(constant.getValue()))
+      return emitError() << "kernel '" << kind << "': constant '"
+                         << constant.getName().getValue() << "' is not a float: "
+                         << constant.getValue();
+  // What the glue can pass: a buffer of a float, bf16 or integer element
+  // type, or an i32 scalar.
+  for (auto [i, type] : llvm::enumerate(args)) {
+    if (type.isSignlessInteger(32))
+      continue;
+    auto memref = llvm::dyn_cast<MemRefType>(type);
+    Type element = memref ? memref.getElementType() : Type();
+    if (!memref || !(element.isF32() || element.isBF16() || element.isInteger(8) ||
+                     element.isInteger(32)))
+      return emitError() << "kernel '" << kind << "': argument " << i << " is " << type
+                         << ", not a memref of f32, bf16, 8- or 32-bit integers or an i32";
+  }
+  return success();
+}
+
 void hybrid::HybridDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
@@ -73,6 +114,30 @@ void hybrid::HybridDialect::initialize() {
 #define GET_ATTRDEF_LIST
 #include "hybrid/HybridAttrs.cpp.inc"
       >();
+}
+
+LogicalResult hybrid::HybridDialect::verifyOperationAttribute(Operation *op,
+                                                              NamedAttribute attribute) {
+  StringRef name = attribute.getName().getValue();
+  Attribute value = attribute.getValue();
+  auto wrongType = [&](StringRef expected) {
+    return op->emitOpError() << "'" << name << "' must be " << expected << ", got " << value;
+  };
+  if (name == kWeightPlanAttr) {
+    auto entries = llvm::dyn_cast<ArrayAttr>(value);
+    if (!entries || !llvm::all_of(entries, llvm::IsaPred<WeightAttr>))
+      return wrongType("an array of #hybrid.weight");
+  } else if (name == kWeightPackingAttr) {
+    if (!llvm::isa<WeightPackingAttr>(value))
+      return wrongType("a #hybrid.weight_packing");
+  } else if (name == kMemoryPlanAttr) {
+    if (!llvm::isa<MemoryPlanAttr>(value))
+      return wrongType("a #hybrid.memory_plan");
+  } else if (name == kKernelAttr) {
+    if (!llvm::isa<KernelAttr>(value))
+      return wrongType("a #hybrid.kernel");
+  }
+  return success();
 }
 
 // The importer marks state arguments with `hybrid.state = "<checkpoint

@@ -9,6 +9,7 @@
 // and allocates everything new before it touches the session.
 //===----------------------------------------------------------------------===//
 #include "Internal.h"
+#include "hybridc/payload_hash.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -35,13 +36,11 @@ enum : size_t {
 };
 static_assert(kHeaderEnd == HYBRIDC_STATE_HEADER_BYTES, "header layout");
 
-// A 64-bit hash over 8-byte words (multiply, rotate, xor), fed in pieces.
+// A 64-bit hash over 8-byte words, fed in pieces: one lane of the weights
+// payload's hash (payload_hash.h's mixer) with a seed of its own.
 struct Hash {
   uint64_t h = 0x6879627269647374ull; // "hybridst"
-  void word(uint64_t w) {
-    h ^= w * 0x9E3779B97F4A7C15ull;
-    h = (h << 31 | h >> 33) * 0xBF58476D1CE4E5B9ull;
-  }
+  void word(uint64_t w) { h = hybridc_hash_mix(h, w); }
   void bytes(const uint8_t *p, size_t n) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {

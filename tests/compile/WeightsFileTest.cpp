@@ -9,6 +9,7 @@
 
 #include "TestFiles.h"
 
+#include "hybridc/Codegen/WeightPacking.h"
 #include "hybridc/Model/Checkpoint.h"
 #include "hybridc/payload_hash.h"
 #include "hybridc/runtime_abi.h"

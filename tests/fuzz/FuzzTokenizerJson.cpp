@@ -4,7 +4,7 @@
 // must run; one it refuses must say why.
 #include "FuzzInput.h"
 
-#include "hybridc/Model/Tokenizer.h"
+#include "hybridc/Tokenizer/Tokenizer.h"
 #include "hybridc/runtime_abi.h"
 #include "hybridc/text_abi.h"
 

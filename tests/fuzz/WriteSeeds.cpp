@@ -9,7 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "ToyModel.h"
 
-#include "hybridc/Model/Tokenizer.h"
+#include "hybridc/Tokenizer/Tokenizer.h"
 
 #include <cstdio>
 #include <fstream>

@@ -11,6 +11,7 @@
 #define HYBRIDC_TESTS_KERNELS_KVSEGMENT_H
 
 #include "hybridc/Codegen/KernelSpec.h"
+#include "hybridc/Codegen/WeightPacking.h"
 #include "hybridc/kv_layout.h"
 
 #include <Halide.h>

@@ -10,6 +10,7 @@
 
 #include "KernelBuilders.h"
 #include "hybridc/Codegen/KernelSpec.h"
+#include "hybridc/Codegen/WeightPacking.h"
 
 #include <Halide.h>
 #include <gtest/gtest.h>

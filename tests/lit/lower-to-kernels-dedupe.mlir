@@ -3,8 +3,8 @@
 // RUN: hybridc-opt %s --hybrid-plan-state --hybrid-lower-to-kernels | FileCheck %s
 
 // CHECK: func.func private @hk_embed_0
-// CHECK: func.func private @hk_rms_norm_0({{.*}} attributes {hybrid.kernel = {args = [{{.*}}], constants = {eps = 9.9999999747524271E-7 : f64
-// CHECK: func.func private @hk_rms_norm_1({{.*}} attributes {hybrid.kernel = {args = [{{.*}}], constants = {eps = 1.0000010206567822E-6 : f64
+// CHECK: func.func private @hk_rms_norm_0({{.*}} attributes {hybrid.kernel = #hybrid.kernel<"rms_norm", f32, sizes = {{.*}}, constants = {eps = 9.9999999747524271E-7 : f64
+// CHECK: func.func private @hk_rms_norm_1({{.*}} attributes {hybrid.kernel = #hybrid.kernel<"rms_norm", f32, sizes = {{.*}}, constants = {eps = 1.0000010206567822E-6 : f64
 // CHECK-NOT: func.func private @hk_rms_norm_2
 // CHECK-LABEL: func.func @hybridc_prefill
 // CHECK: call @hk_rms_norm_0

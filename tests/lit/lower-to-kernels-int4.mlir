@@ -11,15 +11,14 @@
 // RUN: not hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=int4 input-group=1" 2>&1 | FileCheck %s --check-prefix=GROUP
 // RUN: sed 's/@model.layers.1.self_attn.k_proj.weight :/@model.layers.1.self_attn.k_proj.weight {hybrid.min_bits = 8 : i64} :/' %S/model.mlir | hybridc-opt --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=int4 lanes=16 chunk-tokens=64 input-group=4" | FileCheck %s --check-prefix=KEEP8
 
-// CHECK: module attributes {hybrid.input_group = 4 : i64,
+// CHECK: module attributes {{{.*}}hybrid.weight_packing = #hybrid.weight_packing<int4, lanes = 16, input_group = 4>, hybrid.weight_plan = [
 // CHECK-SAME: #hybrid.weight<"model.embed_tokens.weight", plain, offset = 0, bytes = 65536>
 // in_proj [296][64]: 19 blocks of 16 outputs, 8 pairs of groups of 4 inputs, 2 scale blocks.
 // CHECK-SAME: #hybrid.weight<"model.layers.0.mamba.in_proj.weight", linear, offset = 65792, bytes = 9728>
 // CHECK-SAME: #hybrid.weight<"model.layers.0.mamba.in_proj.weight", linear_scales, offset = 75520, bytes = 2432>
 // CHECK-SAME: #hybrid.weight<"model.layers.0.block_sparse_moe.router.layer.weight", linear_f32, offset = {{[0-9]+}}, bytes = {{[0-9]+}}>
-// CHECK-SAME: hybrid.weight_type = "int4"
-// CHECK: func.func private @hk_embed_0({{.*}}memref<?x?xbf16{{.*}}weight_type = "bf16"
-// CHECK: func.func private @hk_linear_0(!llvm.ptr, memref<?x?xf32, {{.*}}>, memref<?x?x?x?xui8, {{.*}}>, memref<?x?x?xf32, {{.*}}>, memref<?x?xf32, {{.*}}>) {{.*}}weight_type = "int4"
+// CHECK: func.func private @hk_embed_0({{.*}}memref<?x?xbf16{{.*}}#hybrid.kernel<"embed", bf16,
+// CHECK: func.func private @hk_linear_0(!llvm.ptr, memref<?x?xf32, {{.*}}>, memref<?x?x?x?xui8, {{.*}}>, memref<?x?x?xf32, {{.*}}>, memref<?x?xf32, {{.*}}>) {{.*}}#hybrid.kernel<"linear", int4,
 // CHECK-LABEL: func.func @hybridc_prefill
 // CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<512x64xbf16>
 // CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<19x8x16x4xui8>
@@ -35,5 +34,5 @@
 // k_proj [32][64] in int8: 2 blocks x 16 groups x 16 x 4 bytes, 2 x 2 x 16 scales.
 // KEEP8: #hybrid.weight<"model.layers.1.self_attn.k_proj.weight", linear_int8, offset = {{[0-9]+}}, bytes = 2048>
 // KEEP8-SAME: #hybrid.weight<"model.layers.1.self_attn.k_proj.weight", linear_int8_scales, offset = {{[0-9]+}}, bytes = 256>
-// KEEP8-DAG: func.func private @hk_linear_{{[0-9]+}}({{.*}}) {{.*}}weight_type = "int8"
-// KEEP8-DAG: func.func private @hk_linear_{{[0-9]+}}({{.*}}) {{.*}}weight_type = "int4"
+// KEEP8-DAG: func.func private @hk_linear_{{[0-9]+}}({{.*}}) {{.*}}#hybrid.kernel<"linear", int8,
+// KEEP8-DAG: func.func private @hk_linear_{{[0-9]+}}({{.*}}) {{.*}}#hybrid.kernel<"linear", int4,

@@ -10,7 +10,7 @@
 // RUN: hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=int8 lanes=8 chunk-tokens=64 input-group=2" | FileCheck %s --check-prefix=PAIRS
 // RUN: not hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=int8 input-group=1" 2>&1 | FileCheck %s --check-prefix=GROUP
 
-// CHECK: module attributes {hybrid.input_group = 4 : i64,
+// CHECK: module attributes {{{.*}}hybrid.weight_packing = #hybrid.weight_packing<int8, lanes = 16, input_group = 4>, hybrid.weight_plan = [
 // CHECK-SAME: #hybrid.weight<"model.embed_tokens.weight", plain, offset = 0, bytes = 65536>
 // in_proj [296][64]: 19 blocks of 16 outputs, 16 groups of 4 inputs, 2 scale blocks.
 // CHECK-SAME: #hybrid.weight<"model.layers.0.mamba.in_proj.weight", linear, offset = 65792, bytes = 19456>
@@ -19,9 +19,8 @@
 // CHECK-SAME: #hybrid.weight<"model.layers.0.block_sparse_moe.input_linear.weight", experts_scales, offset = {{[0-9]+}}, bytes = {{[0-9]+}}>
 // CHECK-SAME: #hybrid.weight<"model.embed_tokens.weight", linear, offset = {{[0-9]+}}, bytes = {{[0-9]+}}>
 // CHECK-SAME: #hybrid.weight<"model.embed_tokens.weight", linear_scales, offset = {{[0-9]+}}, bytes = {{[0-9]+}}>
-// CHECK-SAME: hybrid.weight_type = "int8"
-// CHECK: func.func private @hk_embed_0({{.*}}memref<?x?xbf16{{.*}}weight_type = "bf16"
-// CHECK: func.func private @hk_linear_0(!llvm.ptr, memref<?x?xf32, {{.*}}>, memref<?x?x?x?xui8, {{.*}}>, memref<?x?x?xf32, {{.*}}>, memref<?x?xf32, {{.*}}>) {{.*}}weight_type = "int8"
+// CHECK: func.func private @hk_embed_0({{.*}}memref<?x?xbf16{{.*}}#hybrid.kernel<"embed", bf16,
+// CHECK: func.func private @hk_linear_0(!llvm.ptr, memref<?x?xf32, {{.*}}>, memref<?x?x?x?xui8, {{.*}}>, memref<?x?x?xf32, {{.*}}>, memref<?x?xf32, {{.*}}>) {{.*}}#hybrid.kernel<"linear", int8,
 // CHECK-LABEL: func.func @hybridc_prefill
 // CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<512x64xbf16>
 // CHECK: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<19x16x16x4xui8>
@@ -35,7 +34,7 @@
 // Groups of 2 for vpmaddwd (targets without VNNI), here 8 lanes: in_proj
 // [296][64] is 37 blocks of 8 outputs, 32 groups of 2 inputs, 2 scale blocks
 // (the same bytes as with groups of 4, in another order).
-// PAIRS: module attributes {hybrid.input_group = 2 : i64,
+// PAIRS: module attributes {{{.*}}hybrid.weight_packing = #hybrid.weight_packing<int8, lanes = 8, input_group = 2>, hybrid.weight_plan = [
 // PAIRS-SAME: #hybrid.weight<"model.layers.0.mamba.in_proj.weight", linear, offset = 65792, bytes = 18944>
 // PAIRS-SAME: #hybrid.weight<"model.layers.0.mamba.in_proj.weight", linear_scales, offset = 84736, bytes = 2368>
 // PAIRS: memref.view %arg2[%{{.*}}][] : memref<?xi8> to memref<37x32x8x2xui8>

@@ -7,7 +7,7 @@
 // RUN: not hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=f32 input-group=2" 2>&1 | FileCheck %s --check-prefix=F32PAIRS
 // RUN: not hybridc-opt %S/model.mlir --hybrid-plan-state --hybrid-lower-to-kernels="weight-type=bf16 input-group=4" 2>&1 | FileCheck %s --check-prefix=FOUR
 
-// CHECK: module attributes {hybrid.input_group = 2 : i64,
+// CHECK: module attributes {{{.*}}hybrid.weight_packing = #hybrid.weight_packing<bf16, lanes = 16, input_group = 2>, hybrid.weight_plan = [
 // in_proj [296][64]: 19 blocks of 16 outputs, 32 pairs of inputs.
 // CHECK-SAME: #hybrid.weight<"model.layers.0.mamba.in_proj.weight", linear, offset = 65792, bytes = 38912>
 // CHECK-LABEL: func.func @hybridc_prefill

@@ -8,8 +8,8 @@
 // of the workspace holds the MoE grouping's padding rows and the SSM state
 // carried between scan chunks.
 // CHECK: module attributes {{{.*}}max_chunk_tokens = 128, workspace_fixed_bytes = 15808,
-// CHECK-DAG: func.func private @hk_moe_expert_tiles_0({{.*}}kind = "moe_expert_tiles", sizes = {E = 4 : i64, H = 64 : i64, I = 32 : i64, TILE = 8 : i64}
-// CHECK-DAG: func.func private @hk_moe_combine_0({{.*}}kind = "moe_combine", sizes = {H = 64 : i64, K = 2 : i64}
+// CHECK-DAG: func.func private @hk_moe_expert_tiles_0({{.*}}#hybrid.kernel<"moe_expert_tiles", f32, sizes = {E = 4 : i64, H = 64 : i64, I = 32 : i64, TILE = 8 : i64}
+// CHECK-DAG: func.func private @hk_moe_combine_0({{.*}}#hybrid.kernel<"moe_combine", f32, sizes = {H = 64 : i64, K = 2 : i64}
 
 // CHECK-LABEL: func.func @hybridc_prefill
 // Scan chunk 0 reads state_in; chunk 1 (only if T > 64) reads the copy of

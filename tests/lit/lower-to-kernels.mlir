@@ -13,39 +13,39 @@
 // State blob: conv [3][160] f32 (1920 B) then SSM [8][16][16] f32; a KV
 // segment per kv head (2 for K, 2 for V), a row of hd * 4 = 64 B each (an
 // f32 cache of 2 x 16); the workspace holds the widest live set.
-// CHECK: module attributes {hybrid.input_group = 1 : i64, hybrid.kv_cache = #hybrid.kv_cache<f32, heads = 2, head_dim = 16>, hybrid.lanes = 16 : i64, hybrid.memory_plan = #hybrid.memory_plan<weights_bytes = {{[0-9]+}}, state_bytes = 10112, kv_segments = 4, kv_row_bytes = 64, max_chunk_tokens = 64, workspace_fixed_bytes = {{[0-9]+}}, workspace_bytes_per_token = {{[0-9]+}}>,
+// CHECK: module attributes {hybrid.kv_cache = #hybrid.kv_cache<f32, heads = 2, head_dim = 16>, hybrid.memory_plan = #hybrid.memory_plan<weights_bytes = {{[0-9]+}}, state_bytes = 10112, kv_segments = 4, kv_row_bytes = 64, max_chunk_tokens = 64, workspace_fixed_bytes = {{[0-9]+}}, workspace_bytes_per_token = {{[0-9]+}}>,
+// CHECK-SAME: hybrid.weight_packing = #hybrid.weight_packing<bf16, lanes = 16, input_group = 1>
 // CHECK-SAME: #hybrid.weight<"model.embed_tokens.weight", plain, offset = 0, bytes = 65536>
 // CHECK-SAME: #hybrid.weight<"model.layers.0.mamba.in_proj.weight", linear, offset = 65792, bytes = 38912>
-// CHECK-SAME: hybrid.weight_type = "bf16"
 // CHECK-NOT: hybrid.weight @
 // CHECK-NOT: func.func @forward
 
 // One declaration per distinct kernel, shared by layers and by both drivers:
-// Each argument is [rank, Halide type code, bits]: x f32, the packed bf16 W, y f32.
-// CHECK-DAG: func.func private @hk_linear_0({{.*}}) attributes {hybrid.kernel = {args = [array<i64: 2, 2, 32>, array<i64: 4, 4, 16>, array<i64: 2, 2, 32>], constants = {}, kind = "linear", sizes = {IN = 64 : i64, OUT = 296 : i64, decode = 0 : i64, has_bias = 0 : i64}, weight_type = "bf16"}, llvm.emit_c_interface}
-// CHECK-DAG: func.func private @hk_ssm_chunk_0({{.*}}) attributes {hybrid.kernel = {args = [{{.*}}], constants = {dt_max = 0x7FF0000000000000 : f64, dt_min = 0.000000e+00 : f64}, kind = "ssm_chunk", sizes = {G = 1 : i64, N = 16 : i64, NH = 8 : i64, P = 16 : i64, Q = 64 : i64}, weight_type = "f32"}
+// Each argument's rank and element type: x f32, the packed bf16 W, y f32.
+// CHECK-DAG: func.func private @hk_linear_0({{.*}}) attributes {hybrid.kernel = #hybrid.kernel<"linear", bf16, sizes = {IN = 64 : i64, OUT = 296 : i64, decode = 0 : i64, has_bias = 0 : i64}, constants = {}, args = [memref<?x?xf32>, memref<?x?x?x?xbf16>, memref<?x?xf32>]>, llvm.emit_c_interface}
+// CHECK-DAG: func.func private @hk_ssm_chunk_0({{.*}}) attributes {hybrid.kernel = #hybrid.kernel<"ssm_chunk", f32, sizes = {G = 1 : i64, N = 16 : i64, NH = 8 : i64, P = 16 : i64, Q = 64 : i64}, constants = {dt_max = 0x7FF0000000000000 : f64, dt_min = 0.000000e+00 : f64}, args = [{{.*}}]>
 // CHECK-DAG: func.func private @hk_ssm_step_0(
-// CHECK-DAG: func.func private @hk_linear_6({{.*}}) attributes {hybrid.kernel = {args = [{{.*}}], constants = {scale = 1.250000e-01 : f64}, kind = "linear", sizes = {IN = 64 : i64, OUT = 512 : i64, decode = 0 : i64
-// CHECK-DAG: func.func private @hk_linear_7({{.*}}) attributes {hybrid.kernel = {args = [{{.*}}], constants = {}, kind = "linear", sizes = {IN = 64 : i64, OUT = 296 : i64, decode = 1 : i64
+// CHECK-DAG: func.func private @hk_linear_6({{.*}}) attributes {hybrid.kernel = #hybrid.kernel<"linear", bf16, sizes = {IN = 64 : i64, OUT = 512 : i64, decode = 0 : i64, has_bias = 0 : i64}, constants = {scale = 1.250000e-01 : f64}
+// CHECK-DAG: func.func private @hk_linear_7({{.*}}) attributes {hybrid.kernel = #hybrid.kernel<"linear", bf16, sizes = {IN = 64 : i64, OUT = 296 : i64, decode = 1 : i64, has_bias = 0 : i64}, constants = {}
 // Attention stays f32 unless the matmuls multiply bf16 pairs:
-// CHECK-DAG: func.func private @hk_attention_0({{.*}}) attributes {hybrid.kernel = {args = [{{.*}}], constants = {scale = 6.250000e-02 : f64}, kind = "attention", sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 0 : i64, decode = 0 : i64, kv_dtype = 0 : i64}
+// CHECK-DAG: func.func private @hk_attention_0({{.*}}) attributes {hybrid.kernel = #hybrid.kernel<"attention", f32, sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 0 : i64, decode = 0 : i64, kv_dtype = 0 : i64}, constants = {scale = 6.250000e-02 : f64}
 // New K and V rows go into the cache, an f32 view [kv head][block][..] of
 // its segments:
-// CHECK-DAG: func.func private @hk_kv_append_0({{.*}}) attributes {hybrid.kernel = {args = [array<i64: 2, 2, 32>, array<i64: -1, 0, 32>, array<i64: 3, 2, 32>], constants = {}, kind = "kv_append", sizes = {HD = 16 : i64, KV = 2 : i64, dtype = 0 : i64, v = 0 : i64}
-// CHECK-DAG: func.func private @hk_kv_append_1({{.*}}) attributes {hybrid.kernel = {{{.*}}kind = "kv_append", sizes = {HD = 16 : i64, KV = 2 : i64, dtype = 0 : i64, v = 1 : i64}
+// CHECK-DAG: func.func private @hk_kv_append_0({{.*}}) attributes {hybrid.kernel = #hybrid.kernel<"kv_append", f32, sizes = {HD = 16 : i64, KV = 2 : i64, dtype = 0 : i64, v = 0 : i64}, constants = {}, args = [memref<?x?xf32>, i32, memref<?x?x?xf32>]>
+// CHECK-DAG: func.func private @hk_kv_append_1({{.*}}) attributes {hybrid.kernel = #hybrid.kernel<"kv_append", f32, sizes = {HD = 16 : i64, KV = 2 : i64, dtype = 0 : i64, v = 1 : i64}
 
 // With bf16 pairs (input-group=2) prefill attention multiplies in bf16 too;
 // decode attention reads each key once and stays f32.
-// PAIRS-DAG: func.func private @hk_attention_0({{.*}}) attributes {hybrid.kernel = {{{.*}}kind = "attention", sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 1 : i64, decode = 0 : i64, kv_dtype = 0 : i64}
-// PAIRS-DAG: func.func private @hk_attention_1({{.*}}) attributes {hybrid.kernel = {{{.*}}kind = "attention", sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 0 : i64, decode = 1 : i64, kv_dtype = 0 : i64}
+// PAIRS-DAG: func.func private @hk_attention_0({{.*}}) attributes {hybrid.kernel = #hybrid.kernel<"attention", f32, sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 1 : i64, decode = 0 : i64, kv_dtype = 0 : i64}
+// PAIRS-DAG: func.func private @hk_attention_1({{.*}}) attributes {hybrid.kernel = #hybrid.kernel<"attention", f32, sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 0 : i64, decode = 1 : i64, kv_dtype = 0 : i64}
 
 // int8: a head's row of 16 dims padded to 32, plus its scale: 32 + 4 = 36
 // bytes. kv_append writes the levels (u8) and the
 // scales (f32 over the same memory); attention reads K's levels as u8, V's
 // as i8, each with its scales.
 // INT8KV: module attributes {{{.*}}hybrid.kv_cache = #hybrid.kv_cache<int8, heads = 2, head_dim = 16>, {{.*}}kv_row_bytes = 36,
-// INT8KV-DAG: func.func private @hk_kv_append_0({{.*}}) attributes {hybrid.kernel = {args = [array<i64: 2, 2, 32>, array<i64: -1, 0, 32>, array<i64: 3, 1, 8>, array<i64: 3, 2, 32>], constants = {}, kind = "kv_append", sizes = {HD = 16 : i64, KV = 2 : i64, dtype = 2 : i64, v = 0 : i64}
-// INT8KV-DAG: func.func private @hk_attention_1({{.*}}) attributes {hybrid.kernel = {args = [array<i64: 2, 2, 32>, array<i64: 3, 1, 8>, array<i64: 3, 2, 32>, array<i64: 3, 0, 8>, array<i64: 3, 2, 32>, array<i64: -1, 0, 32>, array<i64: 2, 2, 32>], constants = {scale = 6.250000e-02 : f64}, kind = "attention", sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 0 : i64, decode = 1 : i64, kv_dtype = 2 : i64}
+// INT8KV-DAG: func.func private @hk_kv_append_0({{.*}}) attributes {hybrid.kernel = #hybrid.kernel<"kv_append", f32, sizes = {HD = 16 : i64, KV = 2 : i64, dtype = 2 : i64, v = 0 : i64}, constants = {}, args = [memref<?x?xf32>, i32, memref<?x?x?xui8>, memref<?x?x?xf32>]>
+// INT8KV-DAG: func.func private @hk_attention_1({{.*}}) attributes {hybrid.kernel = #hybrid.kernel<"attention", f32, sizes = {HD = 16 : i64, HEADS = 4 : i64, KV = 2 : i64, bf16 = 0 : i64, decode = 1 : i64, kv_dtype = 2 : i64}, constants = {scale = 6.250000e-02 : f64}, args = [memref<?x?xf32>, memref<?x?x?xui8>, memref<?x?x?xf32>, memref<?x?x?xi8>, memref<?x?x?xf32>, i32, memref<?x?xf32>]>
 
 // CHECK-LABEL: func.func @hybridc_prefill(%arg0: !llvm.ptr, %arg1: memref<?xi32>, %arg2: memref<?xi8>, %arg3: memref<?xi8>, %arg4: memref<?xi8>, %arg5: memref<?xi8>, %arg6: index, %arg7: index, %arg8: memref<?xi8>, %arg9: memref<?xi8>, %arg10: index) attributes {llvm.emit_c_interface}
 // CHECK: %[[T:.*]] = memref.dim %arg1
@@ -98,7 +98,7 @@
 // LLVM-NOT: memref.
 // LLVM-NOT: func.func
 
-// BADTYPE: error: hybrid-lower-to-kernels: weight-type must be f32, bf16, int8 or int4, got 'int2'
+// BADTYPE: for the --weight-type option: Cannot find option named 'int2'
 
 // NOFWD: error: hybrid-lower-to-kernels: no func.func @forward to lower
 func.func @not_a_model() {

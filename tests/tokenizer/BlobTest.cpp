@@ -26,6 +26,9 @@ protected:
   void SetUp() override {
     llvm::Expected<std::optional<TokenizerSpec>> spec = readTokenizer(tokenizerDataDir() + "/sample");
     ASSERT_TRUE(spec && *spec);
+    // Two chat templates, so the blob has that section too.
+    (*spec)->chatTemplates = {{"default", "{{ messages[0].content }}"},
+                              {"tool_use", "{% for t in tools %}{{ t }}{% endfor %}"}};
     good = serializeTokenizer(**spec);
     std::memcpy(&header, good.data(), sizeof header);
   }
@@ -37,7 +40,10 @@ protected:
   size_t fallbackAt() const { return bytesAt() + 256 * sizeof(int32_t); }
   size_t templateAt() const { return fallbackAt() + 256 * sizeof(hybridc_tokenizer_fallback); }
   size_t stepsAt() const { return templateAt() + header.num_template * sizeof(int32_t); }
-  size_t stringsAt() const { return stepsAt() + header.num_steps * sizeof(hybridc_tokenizer_step); }
+  size_t chatAt() const { return stepsAt() + header.num_steps * sizeof(hybridc_tokenizer_step); }
+  size_t stringsAt() const {
+    return chatAt() + header.num_chat_templates * sizeof(hybridc_tokenizer_chat_template);
+  }
 
   template <typename T> void put(std::vector<uint8_t> &b, size_t at, T v) {
     std::memcpy(b.data() + at, &v, sizeof v);
@@ -72,7 +78,10 @@ TEST_F(Blob, TheGoodOneOpens) {
 TEST_F(Blob, Header) {
   expectRefused([](auto &b) { b.resize(40); }, "smaller than its 64-byte header");
   expectRefused([](auto &b) { b[0] = 'X'; }, "bad magic");
-  expectRefused([&](auto &b) { put<uint32_t>(b, 8, 2); }, "format version 2, this runtime reads version 1");
+  expectRefused([&](auto &b) { put<uint32_t>(b, 8, HYBRIDC_TOKENIZER_FORMAT_VERSION + 1); },
+                "format version " + std::to_string(HYBRIDC_TOKENIZER_FORMAT_VERSION + 1) +
+                    ", this runtime reads version " +
+                    std::to_string(HYBRIDC_TOKENIZER_FORMAT_VERSION));
   expectRefused([&](auto &b) { put<uint32_t>(b, 12, 32); }, "header_bytes 32");
   expectRefused([&](auto &b) { b[60] = 1; }, "reserved header bytes");
   expectRefused([&](auto &b) { b.pop_back(); }, "total_bytes");
@@ -143,6 +152,68 @@ TEST_F(Blob, Steps) {
         std::memset(b.data() + stringsAt() + at, '(', n);
       },
       "step 0: PCRE2 refuses its pattern");
+}
+
+TEST_F(Blob, ChatTemplates) {
+  Engine e(good);
+  ASSERT_TRUE(e.ok()) << e.error();
+  ASSERT_EQ(hybridc_rt_tokenizer_chat_template_count(e.get()), 2);
+  EXPECT_STREQ(hybridc_rt_tokenizer_chat_template_name(e.get(), 0), "default");
+  EXPECT_STREQ(hybridc_rt_tokenizer_chat_template_name(e.get(), 1), "tool_use");
+  EXPECT_EQ(hybridc_rt_tokenizer_chat_template_name(e.get(), 2), nullptr);
+  EXPECT_EQ(hybridc_rt_tokenizer_chat_template_name(e.get(), -1), nullptr);
+  const char *text = nullptr;
+  int64_t len = -1;
+  ASSERT_EQ(hybridc_rt_tokenizer_chat_template(e.get(), nullptr, &text, &len), HYBRIDC_OK);
+  EXPECT_EQ(std::string(text, len), "{{ messages[0].content }}");
+  EXPECT_EQ(text[len], '\0');
+  ASSERT_EQ(hybridc_rt_tokenizer_chat_template(e.get(), "tool_use", &text, &len), HYBRIDC_OK);
+  EXPECT_EQ(std::string(text), "{% for t in tools %}{{ t }}{% endfor %}");
+  // An unknown name names the ones there are, and leaves the outputs alone.
+  const char *kept = text;
+  EXPECT_EQ(hybridc_rt_tokenizer_chat_template(e.get(), "rag", &text, &len),
+            HYBRIDC_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(hybridc_rt_last_error()).find("no chat template named 'rag' (the model "
+                                                      "has 'default', 'tool_use')"),
+            std::string::npos)
+      << hybridc_rt_last_error();
+  EXPECT_EQ(text, kept);
+  EXPECT_EQ(hybridc_rt_tokenizer_chat_template(e.get(), "default", nullptr, &len),
+            HYBRIDC_ERR_INVALID_ARGUMENT);
+
+  const size_t c0 = chatAt(), c1 = c0 + sizeof(hybridc_tokenizer_chat_template);
+  const size_t count = offsetof(hybridc_tokenizer_header, num_chat_templates);
+  expectRefused([&](auto &b) { put<int32_t>(b, count, 65); }, "chat templates 65");
+  expectRefused([&](auto &b) { put<int32_t>(b, count, -1); }, "chat templates -1");
+  expectRefused(
+      [&](auto &b) {
+        put<uint32_t>(b, c1 + offsetof(hybridc_tokenizer_chat_template, text_offset),
+                      header.string_bytes);
+      },
+      "chat template 1: its text points past the strings");
+  expectRefused(
+      [&](auto &b) {
+        const auto at = get<uint32_t>(b, c0 + offsetof(hybridc_tokenizer_chat_template, text_offset));
+        const auto n = get<uint32_t>(b, c0 + offsetof(hybridc_tokenizer_chat_template, text_bytes));
+        b[stringsAt() + at + n] = '!'; // its NUL
+      },
+      "chat template 0: its text is not one NUL-terminated string");
+  expectRefused(
+      [&](auto &b) {
+        const auto at = get<uint32_t>(b, c0 + offsetof(hybridc_tokenizer_chat_template, text_offset));
+        b[stringsAt() + at + 2] = 0; // a NUL inside
+      },
+      "chat template 0: its text is not one NUL-terminated string");
+  expectRefused(
+      [&](auto &b) {
+        put<uint32_t>(b, c0 + offsetof(hybridc_tokenizer_chat_template, name_bytes), 0);
+      },
+      "chat template 0: a name of 0 bytes");
+  expectRefused(
+      [&](auto &b) {
+        std::memcpy(b.data() + c1, b.data() + c0, 8); // name_offset, name_bytes of 0
+      },
+      "chat template 1: the name 'default' is given twice");
 }
 
 TEST_F(Blob, Alignment) {

@@ -9,7 +9,7 @@
 #ifndef HYBRIDC_TESTS_TOKENIZER_TOKENIZERTESTUTIL_H
 #define HYBRIDC_TESTS_TOKENIZER_TOKENIZERTESTUTIL_H
 
-#include "hybridc/Model/Tokenizer.h"
+#include "hybridc/Tokenizer/Tokenizer.h"
 #include "hybridc/text_abi.h"
 
 #include <cstdint>

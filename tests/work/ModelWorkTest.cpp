@@ -7,7 +7,7 @@ using namespace hybridc;
 
 namespace {
 
-// The `small` preset of hybridc-make-model (samples/make-model/MakeModel.cpp),
+// The `small` preset of hybridc-make-model (tests/tools/make-model/MakeModel.cpp),
 // spelled out field by field: generating it takes 1.7 GB.
 ModelConfig smallPreset() {
   ModelConfig c;

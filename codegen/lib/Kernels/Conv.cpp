@@ -22,7 +22,7 @@ namespace {
 
 void check(bool ok, const KernelSpec &spec, const std::string &what) {
   if (!ok)
-    throw CompileError("kernel " + spec.symbol + " (" + spec.kind + "): " + what);
+    failKernel(spec, what);
 }
 
 // Vector width over a static channel count: a full register when there are

@@ -13,7 +13,7 @@ using namespace Halide;
 BuiltKernel buildSwiglu(const KernelSpec &spec, const TargetSpec &target) {
   const int S = int(spec.size("S"));
   if (S <= 0)
-    throw CompileError("kernel " + spec.symbol + " (swiglu): S must be positive");
+    failKernel(spec, "S must be positive");
   ImageParam u = tokenRows("u", 2 * S);
 
   Var s("s"), t("t");
@@ -30,7 +30,7 @@ BuiltKernel buildResidualAdd(const KernelSpec &spec, const TargetSpec &target) {
   const int H = int(spec.size("H"));
   const float multiplier = float(spec.constant("multiplier", 1.0));
   if (H <= 0)
-    throw CompileError("kernel " + spec.symbol + " (residual_add): H must be positive");
+    failKernel(spec, "H must be positive");
   ImageParam x = tokenRows("x", H);
   ImageParam b = tokenRows("b", H);
 

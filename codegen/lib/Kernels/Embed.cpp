@@ -15,7 +15,7 @@ BuiltKernel buildEmbed(const KernelSpec &spec, const TargetSpec &target) {
   const int H = int(spec.size("H"));
   const float multiplier = float(spec.constant("multiplier", 1.0));
   if (V <= 0 || H <= 0)
-    throw CompileError("kernel " + spec.symbol + " (embed): V and H must be positive");
+    failKernel(spec, "V and H must be positive");
   const int L = target.lanes;
 
   ImageParam tokens(Int(32), 1, "tokens");

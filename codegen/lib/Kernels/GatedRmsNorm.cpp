@@ -25,8 +25,8 @@ BuiltKernel buildGatedRmsNorm(const KernelSpec &spec, const TargetSpec &target) 
   // eps is added to an f32 value in HF and llama.cpp, so it is rounded first.
   const float eps = float(spec.constant("eps", 1e-5));
   if (D <= 0 || GS <= 0 || D % GS != 0)
-    throw CompileError("kernel " + spec.symbol + " (gated_rms_norm): GS must divide D (D=" +
-                       std::to_string(D) + ", GS=" + std::to_string(GS) + ")");
+    failKernel(spec, "GS must divide D (D=" + std::to_string(D) + ", GS=" +
+                          std::to_string(GS) + ")");
   const int lanes = target.lanes;
 
   ImageParam y = tokenRows("y", D);

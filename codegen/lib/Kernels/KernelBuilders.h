@@ -9,6 +9,7 @@
 #define HYBRIDC_CODEGEN_KERNELS_KERNELBUILDERS_H
 
 #include "hybridc/Codegen/KernelSpec.h"
+#include "hybridc/Codegen/WeightPacking.h"
 
 #include <Halide.h>
 

@@ -34,7 +34,7 @@ const std::map<std::string, Builder> &builders() {
 int64_t KernelSpec::size(const std::string &key) const {
   auto it = sizes.find(key);
   if (it == sizes.end())
-    throw Halide::CompileError("kernel " + symbol + " (" + kind + "): missing size '" + key + "'");
+    failKernel(*this, "missing size '" + key + "'");
   return it->second;
 }
 
@@ -46,7 +46,7 @@ double KernelSpec::constant(const std::string &key, double dflt) const {
 BuiltKernel buildKernel(const KernelSpec &spec, const TargetSpec &target) {
   auto it = builders().find(spec.kind);
   if (it == builders().end())
-    throw Halide::CompileError("unknown kernel kind '" + spec.kind + "'");
+    failKernel(spec, "unknown kernel kind");
   return it->second(spec, target);
 }
 

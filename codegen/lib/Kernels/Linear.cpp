@@ -35,7 +35,7 @@ using namespace Halide;
 namespace {
 void check(bool ok, const KernelSpec &spec, const std::string &what) {
   if (!ok)
-    throw CompileError("kernel " + spec.symbol + " (linear): " + what);
+    failKernel(spec, what);
 }
 } // namespace
 

@@ -17,7 +17,7 @@ BuiltKernel buildRmsNorm(const KernelSpec &spec, const TargetSpec &target) {
   const float eps = float(spec.constant("eps", 1e-5));
   const float scale = float(spec.constant("scale", 1.0));
   if (H <= 0)
-    throw CompileError("kernel " + spec.symbol + " (rms_norm): H must be positive");
+    failKernel(spec, "H must be positive");
   const int L = target.lanes;
   const int W2 = 2 * L;       // accumulator lanes: two native vectors
   const int M = H / W2;       // full accumulator steps

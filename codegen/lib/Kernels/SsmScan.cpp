@@ -61,8 +61,7 @@ SsmSizes readSizes(const KernelSpec &spec) {
   s.N = int(spec.size("N"));
   s.G = int(spec.size("G"));
   if (s.NH <= 0 || s.P <= 0 || s.N <= 0 || s.G <= 0 || s.NH % s.G != 0)
-    throw CompileError("kernel " + spec.symbol + " (" + spec.kind +
-                       "): NH, P, N, G must be positive and G must divide NH");
+    failKernel(spec, "NH, P, N, G must be positive and G must divide NH");
   s.HPG = s.NH / s.G;
   const double lo = spec.constant("dt_min", 0.0);
   const double hi = spec.constant("dt_max", std::numeric_limits<double>::infinity());
@@ -152,7 +151,7 @@ BuiltKernel buildSsmChunk(const KernelSpec &spec, const TargetSpec &target) {
   // Q only bounds T (the driver cuts prefill into chunks of Q tokens); the
   // f64 cumulative decay keeps any T accurate, so nothing is sized by it.
   if (spec.size("Q") <= 0)
-    throw CompileError("kernel " + spec.symbol + " (ssm_chunk): Q must be positive");
+    failKernel(spec, "Q must be positive");
   const int lanes = target.lanes;
   // Accumulator registers one register tile may use (16 or 32 vector
   // registers; the rest hold the operands).

@@ -87,7 +87,7 @@ DriverBuilder::Matrix DriverBuilder::linearWeight(Value weightRef, int64_t &out,
   const codegen::LinearPacking p = stored(layout).packing;
   Matrix m{weightView(weightName(weightRef), layout,
                       {p.blocks(out), p.storedGroups(in), p.lanes, p.group}),
-           Value(), int8 ? "int8" : ""};
+           Value(), int8 ? std::optional(codegen::WeightType::INT8) : std::nullopt};
   if (p.scaleBlock)
     m.scales = weightView(weightName(weightRef),
                           int8 ? WeightLayout::linear_int8_scales : WeightLayout::linear_scales,

@@ -91,7 +91,8 @@ struct KernelDesc {
   std::vector<std::pair<std::string, int64_t>> sizes;
   std::vector<std::pair<std::string, double>> constants;
   bool usesWeightType = false;
-  std::string weightType; // when usesWeightType: this type instead of the model's
+  // When usesWeightType: this type instead of the model's.
+  std::optional<codegen::WeightType> weightType;
 };
 
 /// Module-wide state of the lowering: weight plan, kernels, state layout.
@@ -99,7 +100,6 @@ struct LoweringContext {
   ModuleOp module;
   func::FuncOp forward;
   codegen::WeightType weightType = codegen::WeightType::F32;
-  std::string weightTypeName; // as weight-type spells it
   codegen::LinearPacking packing; // of every linear and expert weight
   int64_t chunkTokens;   // the scan kernel's chunk
   int64_t prefillTokens; // the largest prefill call, a multiple of neither
@@ -183,7 +183,7 @@ private:
   /// model's ("int8" for a matrix an int4 model keeps in 8 bits).
   struct Matrix {
     Value w, scales;
-    std::string type;
+    std::optional<codegen::WeightType> type; // when not the model's
   };
   /// Appends the matrix's kernel arguments (the weight, then its scales).
   static void append(SmallVectorImpl<Value> &args, const Matrix &m) {

@@ -66,8 +66,7 @@ LogicalResult DriverBuilder::lowerEmbed(hybrid::EmbedOp o) {
   Value out = resultBuffer(o.getResult());
   KernelDesc desc{"embed", {{"V", shape[0]}, {"H", shape[1]}},
                   {{"multiplier", f32(o.getMultiplierAttr())}}, true};
-  if (tableType != lc.weightType)
-    desc.weightType = codegen::weightTypeName(tableType);
+  desc.weightType = tableType;
   call(desc, {arg(kTokens), table, out});
   return success();
 }

@@ -51,14 +51,8 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
       module.emitError("hybrid-lower-to-kernels: no func.func @forward to lower");
       return signalPassFailure();
     }
-    std::optional<codegen::WeightType> type = codegen::parseWeightType(weightType);
-    if (!type) {
-      module.emitError("hybrid-lower-to-kernels: weight-type must be f32, bf16, int8 or int4, "
-                       "got '")
-          << weightType << "'";
-      return signalPassFailure();
-    }
-    const bool blocks = codegen::isBlockQuantized(*type);
+    const codegen::WeightType type = codegen::weightTypeOf(weightType);
+    const bool blocks = codegen::isBlockQuantized(type);
     if (lanes <= 0 || chunkTokens <= 0 || prefillTokens < 0) {
       module.emitError("hybrid-lower-to-kernels: lanes and chunk-tokens must be positive, "
                        "prefill-tokens >= 0");
@@ -66,7 +60,7 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     }
     const bool groupOk = blocks ? inputGroup == 2 || inputGroup == 4
                                 : inputGroup == 1 ||
-                                      (inputGroup == 2 && *type == codegen::WeightType::BF16);
+                                      (inputGroup == 2 && type == codegen::WeightType::BF16);
     if (!groupOk) {
       module.emitError("hybrid-lower-to-kernels: input-group must be 1, 2 with "
                        "weight-type=bf16 (bf16 pairs), or 2 or 4 with weight-type=int8 or int4, got ")
@@ -79,12 +73,11 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     LoweringContext lc;
     lc.module = module;
     lc.forward = forward;
-    lc.weightType = *type;
-    lc.weightTypeName = weightType;
+    lc.weightType = type;
     lc.packing.lanes = int(lanes);
     lc.packing.group = int(inputGroup);
     lc.packing.scaleBlock = blocks ? codegen::kQuantBlock : 0;
-    lc.packing.groupsPerByte = *type == codegen::WeightType::INT4 ? 2 : 1;
+    lc.packing.groupsPerByte = type == codegen::WeightType::INT4 ? 2 : 1;
     lc.chunkTokens = chunkTokens;
     lc.prefillTokens = prefillTokens > 0 ? prefillTokens : chunkTokens;
     lc.symbolSuffix = symbolSuffix;
@@ -105,11 +98,9 @@ struct LowerToKernelsPass : hybridc::impl::LowerToKernelsBase<LowerToKernelsPass
     for (func::FuncOp k : lc.kernelOrder)
       k->moveBefore(prefill);
 
-    auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
     module->setAttr(hybrid::kWeightPlanAttr, lc.weights.toAttr(b.getContext()));
-    module->setAttr("hybrid.weight_type", b.getStringAttr(weightType));
-    module->setAttr("hybrid.lanes", i64(lanes));
-    module->setAttr("hybrid.input_group", i64(inputGroup));
+    module->setAttr(hybrid::kWeightPackingAttr,
+                    hybrid::WeightPackingAttr::get(b.getContext(), weightType, lanes, inputGroup));
     module->setAttr(hybrid::kMemoryPlanAttr,
                     hybrid::MemoryPlanAttr::get(
                         b.getContext(), lc.weights.totalBytes(), lc.stateBytes, lc.kvSegments,

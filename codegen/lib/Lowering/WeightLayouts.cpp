@@ -4,6 +4,22 @@
 using namespace hybridc::codegen;
 using hybrid::WeightLayout;
 
+// The kernels take codegen::WeightType (no MLIR in a Halide translation
+// unit); the dialect's enum has the same values.
+static_assert(static_cast<int>(hybrid::WeightType::F32) == static_cast<int>(WeightType::F32) &&
+                  static_cast<int>(hybrid::WeightType::BF16) == static_cast<int>(WeightType::BF16) &&
+                  static_cast<int>(hybrid::WeightType::INT8) == static_cast<int>(WeightType::INT8) &&
+                  static_cast<int>(hybrid::WeightType::INT4) == static_cast<int>(WeightType::INT4),
+              "hybrid::WeightType and codegen::WeightType disagree");
+
+WeightType hybridc::codegen::weightTypeOf(hybrid::WeightType type) {
+  return static_cast<WeightType>(type);
+}
+
+hybrid::WeightType hybridc::codegen::weightTypeAttrOf(WeightType type) {
+  return static_cast<hybrid::WeightType>(type);
+}
+
 StoredWeight hybridc::codegen::storedWeight(WeightLayout layout, WeightType modelType,
                                             const LinearPacking &modelPacking) {
   StoredWeight s;

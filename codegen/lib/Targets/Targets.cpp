@@ -6,7 +6,7 @@
 // tools that load a library (is this CPU able to run it?) all read it.
 //
 //===----------------------------------------------------------------------===//
-#include "hybridc/Codegen/KernelSpec.h"
+#include "hybridc/Codegen/Targets.h"
 #include "hybridc/cpu_check.h"
 
 namespace hybridc::codegen {
@@ -195,8 +195,15 @@ const char *weightTypeName(WeightType type) {
   return "f32";
 }
 
+std::vector<std::string> weightTypeNames() {
+  std::vector<std::string> names;
+  for (WeightType t : kWeightTypes)
+    names.push_back(weightTypeName(t));
+  return names;
+}
+
 std::optional<WeightType> parseWeightType(const std::string &name) {
-  for (WeightType t : {WeightType::F32, WeightType::BF16, WeightType::INT8, WeightType::INT4})
+  for (WeightType t : kWeightTypes)
     if (name == weightTypeName(t))
       return t;
   return std::nullopt;

@@ -4,7 +4,7 @@
 // the kernels' ImageParams assume exactly these layouts (KernelSpec.h).
 //
 //===----------------------------------------------------------------------===//
-#include "hybridc/Codegen/KernelSpec.h"
+#include "hybridc/Codegen/WeightPacking.h"
 
 #include <algorithm>
 #include <cmath>

@@ -209,16 +209,13 @@ static uint64_t hybridc_now_ns(void) {
        << "  .vocab_size = " << info.vocabSize << ",\n"
        << "  .hidden_size = " << info.hiddenSize << ",\n"
        << "  .num_layers = " << info.numLayers << ",\n"
-       << "  .state_bytes = " << m.stateBytes << ",\n"
-       << "  .kv_segments = " << m.kvSegments << ",\n"
-       << "  .kv_row_bytes = " << m.kvRowBytes << ",\n"
        << "  .kv_dtype = " << m.kvDtype << ", /* " << hybridc_kv_dtype_name(m.kvDtype) << " */\n"
        << "  .kv_heads = " << m.kvHeads << ",\n"
-       << "  .kv_head_dim = " << m.kvHeadDim << ",\n"
-       << "  .max_chunk_tokens = " << m.maxChunkTokens << ",\n"
-       << "  .workspace_fixed_bytes = " << m.workspaceFixedBytes << ",\n"
-       << "  .workspace_bytes_per_token = " << m.workspaceBytesPerToken << ",\n"
-       << "  .prefill = _mlir_ciface_hybridc_prefill" << v.suffix << ",\n"
+       << "  .kv_head_dim = " << m.kvHeadDim << ",\n";
+#define HYBRIDC_WRITE_SIZE(field, member) os << "  ." #field " = " << m.member << ",\n";
+    HYBRIDC_SESSION_SIZES(HYBRIDC_WRITE_SIZE)
+#undef HYBRIDC_WRITE_SIZE
+    os << "  .prefill = _mlir_ciface_hybridc_prefill" << v.suffix << ",\n"
        << "  .decode = _mlir_ciface_hybridc_decode" << v.suffix << ",\n"
        << "  .target = \"" << v.target << "\",\n"
        << "  .decode_batch = _mlir_ciface_hybridc_decode_batch" << v.suffix << ",\n"

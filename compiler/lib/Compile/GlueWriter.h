@@ -10,6 +10,7 @@
 #ifndef HYBRIDC_COMPILE_GLUEWRITER_H
 #define HYBRIDC_COMPILE_GLUEWRITER_H
 
+#include "hybridc/Codegen/KernelSpec.h"
 #include "hybridc/Run/LibraryDescription.h"
 
 #include <cstdint>
@@ -18,13 +19,7 @@
 
 namespace hybridc {
 
-/// One argument of a kernel after the user context.
-struct KernelArg {
-  bool isBuffer = true;
-  int rank = 0;            // buffers
-  uint8_t halideCode = 2;  // halide_type_code_t: 0 int, 2 float, 4 bfloat
-  uint8_t bits = 32;
-};
+using codegen::KernelArg;
 
 struct KernelSignature {
   std::string symbol, kind;

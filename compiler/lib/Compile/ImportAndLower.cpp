@@ -11,6 +11,7 @@
 #include "hybridc/Support/Error.h"
 
 #include "hybridc/Codegen/Passes.h"
+#include "hybridc/Codegen/WeightLayouts.h"
 #include "hybridc/Import/Importer.h"
 #include "hybridc/runtime_abi.h"
 
@@ -163,7 +164,7 @@ llvm::Error Compilation::buildPipelines() {
     v.lowerPM->addPass(createCanonicalizerPass());
     v.lowerPM->addPass(hybrid::createPlanStatePass());
     LowerToKernelsOptions lowerOptions;
-    lowerOptions.weightType = o.weightsDtype;
+    lowerOptions.weightType = codegen::weightTypeAttrOf(weightType);
     lowerOptions.lanes = v.packing.lanes;
     lowerOptions.inputGroup = v.packing.group;
     lowerOptions.chunkTokens = checkpoint->config().mambaChunkSize;

@@ -1,6 +1,6 @@
 //===- LibraryFacts.h - the manifest's description, from the IR -*- C++ -*-===//
 //
-// What `hybridc inspect` shows besides the kernels (KernelDecls.h) is read
+// What `hybridc inspect` shows besides the kernels (KernelJobs.h) is read
 // off what the compile produced: the config, the weight plan's layouts and
 // the pass managers that ran.
 //

@@ -11,6 +11,7 @@
 #include "Toolchain.h"
 #include "WeightsFile.h"
 
+#include "hybridc/Chat/ChatTemplate.h"
 #include "hybridc/Support/Error.h"
 
 #include "hybridc/Run/Manifest.h"
@@ -76,11 +77,14 @@ llvm::Error Compilation::writeWeights() {
 /// variant).
 llvm::Error Compilation::embedModelTokenizer() {
   if (o.noTokenizer) {
+    if (!o.chatTemplate.empty())
+      return makeError("--chat-template is stored with the tokenizer, which --no-tokenizer "
+                       "leaves out");
     log << "  tokenizer: left out (--no-tokenizer)\n";
     return llvm::Error::success();
   }
   llvm::Expected<std::optional<TokenizerEmbedding>> t = embedTokenizer(
-      o.modelDir, checkpoint->config().vocabSize, variants.front().target, build);
+      o.modelDir, checkpoint->config().vocabSize, variants.front().target, build, o.chatTemplate);
   if (!t)
     return t.takeError();
   if (!*t) {
@@ -88,6 +92,17 @@ llvm::Error Compilation::embedModelTokenizer() {
     return llvm::Error::success();
   }
   log << "  tokenizer: " << (*t)->summary << "\n";
+  for (TokenizerSpec::ChatTemplate &c : (*t)->chatTemplates) {
+    // Stored whatever it holds (any Jinja engine may render it); a template
+    // hybridc's own engine cannot parse is said now, not at `hybridc chat`.
+    llvm::Expected<ChatTemplate> parsed = ChatTemplate::parse(c.text, c.name);
+    if (!parsed)
+      log << "  warning: hybridc chat and chat-template cannot render this template: "
+          << llvm::toString(parsed.takeError()) << "\n";
+    description.chatTemplates.push_back({std::move(c.name), std::move(c.text)});
+  }
+  description.bosToken = (*t)->bosToken;
+  description.eosToken = (*t)->eosToken;
   objects.push_back((*t)->object);
   glue.tokenizerBytes = (*t)->bytes;
   return llvm::Error::success();

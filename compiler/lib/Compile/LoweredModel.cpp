@@ -1,6 +1,7 @@
 //===- LoweredModel.cpp - what the lowering decided, read once -----------===//
 #include "LoweredModel.h"
 
+#include "hybridc/Codegen/WeightLayouts.h"
 #include "hybridc/Support/Error.h"
 
 #include "hybrid/HybridDialect.h"
@@ -11,19 +12,7 @@ using namespace hybridc;
 using namespace mlir;
 
 namespace {
-
 constexpr const char *kNotLowered = " (it was not lowered by hybrid-lower-to-kernels)";
-
-llvm::Error readInt(ModuleOp module, llvm::StringRef name, int64_t &out) {
-  auto a = module->getAttrOfType<IntegerAttr>(name);
-  if (!a)
-    return makeError("the module has no integer " + name + " attribute" + kNotLowered);
-  if (a.getInt() < 0)
-    return makeError(name + " is negative (" + std::to_string(a.getInt()) + ")");
-  out = a.getInt();
-  return llvm::Error::success();
-}
-
 } // namespace
 
 llvm::Expected<LoweredModel> hybridc::readLoweredModel(ModuleOp module,
@@ -42,22 +31,17 @@ llvm::Expected<LoweredModel> hybridc::readLoweredModel(ModuleOp module,
     return plan.takeError();
   m.plan = std::move(*plan);
 
-  auto type = module->getAttrOfType<StringAttr>("hybrid.weight_type");
-  std::optional<codegen::WeightType> parsed =
-      type ? codegen::parseWeightType(type.str()) : std::nullopt;
-  if (!parsed)
-    return makeError(llvm::Twine("the module's hybrid.weight_type is missing or unknown") +
-                     kNotLowered);
-  m.weightType = *parsed;
-  int64_t lanes = 0, group = 0;
-  if (llvm::Error e = readInt(module, "hybrid.lanes", lanes))
-    return std::move(e);
-  if (llvm::Error e = readInt(module, "hybrid.input_group", group))
-    return std::move(e);
-  if (m.weightType != expectedType || lanes != expected.lanes || group != expected.group)
-    return makeError(llvm::Twine("the module was lowered for ") + type.getValue() +
-                     " weights packed " + std::to_string(lanes) + " lanes x " +
-                     std::to_string(group) + ", but this compile packs " +
+  auto packing = module->getAttrOfType<hybrid::WeightPackingAttr>(hybrid::kWeightPackingAttr);
+  if (!packing)
+    return makeError(llvm::Twine("the module has no ") + hybrid::kWeightPackingAttr +
+                     " attribute" + kNotLowered);
+  m.weightType = codegen::weightTypeOf(packing.getWeightType());
+  if (m.weightType != expectedType || packing.getLanes() != expected.lanes ||
+      packing.getInputGroup() != expected.group)
+    return makeError(llvm::Twine("the module was lowered for ") +
+                     codegen::weightTypeName(m.weightType) + " weights packed " +
+                     std::to_string(packing.getLanes()) + " lanes x " +
+                     std::to_string(packing.getInputGroup()) + ", but this compile packs " +
                      codegen::weightTypeName(expectedType) + " weights " +
                      std::to_string(expected.lanes) + " lanes x " +
                      std::to_string(expected.group) + " (its target and weights dtype)");

@@ -10,7 +10,7 @@
 #ifndef HYBRIDC_COMPILE_LOWEREDMODEL_H
 #define HYBRIDC_COMPILE_LOWEREDMODEL_H
 
-#include "KernelDecls.h"
+#include "KernelJobs.h"
 #include "WeightsFile.h"
 
 #include "hybridc/Codegen/KernelSpec.h"

@@ -22,8 +22,17 @@
 using namespace hybridc;
 using namespace mlir;
 
+std::vector<std::string> hybridc::knownPhases() {
+  std::vector<std::string> names;
+  for (Phase p : {Phase::Hybrid, Phase::Lowered, Phase::LlvmDialect})
+    names.push_back(phaseName(p));
+  return names;
+}
+
 std::vector<std::string> hybridc::knownEmitKinds() {
-  return {"hybrid", "lowered", "llvm-dialect", "llvm", "asm", "stmt", "stmt_html"};
+  std::vector<std::string> kinds = knownPhases();
+  kinds.insert(kinds.end(), {"llvm", "asm", "stmt", "stmt_html"});
+  return kinds;
 }
 
 std::string hybridc::defaultModelName(const std::string &modelDir) {

@@ -3,12 +3,14 @@
 #include "GlueWriter.h"
 #include "Toolchain.h"
 
-#include "hybridc/Model/Tokenizer.h"
+#include "hybridc/Tokenizer/Tokenizer.h"
 #include "hybridc/Support/Error.h"
 #include "hybridc/runtime_abi.h"
 #include "hybridc/text_abi.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -16,12 +18,29 @@ using namespace hybridc;
 
 llvm::Expected<std::optional<TokenizerEmbedding>>
 hybridc::embedTokenizer(const std::string &modelPath, int64_t vocabSize,
-                        const codegen::TargetSpec &target, const std::string &scratchDir) {
+                        const codegen::TargetSpec &target, const std::string &scratchDir,
+                        const std::string &chatTemplateFile) {
   llvm::Expected<std::optional<TokenizerSpec>> spec = readTokenizer(modelPath);
   if (!spec)
     return spec.takeError();
-  if (!*spec)
+  if (!*spec) {
+    if (!chatTemplateFile.empty())
+      return makeError("--chat-template " + chatTemplateFile + ": the model has no tokenizer "
+                       "(no tokenizer.json or tokenizer.ggml.model), and a chat template is "
+                       "stored with it");
     return std::nullopt;
+  }
+  if (!chatTemplateFile.empty()) {
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> text =
+        llvm::MemoryBuffer::getFile(chatTemplateFile);
+    if (!text)
+      return makeError("--chat-template " + chatTemplateFile + ": " + text.getError().message());
+    std::vector<TokenizerSpec::ChatTemplate> &templates = (*spec)->chatTemplates;
+    llvm::erase_if(templates, [](const auto &t) { return t.name == "default"; });
+    templates.insert(templates.begin(), {"default", (*text)->getBuffer().str()});
+    if (llvm::Error e = checkChatTemplates(templates, "--chat-template " + chatTemplateFile))
+      return std::move(e);
+  }
   // An id past the model's vocabulary would come out of tokenize only to be
   // refused by prefill (and such an EOS could never be sampled).
   const std::vector<TokenizerSpec::Token> &tokens = (*spec)->tokens;
@@ -65,5 +84,11 @@ hybridc::embedTokenizer(const std::string &modelPath, int64_t vocabSize,
   if (llvm::Error e = runTool(target.cc, {"-c", std::string(asmPath), "-o", std::string(object)},
                               scratchDir))
     return std::move(e);
-  return TokenizerEmbedding{std::string(object), blob.size(), (*spec)->describe()};
+  TokenizerEmbedding embedding{std::string(object), blob.size(), (*spec)->describe(),
+                               (*spec)->chatTemplates, "", ""};
+  if ((*spec)->bos >= 0)
+    embedding.bosToken = (*spec)->tokens[(*spec)->bos].piece;
+  if ((*spec)->eos >= 0)
+    embedding.eosToken = (*spec)->tokens[(*spec)->eos].piece;
+  return embedding;
 }

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 #include "WeightsFile.h"
 
+#include "hybridc/Codegen/WeightPacking.h"
 #include "hybridc/Compile/WeightsPayload.h"
 
 #include "Parallel.h"

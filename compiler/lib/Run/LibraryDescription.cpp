@@ -22,12 +22,9 @@ struct PlanField {
 };
 constexpr PlanField kPlanFields[] = {
     {"weights_bytes", &MemoryPlan::weightsBytes},
-    {"state_bytes", &MemoryPlan::stateBytes},
-    {"kv_segments", &MemoryPlan::kvSegments},
-    {"kv_row_bytes", &MemoryPlan::kvRowBytes},
-    {"max_chunk_tokens", &MemoryPlan::maxChunkTokens},
-    {"workspace_fixed_bytes", &MemoryPlan::workspaceFixedBytes},
-    {"workspace_bytes_per_token", &MemoryPlan::workspaceBytesPerToken},
+#define HYBRIDC_PLAN_FIELD(field, member) {#field, &MemoryPlan::member},
+    HYBRIDC_SESSION_SIZES(HYBRIDC_PLAN_FIELD)
+#undef HYBRIDC_PLAN_FIELD
 };
 
 llvm::Error fail(const std::string &where, const llvm::Twine &what) {
@@ -184,6 +181,12 @@ llvm::json::Object hybridc::descriptionToJson(const LibraryDescription &d) {
   o["variants"] = std::move(variants);
   o["pipeline"] = strings(d.pipeline);
   o["pipeline_text"] = strings(d.pipelineText);
+  llvm::json::Array templates;
+  for (const ChatTemplateFacts &t : d.chatTemplates)
+    templates.push_back(llvm::json::Object{{"name", t.name}, {"text", t.text}});
+  o["chat_templates"] = std::move(templates);
+  o["bos_token"] = d.bosToken;
+  o["eos_token"] = d.eosToken;
   return o;
 }
 
@@ -306,6 +309,24 @@ llvm::Expected<LibraryDescription> hybridc::descriptionFromJson(const llvm::json
   for (KernelUse &k : d.kernels)
     if (k.target.empty() && !d.targets.empty())
       k.target = d.targets.front();
+  // Folders from before chat templates have none.
+  if (const llvm::json::Value *v = o.get("chat_templates")) {
+    const llvm::json::Array *templates = v->getAsArray();
+    if (!templates)
+      return fail(where, "chat_templates is not a list");
+    for (const llvm::json::Value &t : *templates) {
+      const llvm::json::Object *f = t.getAsObject();
+      std::optional<llvm::StringRef> name = f ? f->getString("name") : std::nullopt,
+                                     text = f ? f->getString("text") : std::nullopt;
+      if (!name || !text)
+        return fail(where, "chat_templates[" + std::to_string(d.chatTemplates.size()) +
+                               "] needs a name and a text");
+      d.chatTemplates.push_back({name->str(), text->str()});
+    }
+  }
+  for (auto [key, member] : {std::pair{"bos_token", &LibraryDescription::bosToken},
+                             std::pair{"eos_token", &LibraryDescription::eosToken}})
+    d.*member = o.getString(key).value_or("").str();
   return d;
 }
 
@@ -367,6 +388,14 @@ std::string hybridc::describeLibrary(const LibraryDescription &d, const std::str
        << " (" << llvm::join(k.drivers, ", ") << ")"
        << (d.variants.size() > 1 ? " on " + k.target : "") << "\n";
   }
+  os << "chat templates: ";
+  if (d.chatTemplates.empty())
+    os << "none";
+  for (size_t i = 0; i < d.chatTemplates.size(); ++i)
+    os << (i ? ", " : "") << d.chatTemplates[i].name << " ("
+       << d.chatTemplates[i].text.size() << " bytes)";
+  os << (d.chatTemplates.empty() ? "" : " (hybridc inspect --chat-template NAME prints one)")
+     << "\n";
   os << "pipeline: " << llvm::join(d.pipeline, ", ") << "\n";
   // import builds the hybrid IR; each pass manager after it, as text.
   for (const std::string &text : d.pipelineText)

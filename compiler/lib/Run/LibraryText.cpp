@@ -37,10 +37,26 @@ llvm::Expected<std::unique_ptr<LibraryText>> LibraryText::bind(const CompiledLib
   bindOne(lib, "sampler_free", t->samplerFree_, missing);
   bindOne(lib, "sampler_sample", t->samplerSample_, missing);
   bindOne(lib, "sampler_accept", t->samplerAccept_, missing);
+  bindOne(lib, "chat_template", t->chatTemplate_, missing);
+  bindOne(lib, "chat_template_count", t->chatTemplateCount_, missing);
+  bindOne(lib, "chat_template_name", t->chatTemplateName_, missing);
   if (!missing.empty())
     return makeError(lib.outDir() + "/" + lib.manifest().library + " does not export " + missing +
                      ": it was compiled by a hybridc without text functions; compile it again");
   return t;
+}
+
+std::vector<std::pair<std::string, std::string>> LibraryText::chatTemplates() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  const int32_t n = chatTemplateCount_(model);
+  for (int32_t i = 0; i < n; ++i) {
+    const char *name = chatTemplateName_(model, i);
+    const char *text = nullptr;
+    int64_t len = 0;
+    if (name && chatTemplate_(model, name, &text, &len) == 0)
+      out.emplace_back(name, std::string(text, static_cast<size_t>(len)));
+  }
+  return out;
 }
 
 llvm::Error LibraryText::check(int status, const char *call) const {

@@ -149,6 +149,15 @@ llvm::Error ModelLibrary::decodeBatch(const int32_t *tokens, float *logits) {
 
 llvm::Error ModelLibrary::reset() { return check(lib->sessionReset(session), "session_reset"); }
 
+llvm::Error ModelLibrary::truncate(int64_t position) {
+  return check(lib->sessionTruncate(session, position), "session_truncate");
+}
+
+llvm::Error ModelLibrary::setCheckpointInterval(int64_t tokens) {
+  return check(lib->sessionSetCheckpointInterval(session, tokens),
+               "session_set_checkpoint_interval");
+}
+
 llvm::Error ModelLibrary::saveState(const std::string &path) {
   const int64_t size = lib->sessionSaveSize(session);
   if (size < 0)

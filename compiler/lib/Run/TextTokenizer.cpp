@@ -1,6 +1,6 @@
 //===- TextTokenizer.cpp - a tokenizer for hybridc's own commands ---------===//
 #include "hybridc/Run/TextTokenizer.h"
-#include "hybridc/Model/Tokenizer.h"
+#include "hybridc/Tokenizer/Tokenizer.h"
 #include "hybridc/Run/LibraryText.h"
 #include "hybridc/Run/ModelLibrary.h"
 #include "hybridc/Support/Error.h"

@@ -103,4 +103,54 @@ def Hybrid_MemoryPlanAttr : AttrDef<Hybrid_Dialect, "MemoryPlan"> {
   let genVerifyDecl = 1;
 }
 
+// The storage type of a model's matmul and embedding weights (the compile's
+// --weights-dtype). The values are codegen::WeightType's
+// (hybridc/Codegen/KernelSpec.h), which the Halide kernels take as a plain
+// C++ enum; codegen/lib/Lowering/WeightLayouts.cpp checks they agree.
+def Hybrid_WeightType : I32EnumAttr<"WeightType", "storage type of matmul weights", [
+    I32EnumAttrCase<"F32", 0, "f32">,
+    I32EnumAttrCase<"BF16", 1, "bf16">,
+    // Blocks of 32 along the inputs with one f32 scale each (Q8_0, Q4_0).
+    I32EnumAttrCase<"INT8", 2, "int8">,
+    I32EnumAttrCase<"INT4", 3, "int4">]> {
+  let cppNamespace = "::hybrid";
+  let genSpecializedAttr = 0;
+}
+
+// How a lowered module packs its weights: their type, and the shape of a
+// packed block (lanes of output rows x groups of consecutive inputs), which
+// codegen::linearPacking decides from the target and the type.
+// hybrid-lower-to-kernels writes it on the module (hybrid.weight_packing);
+// the compile checks it is the packing it will write.
+def Hybrid_WeightPackingAttr : AttrDef<Hybrid_Dialect, "WeightPacking"> {
+  let mnemonic = "weight_packing";
+  let summary = "a lowered model's weight type and packed block shape";
+  let parameters = (ins EnumParameter<Hybrid_WeightType>:$weight_type, "int64_t":$lanes,
+                        "int64_t":$input_group);
+  let assemblyFormat = "`<` $weight_type `,` `lanes` `=` $lanes `,` `input_group` `=` $input_group `>`";
+  let genVerifyDecl = 1;
+}
+
+// One kernel the drivers call: what the code generator compiles (its kind,
+// the weight type it reads, its integer sizes and float constants) and the
+// type of each argument after the context pointer (a memref's rank and
+// element type, or i32 for a scalar), which the glue needs to build
+// halide_buffer_t's once the LLVM lowering has erased the memref types.
+// hybrid-lower-to-kernels puts one on each kernel declaration
+// (hybrid.kernel); it survives the LLVM lowering.
+def Hybrid_KernelAttr : AttrDef<Hybrid_Dialect, "Kernel"> {
+  let mnemonic = "kernel";
+  let summary = "a kernel declaration: kind, weight type, sizes, constants, argument types";
+  let parameters = (ins StringRefParameter<"the kernel kind">:$kind,
+                        EnumParameter<Hybrid_WeightType>:$weight_type,
+                        "::mlir::DictionaryAttr":$sizes,
+                        "::mlir::DictionaryAttr":$constants,
+                        ArrayRefParameter<"::mlir::Type", "argument types">:$args);
+  let assemblyFormat = [{
+    `<` $kind `,` $weight_type `,` `sizes` `=` $sizes `,` `constants` `=` $constants `,`
+    `args` `=` `[` $args `]` `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
 #endif // HYBRID_ATTRS_TD

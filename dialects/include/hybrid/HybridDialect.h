@@ -15,10 +15,14 @@
 #include "hybrid/HybridAttrs.h.inc"
 
 namespace hybrid {
-/// The module attributes hybrid-lower-to-kernels leaves for the compile: the
-/// weight plan (an array of #hybrid.weight) and the #hybrid.memory_plan.
+/// The attributes hybrid-lower-to-kernels leaves for the compile: on the
+/// module, the weight plan (an array of #hybrid.weight), the
+/// #hybrid.weight_packing and the #hybrid.memory_plan; on each kernel
+/// declaration, its #hybrid.kernel.
 inline constexpr const char *kWeightPlanAttr = "hybrid.weight_plan";
+inline constexpr const char *kWeightPackingAttr = "hybrid.weight_packing";
 inline constexpr const char *kMemoryPlanAttr = "hybrid.memory_plan";
+inline constexpr const char *kKernelAttr = "hybrid.kernel";
 } // namespace hybrid
 
 #endif // HYBRID_HYBRIDDIALECT_H

@@ -25,6 +25,10 @@ def Hybrid_Dialect : Dialect {
   // Verifies the `hybrid.state` argument attribute that the importer puts on
   // state arguments of the model functions.
   let hasRegionArgAttrVerify = 1;
+  // Checks that the attributes hybrid-lower-to-kernels leaves for the
+  // compile (HybridDialect.h) have their types, so an edited --from-mlir
+  // input is refused by the parser.
+  let hasOperationAttrVerify = 1;
   // Typed attributes (HybridAttrs.td) print as #hybrid<...>.
   let useDefaultAttributePrinterParser = 1;
 }

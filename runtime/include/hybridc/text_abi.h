@@ -32,12 +32,16 @@ extern "C" {
  *             becomes (byte-fallback tokens, the unknown token, or nothing)
  *   template  num_template x i32: a token id, or -1 for the input's tokens
  *   steps     num_steps records of hybridc_tokenizer_step
- *   strings   string_bytes bytes that the offsets above point into
+ *   chat      num_chat_templates records of hybridc_tokenizer_chat_template:
+ *             the model's chat templates (Jinja text), "default" first
+ *   strings   string_bytes bytes that the offsets above point into (a chat
+ *             template's name and text are each followed by a NUL byte,
+ *             not counted in their sizes)
  * The runtime checks every count, offset and id, and compiles the patterns,
  * before it uses a blob; a blob it refuses makes model_open fail with
  * HYBRIDC_ERR_FORMAT. */
 #define HYBRIDC_TOKENIZER_MAGIC "HYBRIDCT"
-#define HYBRIDC_TOKENIZER_FORMAT_VERSION 1u
+#define HYBRIDC_TOKENIZER_FORMAT_VERSION 2u
 #define HYBRIDC_TOKENIZER_HEADER_BYTES 64u
 
 typedef struct hybridc_tokenizer_header {
@@ -53,7 +57,8 @@ typedef struct hybridc_tokenizer_header {
   int32_t eos;            /* -1: none */
   uint32_t flags;         /* HYBRIDC_TOKENIZER_IGNORE_MERGES */
   uint32_t string_bytes;
-  uint8_t reserved[8];    /* zero */
+  int32_t num_chat_templates;
+  uint8_t reserved[4];    /* zero */
 } hybridc_tokenizer_header;
 
 /* Header flags. */
@@ -109,6 +114,11 @@ typedef struct hybridc_tokenizer_step {
   uint32_t pattern_offset, pattern_bytes; /* UTF-8, for PCRE2 with UTF and UCP */
 } hybridc_tokenizer_step;
 
+typedef struct hybridc_tokenizer_chat_template {
+  uint32_t name_offset, name_bytes; /* "default", "tool_use", ... */
+  uint32_t text_offset, text_bytes; /* the Jinja text */
+} hybridc_tokenizer_chat_template;
+
 /* ---- The tokenizer engine -------------------------------------------------
  * A tokenizer built from a blob is read-only: any number of threads may use
  * one at once. Every function returns HYBRIDC_OK or an error status with
@@ -142,6 +152,16 @@ int hybridc_rt_tokenizer_piece(const hybridc_rt_tokenizer *tokenizer, int32_t id
 int32_t hybridc_rt_tokenizer_bos(const hybridc_rt_tokenizer *tokenizer);
 int32_t hybridc_rt_tokenizer_eos(const hybridc_rt_tokenizer *tokenizer);
 int32_t hybridc_rt_tokenizer_size(const hybridc_rt_tokenizer *tokenizer); /* num_tokens */
+/* The chat templates stored with the tokenizer: how many (0 for a NULL
+ * tokenizer), the name of one (NULL past the end), and the text of the one
+ * named `name` (NULL: "default"), NUL-terminated in the blob: *text and *len
+ * are set only on success; an unknown name fails with
+ * HYBRIDC_ERR_INVALID_ARGUMENT listing the names there are. */
+int32_t hybridc_rt_tokenizer_chat_template_count(const hybridc_rt_tokenizer *tokenizer);
+const char *hybridc_rt_tokenizer_chat_template_name(const hybridc_rt_tokenizer *tokenizer,
+                                                    int32_t index);
+int hybridc_rt_tokenizer_chat_template(const hybridc_rt_tokenizer *tokenizer, const char *name,
+                                       const char **text, int64_t *len);
 
 /* ---- What the public functions forward to (model level) ------------------ */
 struct hybridc_model;
@@ -153,6 +173,10 @@ int hybridc_rt_token_piece(const struct hybridc_model *model, int32_t id, char *
                            int64_t capacity, int64_t *len);
 int32_t hybridc_rt_token_bos(const struct hybridc_model *model);
 int32_t hybridc_rt_token_eos(const struct hybridc_model *model);
+int hybridc_rt_chat_template(const struct hybridc_model *model, const char *name,
+                             const char **text, int64_t *len);
+int32_t hybridc_rt_chat_template_count(const struct hybridc_model *model);
+const char *hybridc_rt_chat_template_name(const struct hybridc_model *model, int32_t index);
 
 /* ---- Sampler --------------------------------------------------------------
  * The public P_sampler_params has this layout (the glue checks it). */

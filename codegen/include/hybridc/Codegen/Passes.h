@@ -10,6 +10,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
+#include "hybrid/HybridDialect.h"
+
 namespace hybridc {
 
 #define GEN_PASS_DECL
@@ -23,8 +25,6 @@ namespace hybridc {
 constexpr const char *kPrefillFunctionName = "hybridc_prefill";
 constexpr const char *kDecodeFunctionName = "hybridc_decode";
 constexpr const char *kDecodeBatchFunctionName = "hybridc_decode_batch";
-/// Attribute on kernel declarations describing the kernel to generate.
-constexpr const char *kKernelAttrName = "hybrid.kernel";
 
 /// Adds the passes from the kernel-level module to the LLVM dialect.
 void addLowerToLLVMPasses(mlir::OpPassManager &pm);

@@ -28,9 +28,16 @@ def LowerToKernels : Pass<"hybrid-lower-to-kernels", "::mlir::ModuleOp"> {
     CPU variant, link into one library.
   }];
   let options = [
-    Option<"weightType", "weight-type", "std::string", /*default=*/"\"f32\"",
-           "Storage type of matmul and embedding weights: f32, bf16, int8 "
-           "or int4 (blocks of 32 with f32 scales; the embedding table bf16)">,
+    Option<"weightType", "weight-type", "::hybrid::WeightType",
+           /*default=*/"::hybrid::WeightType::F32",
+           "Storage type of matmul and embedding weights",
+           [{::llvm::cl::values(
+             clEnumValN(::hybrid::WeightType::F32, "f32", "f32"),
+             clEnumValN(::hybrid::WeightType::BF16, "bf16", "bf16"),
+             clEnumValN(::hybrid::WeightType::INT8, "int8",
+                        "blocks of 32 int8 with f32 scales (the embedding table bf16)"),
+             clEnumValN(::hybrid::WeightType::INT4, "int4",
+                        "blocks of 32 int4 with f32 scales (the embedding table bf16)"))}]>,
     Option<"lanes", "lanes", "int64_t", /*default=*/"16",
            "f32 lanes of the target's vectors (the packed weight block width)">,
     Option<"inputGroup", "input-group", "int64_t", /*default=*/"1",

@@ -51,6 +51,11 @@ StoredWeight storedWeight(hybrid::WeightLayout layout, WeightType modelType,
 /// The element type alone (it does not depend on the packing).
 WeightType storedElement(hybrid::WeightLayout layout, WeightType modelType);
 
+/// The dialect's weight type (hybrid.weight_packing, #hybrid.kernel, the
+/// lowering's weight-type option) and the kernels' one: the same values.
+WeightType weightTypeOf(hybrid::WeightType type);
+hybrid::WeightType weightTypeAttrOf(WeightType type);
+
 /// One entry of the packed weights, as hybrid.weight_plan records it.
 struct PackedWeight {
   std::string tensor;

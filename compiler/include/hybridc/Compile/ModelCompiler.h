@@ -16,7 +16,8 @@ struct TargetSpec;
 }
 
 /// Extra artefacts `--emit` can ask for.
-std::vector<std::string> knownEmitKinds(); // hybrid, lowered, llvm-dialect, llvm, asm, stmt
+std::vector<std::string> knownPhases();    // --compile-to: hybrid, lowered, llvm-dialect
+std::vector<std::string> knownEmitKinds(); // the phases, then llvm, asm, stmt, stmt_html
 
 struct CompileOptions {
   std::string modelDir;
@@ -37,6 +38,7 @@ struct CompileOptions {
   // Leave the model's tokenizer (tokenizer.json, GGUF tokenizer.ggml.*) out
   // of the library: its text functions then fail with ERR_NO_TOKENIZER.
   bool noTokenizer = false;
+  std::string chatTemplate; // a Jinja file: the default chat template instead of the model's
   int64_t prefillTokens = 512; // tokens per prefill driver call
   bool profile = false;       // time each kernel: <name>_profile_report()
   // A line on stderr says which stage runs and how far the weights are

@@ -54,6 +54,20 @@ struct SessionMemory {
   }
 };
 
+/// The sizes a session is built from, one list for everything that spells
+/// them: X(the field of runtime_abi.h's hybridc_model_desc, also the
+/// manifest's key; the MemoryPlan member). The glue writes them, the
+/// manifest records them and inspect reads them back through it. (The
+/// weights' size is apart: the descriptor holds the payload's and each
+/// variant's layout's.)
+#define HYBRIDC_SESSION_SIZES(X)                                                                \
+  X(state_bytes, stateBytes)                                                                    \
+  X(kv_segments, kvSegments)                                                                    \
+  X(kv_row_bytes, kvRowBytes)                                                                   \
+  X(max_chunk_tokens, maxChunkTokens)                                                           \
+  X(workspace_fixed_bytes, workspaceFixedBytes)                                                 \
+  X(workspace_bytes_per_token, workspaceBytesPerToken)
+
 /// The sizes the library's model descriptor holds, from the lowering.
 struct MemoryPlan {
   int64_t weightsBytes = 0;           // payload of the weights file
@@ -116,6 +130,11 @@ struct VariantFacts {
   int64_t weightsOffset = 0, weightsBytes = 0;
 };
 
+/// A chat template the library stores with its tokenizer (Jinja text).
+struct ChatTemplateFacts {
+  std::string name, text;
+};
+
 struct LibraryDescription {
   llvm::json::Object model; // the config's shape, snake_case keys
   std::vector<std::string> targets;
@@ -128,6 +147,11 @@ struct LibraryDescription {
   std::vector<KernelUse> kernels;
   std::vector<std::string> pipeline;     // pass names in order, "import" first
   std::vector<std::string> pipelineText; // each pass manager as hybridc-opt takes it
+  /// The chat templates the library stores ("default" first), and the text
+  /// of the tokenizer's BOS and EOS tokens they print ("" when none), so a
+  /// template renders from the folder alone (`hybridc chat-template OUT`).
+  std::vector<ChatTemplateFacts> chatTemplates;
+  std::string bosToken, eosToken;
 
   /// The variant compiled for `target`, or null.
   const VariantFacts *variant(const std::string &target) const;

@@ -1,7 +1,7 @@
 //===- LibraryText.h - a compiled library's text and sampling API -*- C++ -*-===//
 //
-// The <name>_tokenize / _detokenize / _token_piece / _token_bos / _eos and
-// <name>_sampler_* functions of a library loaded with dlopen, bound to one
+// The <name>_tokenize / _detokenize / _token_piece / _token_bos / _eos,
+// <name>_chat_template* and <name>_sampler_* functions of a library loaded with dlopen, bound to one
 // open model: what `hybridc run --prompt` and `hybridc tokenize OUT_DIR` use,
 // the way a C program would.
 //
@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hybridc {
@@ -53,6 +54,8 @@ public:
   int32_t bos() const;
   int32_t eos() const;
   llvm::Expected<std::unique_ptr<LibrarySampler>> sampler(const SamplerSettings &s) const;
+  /// The chat templates the library stores, "default" first: name and text.
+  std::vector<std::pair<std::string, std::string>> chatTemplates() const;
 
 private:
   friend class LibrarySampler;
@@ -67,6 +70,9 @@ private:
   int (*piece_)(const void *, int32_t, char *, int64_t, int64_t *) = nullptr;
   int32_t (*bos_)(const void *) = nullptr;
   int32_t (*eos_)(const void *) = nullptr;
+  int (*chatTemplate_)(const void *, const char *, const char **, int64_t *) = nullptr;
+  int32_t (*chatTemplateCount_)(const void *) = nullptr;
+  const char *(*chatTemplateName_)(const void *, int32_t) = nullptr;
   int (*samplerCreate_)(const void *, const SamplerSettings *, void **) = nullptr;
   void (*samplerFree_)(void *) = nullptr;
   int (*samplerSample_)(void *, const float *, int32_t *) = nullptr;

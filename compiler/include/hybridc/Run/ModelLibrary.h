@@ -103,6 +103,10 @@ public:
   /// One token per stream (tokens[streams()]); logits [streams()][vocab].
   llvm::Error decodeBatch(const int32_t *tokens, float *logits);
   llvm::Error reset();
+  /// Rewinds the session to `position` (session_truncate).
+  llvm::Error truncate(int64_t position);
+  /// Keeps a state every `tokens` tokens, for truncate (0: none).
+  llvm::Error setCheckpointInterval(int64_t tokens);
   /// Writes the session's state image (session_save) to `path`.
   llvm::Error saveState(const std::string &path);
   /// Replaces the session's sequence with the image in `path`.
