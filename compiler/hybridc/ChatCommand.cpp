@@ -8,12 +8,12 @@
 // on stdout. Commands start with '/': /help lists them.
 //
 //===----------------------------------------------------------------------===//
-#include "ChatLibrary.h"
-#include "ChatSession.h"
 #include "Commands.h"
 #include "OptionChecks.h"
 #include "SamplingOptions.h"
 
+#include "hybridc/Chat/ChatSession.h"
+#include "hybridc/Chat/ChatTemplateSource.h"
 #include "hybridc/Chat/JsonText.h"
 #include "hybridc/Run/Manifest.h"
 #include "hybridc/Support/Error.h"

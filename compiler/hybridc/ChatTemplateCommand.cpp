@@ -13,12 +13,9 @@
 #include "hybridc/Chat/ChatTemplate.h"
 #include "hybridc/Chat/ChatTemplateSource.h"
 #include "hybridc/Chat/JsonText.h"
-#include "hybridc/Run/Manifest.h"
 #include "hybridc/Support/Error.h"
 
-#include "ChatLibrary.h"
 
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -45,23 +42,8 @@ llvm::Expected<jinja::JinjaValue> readJson(const std::string &path) {
   return jinja::parseJson((*buf)->getBuffer(), path);
 }
 
-/// SOURCE as a template source; a compiled output folder gives the
-/// templates its library stores (from its manifest, so a library for
-/// another machine works too).
-llvm::Expected<ChatTemplateSet> templatesOf(const std::string &source) {
-  if (!llvm::sys::fs::exists(source + "/" + kManifestFileName))
-    return loadChatTemplates(source);
-  llvm::Expected<Manifest> m = readManifest(source);
-  if (!m)
-    return m.takeError();
-  if (!m->description || m->description->chatTemplates.empty())
-    return makeError(source + ": the library stores no chat template (its model shipped none; "
-                              "`hybridc compile --chat-template FILE` adds one)");
-  return chatTemplatesOfLibrary(*m->description, source + "/" + kManifestFileName);
-}
-
 llvm::Error renderChatTemplate(const ChatTemplateOptions &o) {
-  llvm::Expected<ChatTemplateSet> set = templatesOf(o.source);
+  llvm::Expected<ChatTemplateSet> set = loadChatTemplates(o.source);
   if (!set)
     return set.takeError();
   ChatInputs inputs;

@@ -1,6 +1,7 @@
 //===- ChatTemplateSource.cpp - where a model's chat template comes from --===//
 #include "hybridc/Chat/ChatTemplateSource.h"
 #include "hybridc/Model/Gguf.h"
+#include "hybridc/Run/Manifest.h"
 #include "hybridc/Support/Error.h"
 #include "hybridc/Tokenizer/Tokenizer.h"
 
@@ -109,7 +110,29 @@ ChatTemplateSet::select(const std::optional<std::string> &name, bool haveTools) 
                    (templates.size() == 1 ? "is " : "are ") + names + ")");
 }
 
+ChatTemplateSet hybridc::chatTemplatesOfLibrary(const LibraryDescription &d,
+                                                const std::string &origin) {
+  ChatTemplateSet set;
+  set.origin = origin;
+  for (const ChatTemplateFacts &t : d.chatTemplates)
+    set.templates.emplace_back(t.name, t.text);
+  if (!d.bosToken.empty())
+    set.bosToken = d.bosToken;
+  if (!d.eosToken.empty())
+    set.eosToken = d.eosToken;
+  return set;
+}
+
 llvm::Expected<ChatTemplateSet> hybridc::loadChatTemplates(llvm::StringRef source) {
+  if (llvm::sys::fs::exists(source + "/" + kManifestFileName)) {
+    llvm::Expected<Manifest> m = readManifest(source.str());
+    if (!m)
+      return m.takeError();
+    if (!m->description || m->description->chatTemplates.empty())
+      return makeError(source + ": the library stores no chat template (its model shipped "
+                                "none; `hybridc compile --chat-template FILE` adds one)");
+    return chatTemplatesOfLibrary(*m->description, (source + "/" + kManifestFileName).str());
+  }
   if (llvm::sys::fs::is_directory(source)) {
     llvm::SmallString<256> jinja(source), config(source);
     llvm::sys::path::append(jinja, "chat_template.jinja");

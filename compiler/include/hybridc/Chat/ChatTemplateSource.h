@@ -10,6 +10,8 @@
 #ifndef HYBRIDC_CHAT_CHATTEMPLATESOURCE_H
 #define HYBRIDC_CHAT_CHATTEMPLATESOURCE_H
 
+#include "hybridc/Run/LibraryDescription.h"
+
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -35,9 +37,15 @@ struct ChatTemplateSet {
 };
 
 /// Reads the templates of SOURCE: a tokenizer_config.json, a .jinja file,
-/// a model folder (chat_template.jinja, else tokenizer_config.json) or a
-/// .gguf file. A source without a chat template is an error naming it.
+/// a model folder (its tokenizer_config.json, with a chat_template.jinja
+/// beside it as the default), a .gguf file, or the output folder of
+/// `hybridc compile` (the templates its library stores, as its manifest
+/// records them, so a library for another machine works too). A source
+/// without a chat template is an error naming it.
 llvm::Expected<ChatTemplateSet> loadChatTemplates(llvm::StringRef source);
+
+/// The templates a compiled library stores, from its description.
+ChatTemplateSet chatTemplatesOfLibrary(const LibraryDescription &d, const std::string &origin);
 
 } // namespace hybridc
 

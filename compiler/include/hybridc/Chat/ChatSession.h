@@ -7,11 +7,11 @@
 // the new turn. When a template renders the history differently from what
 // the session saw (one that drops earlier reasoning, say), the session is
 // rewound to the last turn whose text still matches, or started over, and
-// the turn says how many tokens that re-processed.
+// the turn says so. `hybridc chat` drives one; a server would drive many.
 //
 //===----------------------------------------------------------------------===//
-#ifndef HYBRIDC_TOOL_CHATSESSION_H
-#define HYBRIDC_TOOL_CHATSESSION_H
+#ifndef HYBRIDC_CHAT_CHATSESSION_H
+#define HYBRIDC_CHAT_CHATSESSION_H
 
 #include "hybridc/Chat/ChatTemplate.h"
 #include "hybridc/Chat/ChatTemplateSource.h"
@@ -129,4 +129,4 @@ private:
 
 } // namespace hybridc
 
-#endif // HYBRIDC_TOOL_CHATSESSION_H
+#endif // HYBRIDC_CHAT_CHATSESSION_H

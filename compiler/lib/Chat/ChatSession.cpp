@@ -1,5 +1,5 @@
 //===- ChatSession.cpp - one conversation kept in one model session -------===//
-#include "ChatSession.h"
+#include "hybridc/Chat/ChatSession.h"
 
 #include "hybridc/Chat/JsonText.h"
 #include "hybridc/Support/Error.h"
