@@ -85,20 +85,26 @@ llvm::Error ChatSession::feed(llvm::StringRef part, std::vector<float> &logits,
   return llvm::Error::success();
 }
 
+llvm::Error ChatSession::refeed(std::vector<int32_t> ids) {
+  if (llvm::Error e = model.reset())
+    return e;
+  tokens.clear();
+  if (!ids.empty()) {
+    std::vector<float> logits(static_cast<size_t>(model.vocab()));
+    if (llvm::Error e = model.prefill(ids.data(), int64_t(ids.size()), logits.data(), false))
+      return e;
+  }
+  tokens = std::move(ids);
+  return llvm::Error::success();
+}
+
 llvm::Error ChatSession::rewindTo(size_t k) {
   const Mark m = marks[k];
   if (llvm::Error e = model.truncate(m.position)) {
-    // No kept state at or before it: start over and feed its text again.
+    // No kept state at or before it: start over with its tokens.
     llvm::consumeError(std::move(e));
-    if (llvm::Error r = model.reset())
+    if (llvm::Error r = refeed({tokens.begin(), tokens.begin() + m.position}))
       return r;
-    tokens.clear();
-    if (m.consumedBytes > 0) {
-      std::vector<float> logits(static_cast<size_t>(model.vocab()));
-      std::vector<int32_t> fed;
-      if (llvm::Error f = feed(llvm::StringRef(consumed).take_front(m.consumedBytes), logits, fed))
-        return f;
-    }
   }
   consumed.resize(m.consumedBytes);
   tokens.resize(static_cast<size_t>(model.position()));
@@ -142,15 +148,8 @@ llvm::Error ChatSession::restore(const Snapshot &before, bool rewound) {
   llvm::Error e = rewound ? makeError("rewound") : model.truncate(before.position);
   if (e) {
     llvm::consumeError(std::move(e));
-    if (llvm::Error r = model.reset())
+    if (llvm::Error r = refeed(before.tokens))
       return r;
-    tokens.clear();
-    if (!before.consumed.empty()) {
-      std::vector<float> logits(static_cast<size_t>(model.vocab()));
-      std::vector<int32_t> fed;
-      if (llvm::Error f = feed(before.consumed, logits, fed))
-        return f;
-    }
   }
   messages = before.messages;
   consumed = before.consumed;
@@ -344,16 +343,8 @@ llvm::Error ChatSession::load(const std::string &path) {
   if (model.position() != static_cast<int64_t>(loadedTokens.size())) {
     const int64_t got = model.position();
     // Put the conversation's session back as it was.
-    if (llvm::Error r = model.reset())
+    if (llvm::Error r = refeed(tokensBefore))
       return r;
-    tokens.clear();
-    if (!tokensBefore.empty()) {
-      std::vector<float> logits(static_cast<size_t>(model.vocab()));
-      if (llvm::Error f = model.prefill(tokensBefore.data(), int64_t(tokensBefore.size()),
-                                        logits.data(), false))
-        return f;
-    }
-    tokens = tokensBefore;
     return makeError(path + " holds " + std::to_string(got) + " tokens but " + sidecar +
                      " says " + std::to_string(loadedTokens.size()) +
                      ": the two are not from one /save");

@@ -10,6 +10,10 @@
 //===----------------------------------------------------------------------===//
 #include "JinjaParser.h"
 
+#include "llvm/ADT/STLExtras.h"
+
+#include <initializer_list>
+
 using namespace hybridc;
 using namespace hybridc::jinja;
 
@@ -578,31 +582,36 @@ private:
     return e;
   }
 
-  ExprPtr parseOr() {
-    ExprPtr left = parseAnd();
-    while (left && isName("or")) {
+  /// One left-associative level: operands from `operand`, joined while
+  /// the current token is one of `ops` (names for or/and, else operators,
+  /// which the node keeps).
+  template <typename Operand>
+  ExprPtr leftAssoc(Operand operand, std::initializer_list<llvm::StringRef> ops, bool names,
+                    Expr::Kind kind) {
+    ExprPtr left = operand();
+    auto atOp = [&] {
+      return llvm::any_of(ops, [&](llvm::StringRef o) { return names ? isName(o) : isOp(o); });
+    };
+    while (left && atOp()) {
+      std::string op = names ? "" : cur().text;
       size_t at = cur().offset;
       advance();
-      ExprPtr right = parseAnd();
+      ExprPtr right = operand();
       if (!right)
         return nullptr;
-      left = binary(Expr::Kind::Or, at, std::move(left), std::move(right));
+      left = binary(kind, at, std::move(left), std::move(right), op);
     }
     return left;
   }
 
-  ExprPtr parseAnd() {
-    ExprPtr left = parseNot();
-    while (left && isName("and")) {
-      size_t at = cur().offset;
-      advance();
-      ExprPtr right = parseNot();
-      if (!right)
-        return nullptr;
-      left = binary(Expr::Kind::And, at, std::move(left), std::move(right));
-    }
-    return left;
+  ExprPtr parseOr() {
+    return leftAssoc([&] { return parseAnd(); }, {"or"}, true, Expr::Kind::Or);
   }
+
+  ExprPtr parseAnd() {
+    return leftAssoc([&] { return parseNot(); }, {"and"}, true, Expr::Kind::And);
+  }
+
 
   ExprPtr parseNot() {
     if (isName("not")) {
@@ -658,17 +667,7 @@ private:
   }
 
   ExprPtr parseMath1() {
-    ExprPtr left = parseConcat();
-    while (left && (isOp("+") || isOp("-"))) {
-      std::string op = cur().text;
-      size_t at = cur().offset;
-      advance();
-      ExprPtr right = parseConcat();
-      if (!right)
-        return nullptr;
-      left = binary(Expr::Kind::BinOp, at, std::move(left), std::move(right), op);
-    }
-    return left;
+    return leftAssoc([&] { return parseConcat(); }, {"+", "-"}, false, Expr::Kind::BinOp);
   }
 
   ExprPtr parseConcat() {
@@ -688,30 +687,11 @@ private:
   }
 
   ExprPtr parseMath2() {
-    ExprPtr left = parsePow();
-    while (left && (isOp("*") || isOp("/") || isOp("//") || isOp("%"))) {
-      std::string op = cur().text;
-      size_t at = cur().offset;
-      advance();
-      ExprPtr right = parsePow();
-      if (!right)
-        return nullptr;
-      left = binary(Expr::Kind::BinOp, at, std::move(left), std::move(right), op);
-    }
-    return left;
+    return leftAssoc([&] { return parsePow(); }, {"*", "/", "//", "%"}, false, Expr::Kind::BinOp);
   }
 
   ExprPtr parsePow() {
-    ExprPtr left = parseUnary(true);
-    while (left && isOp("**")) {
-      size_t at = cur().offset;
-      advance();
-      ExprPtr right = parseUnary(true);
-      if (!right)
-        return nullptr;
-      left = binary(Expr::Kind::BinOp, at, std::move(left), std::move(right), "**");
-    }
-    return left;
+    return leftAssoc([&] { return parseUnary(true); }, {"**"}, false, Expr::Kind::BinOp);
   }
 
   ExprPtr parseUnary(bool withFilter) {

@@ -95,6 +95,9 @@ private:
   llvm::Error feed(llvm::StringRef text, std::vector<float> &logits, std::vector<int32_t> &fed);
   /// Back to the state of mark `k` (marks after it dropped).
   llvm::Error rewindTo(size_t k);
+  /// Starts the session over holding exactly `ids` (the history it had):
+  /// where no kept state lets truncate go back.
+  llvm::Error refeed(std::vector<int32_t> ids);
   jinja::JinjaValue message(const std::string &role, const std::string &content) const;
 
   ModelLibrary &model;
