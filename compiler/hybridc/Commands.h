@@ -18,6 +18,7 @@ void addInspectCommand(CLI::App &app, int &exitCode);
 void addTokenizeCommand(CLI::App &app, int &exitCode);
 void addChatTemplateCommand(CLI::App &app, int &exitCode);
 void addChatCommand(CLI::App &app, int &exitCode);
+void addServeCommand(CLI::App &app, int &exitCode);
 
 /// Prints `hybridc: error: <message>` to stderr.
 void reportError(llvm::Error error);

@@ -35,6 +35,7 @@ int main(int argc, char **argv) {
   hybridc::addTokenizeCommand(app, exitCode);
   hybridc::addChatTemplateCommand(app, exitCode);
   hybridc::addChatCommand(app, exitCode);
+  hybridc::addServeCommand(app, exitCode);
   CLI11_PARSE(app, argc, argv);
   return exitCode;
 }
