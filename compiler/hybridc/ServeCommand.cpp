@@ -15,6 +15,7 @@ void hybridc::addServeCommand(CLI::App &app, int &exitCode) {
   auto opts = std::make_shared<serve::ServerOptions>();
   auto cacheMiB = std::make_shared<int64_t>(1024);
   auto bodyMiB = std::make_shared<int64_t>(8);
+  auto diskMiB = std::make_shared<int64_t>(4096);
   CLI::App *cmd = app.add_subcommand(
       "serve", "Serve a compiled model over HTTP: OpenAI's /v1/completions and "
                "/v1/chat/completions (streamed or not), /tokenize, /metrics, /slots");
@@ -60,11 +61,23 @@ void hybridc::addServeCommand(CLI::App &app, int &exitCode) {
   cmd->add_option("--cache-dir", e.cacheDir,
                   "A folder for sessions evicted from memory and for /slots save and restore "
                   "(created if missing)");
+  cmd->add_option("--cache-disk", *diskMiB,
+                  "MiB of state images --cache-dir may hold (the oldest files go first)")
+      ->check(wholeNumber("the cache folder size in MiB", 0, int64_t(1) << 40))
+      ->capture_default_str();
+  cmd->add_flag("--share-cache", opts->engine.shareCache,
+                "Write every finished session to --cache-dir and look there before each "
+                "request: replicas sharing the folder continue each other's conversations")
+      ->needs("--cache-dir");
+  cmd->add_flag("--no-prefix-reuse", [opts](int64_t) { opts->engine.reusePrefixes = false; },
+               "Prefill every prompt whole in a fresh session (what servers that cannot cut "
+               "back a recurrent state do; for comparisons)");
   cmd->add_option("--max-body", *bodyMiB, "The largest request body, in MiB")
       ->check(wholeNumber("the request body limit in MiB", 1, 4096))
       ->capture_default_str();
-  cmd->callback([opts, cacheMiB, bodyMiB, &exitCode] {
+  cmd->callback([opts, cacheMiB, bodyMiB, diskMiB, &exitCode] {
     opts->engine.cacheRamBytes = *cacheMiB << 20;
+    opts->engine.cacheDiskBytes = *diskMiB << 20;
     opts->maxBodyBytes = size_t(*bodyMiB) << 20;
     exitCode = 0;
     if (llvm::Error err = serve::serve(*opts)) {

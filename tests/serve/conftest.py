@@ -3,7 +3,10 @@
 stopped with SIGTERM, its exit checked), and a reference that drives the
 same library through its C API with ctypes, one token at a time.
 
-Paths come from ctest: --hybridc, --make-model, --template, --work."""
+Paths come from ctest: --hybridc, --make-model, --template, --work,
+--npm-openai (where .ci/setup.sh test installed OpenAI's Node client) and
+--model-dir (the test model compiled once for every suite; without it the
+session compiles its own)."""
 import ctypes
 import http.client
 import json
@@ -21,6 +24,8 @@ def pytest_addoption(parser):
     parser.addoption("--make-model", required=True)
     parser.addoption("--template", required=True)
     parser.addoption("--work", required=True)
+    parser.addoption("--npm-openai", default="")
+    parser.addoption("--model-dir", default="")
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +39,8 @@ def paths(request):
 def model_dir(paths):
     """The tiny preset (vocab 512, f32) compiled as library 'chat' with the
     sample Granite-style chat template."""
+    if paths.model_dir:
+        return paths.model_dir
     src = os.path.join(paths.work, "model")
     out = os.path.join(paths.work, "out")
     subprocess.run([paths.make_model, "-o", src, "--preset", "tiny", "--seed", "1", "--untied"],
@@ -45,28 +52,11 @@ def model_dir(paths):
     return out
 
 
-class Server:
-    """One `hybridc serve` process."""
+class Client:
+    """HTTP to one address: a server, or a load balancer in front of some."""
 
-    def __init__(self, hybridc, out_dir, *args):
-        self.proc = subprocess.Popen([hybridc, "serve", out_dir, "--port", "0", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self._first_line(timeout=60)
-        prefix = "hybridc serve: listening on http://"
-        assert line.startswith(prefix), f"unexpected first line {line!r}: {self.proc.stderr.read()}"
-        self.host, port = line[len(prefix):].strip().rsplit(":", 1)
-        self.port = int(port)
-
-    def _first_line(self, timeout):
-        got = []
-        reader = threading.Thread(target=lambda: got.append(self.proc.stdout.readline()))
-        reader.daemon = True
-        reader.start()
-        reader.join(timeout)
-        if not got:
-            self.proc.kill()
-            raise AssertionError("the server did not start listening in time")
-        return got[0]
+    def __init__(self, host, port):
+        self.host, self.port = host, port
 
     def connection(self, timeout=60):
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
@@ -116,8 +106,41 @@ class Server:
             time.sleep(0.05)
         return False
 
+
+class Server(Client):
+    """One `hybridc serve` process."""
+
+    def __init__(self, hybridc, out_dir, *args):
+        self.killed = False
+        self.proc = subprocess.Popen([hybridc, "serve", out_dir, "--port", "0", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self._first_line(timeout=60)
+        prefix = "hybridc serve: listening on http://"
+        assert line.startswith(prefix), f"unexpected first line {line!r}: {self.proc.stderr.read()}"
+        host, port = line[len(prefix):].strip().rsplit(":", 1)
+        super().__init__(host, int(port))
+
+    def _first_line(self, timeout):
+        got = []
+        reader = threading.Thread(target=lambda: got.append(self.proc.stdout.readline()))
+        reader.daemon = True
+        reader.start()
+        reader.join(timeout)
+        if not got:
+            self.proc.kill()
+            raise AssertionError("the server did not start listening in time")
+        return got[0]
+
+    def kill(self):
+        """SIGKILL, as a crash would; stop() then checks nothing."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.killed = True
+
     def stop(self):
         """SIGTERM; the server must exit 0 within 30 s."""
+        if self.killed:
+            return
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:

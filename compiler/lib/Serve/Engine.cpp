@@ -7,6 +7,7 @@
 #include "hybridc/Support/Error.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
 #include <chrono>
@@ -113,7 +114,7 @@ llvm::Expected<std::unique_ptr<Engine>> Engine::start(const EngineOptions &optio
   for (int i = 0; i < options.slots; ++i)
     s.slots[size_t(i)].id = i;
   s.cache = std::make_unique<PrefixCache>(*e->lib, e->model, options.cacheRamBytes,
-                                          options.cacheDir);
+                                          options.cacheDir, options.cacheDiskBytes);
   s.logits.resize(size_t(options.slots) * size_t(e->lib->vocab()));
   s.scheduler = std::thread([raw = e.get()] { raw->schedule(); });
   return e;
@@ -324,6 +325,10 @@ void Engine::schedule() {
     s.gen.reset();
     s.sampler.reset();
     s.lastUse = ++st.clock;
+    // For the replicas sharing the folder: this session, as the turn left it.
+    if (options_.shareCache && int64_t(s.tokens.size()) >= kMinCachedTokens)
+      if (llvm::Error e = st.cache->writeThrough(s.tokens, s.session))
+        llvm::errs() << "hybridc serve: --share-cache: " << llvm::toString(std::move(e)) << "\n";
   };
   auto fail = [&](Slot &s, llvm::Error e) {
     // The session may have failed mid-call: the library leaves it as it was,
@@ -365,7 +370,7 @@ void Engine::schedule() {
   auto release = [&](Slot &s) {
     if (!s.session)
       return;
-    if (int64_t(s.tokens.size()) >= kMinCachedTokens)
+    if (options_.reusePrefixes && int64_t(s.tokens.size()) >= kMinCachedTokens)
       st.cache->insert(std::move(s.tokens), s.session);
     else
       lib->sessionFree(s.session);
@@ -390,7 +395,8 @@ void Engine::schedule() {
   // generated, where the slot's own session would have to re-feed from a
   // checkpoint.
   auto snapshot = [&](Slot &s) {
-    if (options_.cacheRamBytes <= 0 || int64_t(s.tokens.size()) < kMinCachedTokens)
+    if (!options_.reusePrefixes || options_.cacheRamBytes <= 0 ||
+        int64_t(s.tokens.size()) < kMinCachedTokens)
       return;
     void *fork = nullptr;
     if (lib->sessionFork(s.session, &fork) != 0)
@@ -409,7 +415,7 @@ void Engine::schedule() {
     Slot *target = nullptr;
     int64_t keep = 0, cost = n;
     for (Slot &s : st.slots) {
-      if (s.gen || !s.session)
+      if (s.gen || !s.session || !options_.reusePrefixes)
         continue;
       int64_t k = std::min(commonPrefix(s.tokens, prompt), keepMax);
       int64_t c = promptCost(int64_t(s.tokens.size()), k, n, interval);
@@ -419,7 +425,11 @@ void Engine::schedule() {
         cost = c;
       }
     }
-    PrefixCache::Match fromCache = st.cache->cheapest(prompt, keepMax, interval);
+    if (options_.shareCache)
+      st.cache->refresh();
+    PrefixCache::Match fromCache = options_.reusePrefixes
+                                       ? st.cache->cheapest(prompt, keepMax, interval)
+                                       : PrefixCache::Match{};
     if (!target || (fromCache.keep > 0 && fromCache.cost < cost)) {
       // An empty slot, else the least recently used idle one; what it holds
       // goes to the cache.
@@ -616,8 +626,8 @@ void Engine::schedule() {
           st.metrics.promptTokensFed += n;
         }
         if (last) {
+          sample(s, st.logits.data()); // the first token goes out first
           snapshot(s);
-          sample(s, st.logits.data());
         }
       }
     }

@@ -9,6 +9,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cstring>
+#include <set>
 
 namespace hybridc::serve {
 namespace {
@@ -38,10 +40,11 @@ int64_t promptCost(int64_t held, int64_t keep, int64_t promptTokens, int64_t che
 }
 
 PrefixCache::PrefixCache(const CompiledLibrary &lib, void *model, int64_t ramBytes,
-                         std::string dir)
-    : lib(lib), model(model), ramBytes(ramBytes), dir(std::move(dir)) {
-  if (!this->dir.empty())
-    indexFolder();
+                         std::string dir, int64_t diskBytes)
+    : lib(lib), model(model), ramBytes(ramBytes), dir(std::move(dir)), diskBytes(diskBytes) {
+  while (this->dir.size() > 1 && this->dir.back() == '/')
+    this->dir.pop_back();
+  refresh();
 }
 
 PrefixCache::~PrefixCache() {
@@ -50,13 +53,21 @@ PrefixCache::~PrefixCache() {
       lib.sessionFree(e.session);
 }
 
-void PrefixCache::indexFolder() {
+void PrefixCache::refresh() {
+  if (dir.empty())
+    return;
+  std::set<std::string> known;
+  for (const Entry &e : entries)
+    if (!e.file.empty())
+      known.insert(e.file);
   std::error_code ec;
   for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec)) {
     llvm::StringRef path = it->path();
     if (!path.ends_with(".state.tokens"))
       continue;
     std::string image = path.drop_back(strlen(".tokens")).str();
+    if (known.count(image))
+      continue;
     llvm::Expected<std::vector<int32_t>> tokens = readTokensFile(image);
     if (!tokens) { // another process's file being written, or damaged: not ours to judge
       llvm::consumeError(tokens.takeError());
@@ -124,6 +135,60 @@ void PrefixCache::drop(size_t i) {
   entries.erase(entries.begin() + long(i));
 }
 
+llvm::Error PrefixCache::writeThrough(const std::vector<int32_t> &tokens, const void *session) {
+  std::string path = (llvm::Twine(dir) + "/" + fileName(tokens)).str();
+  llvm::Expected<int64_t> written = saveSessionFiles(lib, session, tokens, path);
+  if (!written)
+    return written.takeError();
+  auto same = std::find_if(entries.begin(), entries.end(),
+                           [&](const Entry &e) { return e.tokens == tokens; });
+  if (same != entries.end()) {
+    same->file = path;
+  } else {
+    Entry e;
+    e.tokens = tokens;
+    e.file = path;
+    e.lastUse = ++clock;
+    entries.push_back(std::move(e));
+  }
+  prune();
+  return llvm::Error::success();
+}
+
+void PrefixCache::prune() {
+  struct File {
+    std::string image;
+    llvm::sys::TimePoint<> modified;
+    uint64_t bytes;
+  };
+  std::vector<File> files;
+  uint64_t total = 0;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec)) {
+    llvm::sys::fs::file_status st;
+    if (!llvm::StringRef(it->path()).ends_with(".state") || llvm::sys::fs::status(it->path(), st))
+      continue;
+    files.push_back({it->path(), st.getLastModificationTime(), st.getSize()});
+    total += st.getSize();
+  }
+  std::sort(files.begin(), files.end(),
+            [](const File &a, const File &b) { return a.modified < b.modified; });
+  for (const File &f : files) {
+    if (total <= uint64_t(diskBytes))
+      break;
+    llvm::sys::fs::remove(f.image + ".tokens");
+    llvm::sys::fs::remove(f.image);
+    total -= f.bytes;
+    for (size_t i = entries.size(); i-- > 0;) {
+      if (entries[i].file != f.image)
+        continue;
+      entries[i].file.clear();
+      if (!entries[i].session)
+        entries.erase(entries.begin() + long(i));
+    }
+  }
+}
+
 llvm::Error PrefixCache::spill(Entry &e) {
   if (e.file.empty()) {
     std::string path = (llvm::Twine(dir) + "/" + fileName(e.tokens)).str();
@@ -145,7 +210,7 @@ void PrefixCache::evict() {
       if (entries[i].session && (oldest == entries.size() || entries[i].lastUse < entries[oldest].lastUse))
         oldest = i;
     if (oldest == entries.size())
-      return;
+      break;
     if (dir.empty()) {
       drop(oldest);
       continue;
@@ -156,6 +221,8 @@ void PrefixCache::evict() {
       drop(oldest);
     }
   }
+  if (!dir.empty())
+    prune();
 }
 
 int64_t PrefixCache::entriesInMemory() const {

@@ -46,9 +46,16 @@ struct EngineOptions {
   int64_t maxContext = 32768;    // tokens one session may hold
   int64_t cacheRamBytes = 1ll << 30; // the prefix cache's sessions in memory
   std::string cacheDir;          // where evicted cache entries go ("" drops them)
+  int64_t cacheDiskBytes = 4ll << 30; // the folder's state images at most
+  /// Every finished session is written to cacheDir, and the folder is
+  /// read again before each request: for replicas sharing it.
+  bool shareCache = false;
   int64_t prefillChunk = 256;    // prompt tokens per step while others generate
   int64_t maxQueued = 64;        // waiting requests beyond the slots
   int64_t checkpointInterval = 1024; // a kept state every this many tokens
+  /// Off: every request prefills its whole prompt in a fresh session, as
+  /// servers that cannot cut back a recurrent state do (for comparisons).
+  bool reusePrefixes = true;
 };
 
 enum class FinishReason { Stop, Length, Cancelled, Error };

@@ -7,7 +7,10 @@
 // kept least recently used first out within a byte budget; with a cache
 // folder an evicted entry is written there as a state image (and its tokens)
 // and read back on a hit, so the folder also carries conversations across
-// restarts and between processes sharing it.
+// restarts. Shared (`hybridc serve --share-cache`), every finished session
+// is written there too and the folder is read again before each lookup:
+// replicas behind a load balancer then continue each other's
+// conversations, a killed one's included, from the end of its last turn.
 //
 //===----------------------------------------------------------------------===//
 #ifndef HYBRIDC_SERVE_PREFIXCACHE_H
@@ -35,8 +38,10 @@ int64_t commonPrefix(const std::vector<int32_t> &a, const std::vector<int32_t> &
 class PrefixCache {
 public:
   /// `dir` "" keeps entries in memory only. Entries already in `dir` (of a
-  /// server before, or beside) are indexed.
-  PrefixCache(const CompiledLibrary &lib, void *model, int64_t ramBytes, std::string dir);
+  /// server before, or beside) are indexed. `diskBytes` bounds the folder's
+  /// state images (the oldest files go first, whoever wrote them).
+  PrefixCache(const CompiledLibrary &lib, void *model, int64_t ramBytes, std::string dir,
+              int64_t diskBytes);
   ~PrefixCache();
 
   struct Match {
@@ -57,6 +62,12 @@ public:
   void insert(std::vector<int32_t> tokens, void *session);
   const std::vector<int32_t> &tokensOf(size_t entry) const { return entries[entry].tokens; }
 
+  /// Writes `session` (still the caller's) to the folder as holding
+  /// `tokens`, for other processes sharing it.
+  llvm::Error writeThrough(const std::vector<int32_t> &tokens, const void *session);
+  /// Indexes the folder's files that other processes wrote since.
+  void refresh();
+
   int64_t entriesInMemory() const;
   int64_t entriesOnDisk() const;
   int64_t bytesInMemory() const { return ramUsed; }
@@ -72,13 +83,14 @@ private:
   void evict();
   void drop(size_t i);
   llvm::Error spill(Entry &e);
-  void indexFolder();
+  void prune();
 
   const CompiledLibrary &lib;
   void *model;
   int64_t ramBytes;
   int64_t ramUsed = 0;
   std::string dir;
+  int64_t diskBytes;
   uint64_t clock = 0;
   std::vector<Entry> entries;
 };
