@@ -143,7 +143,8 @@ run_sanitized() {
       dir="$build-asan"
       configure "$dir" -DHYBRIDC_SANITIZE=address,undefined
       local units=(hybridc-runtime-tests hybridc-loader-tests hybridc-work-tests
-                   hybridc-reference-tests hybridc-tokenizer-tests hybridc-chat-tests)
+                   hybridc-reference-tests hybridc-tokenizer-tests hybridc-chat-tests
+                   hybridc-serve-tests)
       local runners=()
       for t in "${fuzz_targets[@]}"; do runners+=("hybridc-fuzz-$t-corpus"); done
       cmake --build "$dir" -j "$jobs" --target "${units[@]}" hybridc-rt-toyso "${runners[@]}"
@@ -170,7 +171,7 @@ run_sanitized() {
 }
 
 fuzz_targets=(config safetensors shard_index gguf weights_header state_image tokens
-              tokenizer_blob tokenizer_json)
+              tokenizer_blob tokenizer_json openai_request)
 
 run_fuzzers() {
   local seconds=${1:-30} dir="$build-fuzz" failed=0

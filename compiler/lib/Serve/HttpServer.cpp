@@ -5,7 +5,7 @@
 #include "hybridc/Serve/ChatPrompts.h"
 #include "hybridc/Serve/Requests.h"
 #include "hybridc/Serve/Responses.h"
-#include "hybridc/Serve/TextStream.h"
+#include "hybridc/Serve/ToolCallStream.h"
 #include "hybridc/Support/Error.h"
 
 #include "llvm/Support/raw_ostream.h"
@@ -25,9 +25,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 constexpr const char *kJson = "application/json";
-/// Where a chat reply's tool call starts (ToolCalls.h): streamed text stops
-/// there, and the call is sent whole at the end.
-constexpr llvm::StringLiteral kToolCallTag = "<tool_call>";
 
 std::string dump(const Json &j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
@@ -141,22 +138,10 @@ void Front::generate(const httplib::Request &req, httplib::Response &res, Endpoi
         };
         if (h.endpoint == Endpoint::ChatCompletion && !send(roleChunk(h)))
           return gone();
-        std::string reply, held, piece;
-        bool inCall = false;
+        ToolCallStream calls;
+        std::string piece;
         while (gen->next(piece)) {
-          reply += piece;
-          std::string out;
-          if (!withTools) {
-            out = std::move(piece);
-          } else if (!inCall) {
-            held += piece;
-            size_t at = held.find(kToolCallTag.data());
-            size_t keep = at != std::string::npos ? held.size() - at
-                                                  : partialMarkerLength(held, kToolCallTag);
-            inCall = at != std::string::npos;
-            out = held.substr(0, held.size() - keep);
-            held.erase(0, held.size() - keep);
-          }
+          std::string out = withTools ? calls.push(piece) : std::move(piece);
           if (!out.empty() && !send(textChunk(h, out)))
             return gone();
         }
@@ -165,13 +150,10 @@ void Front::generate(const httplib::Request &req, httplib::Response &res, Endpoi
           sink.done();
           return true;
         }
-        std::vector<ToolCall> calls;
-        if (withTools) {
-          calls = parseToolCalls(reply).toolCalls;
-          if (calls.empty() && !held.empty() && !send(textChunk(h, held)))
-            return gone();
-        }
-        if (!send(finishChunk(h, gen->reason, calls)))
+        ToolCallStream::End end = withTools ? calls.finish() : ToolCallStream::End{};
+        if (!end.text.empty() && !send(textChunk(h, end.text)))
+          return gone();
+        if (!send(finishChunk(h, gen->reason, end.calls)))
           return gone();
         if (includeUsage && !send(usageChunk(h, *gen)))
           return gone();

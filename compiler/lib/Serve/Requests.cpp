@@ -26,7 +26,7 @@ llvm::Expected<Json> parseBody(llvm::StringRef body) {
     if (!j.is_object())
       return badRequest("", "the request body must be a JSON object");
     return j;
-  } catch (const Json::parse_error &e) {
+  } catch (const Json::exception &e) { // a syntax error, or a number beyond a double
     return badRequest("", llvm::Twine("the request body is not valid JSON: ") + e.what());
   }
 }
