@@ -119,3 +119,23 @@ def test_sigterm_ends_streams_and_exits(start_server):
     assert not t.is_alive()
     assert isinstance(got[0], list), got
     assert got[0][-1]["error"]["code"] == "shutting_down"
+
+
+def test_cache_folder_is_bounded(start_server, tmp_path):
+    """--cache-disk bounds the cache's files (the oldest go first); a slot
+    saved under the client's own name is not the cache's to delete."""
+    cache = str(tmp_path / "bounded")
+    s = start_server("--slots", "1", "--threads", "1", "--cache-dir", cache, "--share-cache",
+                     "--cache-disk", "0")
+    s.post("/v1/completions", {"prompt": "keep me around please", "max_tokens": 4, **GREEDY})
+    assert s.post("/slots/0?action=save", {"filename": "mine.state"})[0] == 200
+    for i in range(3):
+        status, _ = s.post("/v1/completions", {"prompt": f"request {i} of a few more words",
+                                               "max_tokens": 4, **GREEDY})
+        assert status == 200
+    names = sorted(os.listdir(cache))
+    assert names == ["mine.state", "mine.state.tokens"], names
+    unbounded = str(tmp_path / "unbounded")
+    s2 = start_server("--slots", "1", "--threads", "1", "--cache-dir", unbounded, "--share-cache")
+    s2.post("/v1/completions", {"prompt": "keep me around please", "max_tokens": 4, **GREEDY})
+    assert any(n.startswith("prefix-") for n in os.listdir(unbounded))

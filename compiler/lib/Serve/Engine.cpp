@@ -321,14 +321,15 @@ void Engine::schedule() {
       m.generatedTokens += g.completionTokens;
       m.generationSeconds += g.generationSeconds;
     }
+    // For the replicas sharing the folder: this session as the turn left
+    // it, written before the client hears the turn has ended.
+    if (options_.shareCache && int64_t(s.tokens.size()) >= kMinCachedTokens)
+      if (llvm::Error e = st.cache->writeThrough(s.tokens, s.session))
+        llvm::errs() << "hybridc serve: --share-cache: " << llvm::toString(std::move(e)) << "\n";
     s.gen->end();
     s.gen.reset();
     s.sampler.reset();
     s.lastUse = ++st.clock;
-    // For the replicas sharing the folder: this session, as the turn left it.
-    if (options_.shareCache && int64_t(s.tokens.size()) >= kMinCachedTokens)
-      if (llvm::Error e = st.cache->writeThrough(s.tokens, s.session))
-        llvm::errs() << "hybridc serve: --share-cache: " << llvm::toString(std::move(e)) << "\n";
   };
   auto fail = [&](Slot &s, llvm::Error e) {
     // The session may have failed mid-call: the library leaves it as it was,

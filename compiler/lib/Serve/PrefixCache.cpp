@@ -17,6 +17,8 @@ namespace {
 
 /// The file an entry spills to: named by a hash of its tokens, so that two
 /// processes sharing the folder write the same prefix to the same name.
+/// The cache reads and prunes only files named so: a slot saved under a
+/// name of the client's is left alone.
 std::string fileName(const std::vector<int32_t> &tokens) {
   uint64_t h = 1469598103934665603ull; // FNV-1a
   for (int32_t t : tokens)
@@ -25,6 +27,11 @@ std::string fileName(const std::vector<int32_t> &tokens) {
   char name[40];
   snprintf(name, sizeof name, "prefix-%016llx-%zu.state", (unsigned long long)h, tokens.size());
   return name;
+}
+
+bool isCacheFile(llvm::StringRef path, llvm::StringRef suffix) {
+  llvm::StringRef name = llvm::sys::path::filename(path);
+  return name.starts_with("prefix-") && name.ends_with(suffix);
 }
 
 } // namespace
@@ -63,7 +70,7 @@ void PrefixCache::refresh() {
   std::error_code ec;
   for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec)) {
     llvm::StringRef path = it->path();
-    if (!path.ends_with(".state.tokens"))
+    if (!isCacheFile(path, ".state.tokens"))
       continue;
     std::string image = path.drop_back(strlen(".tokens")).str();
     if (known.count(image))
@@ -166,7 +173,7 @@ void PrefixCache::prune() {
   std::error_code ec;
   for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec)) {
     llvm::sys::fs::file_status st;
-    if (!llvm::StringRef(it->path()).ends_with(".state") || llvm::sys::fs::status(it->path(), st))
+    if (!isCacheFile(it->path(), ".state") || llvm::sys::fs::status(it->path(), st))
       continue;
     files.push_back({it->path(), st.getLastModificationTime(), st.getSize()});
     total += st.getSize();

@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 
 const [modules, baseURL] = process.argv.slice(2);
-const require = createRequire(path.join(modules, "index.js"));
+const require = createRequire(path.resolve(modules, "index.js"));
 const { default: OpenAI } = await import(require.resolve("openai"));
 
 const client = new OpenAI({ baseURL, apiKey: "test-key", maxRetries: 0, timeout: 60000 });
