@@ -25,6 +25,9 @@ double secondsSince(Clock::time_point t) {
 
 /// Sessions shorter than this are not worth a cache entry.
 constexpr int64_t kMinCachedTokens = 8;
+/// A prompt prefilled with no stream waiting goes in chunks of this many
+/// --prefill-chunk (2048 tokens by default: about 3 s on `small`).
+constexpr int64_t kAloneChunks = 8;
 
 } // namespace
 
@@ -83,6 +86,7 @@ struct Engine::State {
   std::vector<Slot> slots;
   std::unique_ptr<PrefixCache> cache;
   Metrics metrics; // under m
+  std::vector<SlotInfo> slotInfo; // under m, as of the latest step
   uint64_t clock = 0;
   std::thread scheduler;
   std::vector<float> logits; // [slots][vocab]
@@ -116,6 +120,7 @@ llvm::Expected<std::unique_ptr<Engine>> Engine::start(const EngineOptions &optio
   s.cache = std::make_unique<PrefixCache>(*e->lib, e->model, options.cacheRamBytes,
                                           options.cacheDir, options.cacheDiskBytes);
   s.logits.resize(size_t(options.slots) * size_t(e->lib->vocab()));
+  e->publish();
   s.scheduler = std::thread([raw = e.get()] { raw->schedule(); });
   return e;
 }
@@ -141,6 +146,22 @@ Engine::~Engine() {
   }
   if (model)
     lib->modelClose(model);
+}
+
+llvm::Error Engine::configure(void *session) const {
+  auto check = [&](int status, const char *call) -> llvm::Error {
+    if (status == 0)
+      return llvm::Error::success();
+    return makeError(manifest().name + "_" + call + ": " + lib->lastError());
+  };
+  if (options_.threads > 0)
+    if (llvm::Error e = check(lib->sessionSetThreads(session, options_.threads), "session_set_threads"))
+      return e;
+  if (llvm::Error e = check(lib->sessionSetMaxTokens(session, options_.maxContext),
+                            "session_set_max_tokens"))
+    return e;
+  return check(lib->sessionSetCheckpointInterval(session, options_.checkpointInterval),
+               "session_set_checkpoint_interval");
 }
 
 llvm::Expected<std::shared_ptr<Generation>> Engine::submit(GenerationJob job) {
@@ -183,6 +204,7 @@ llvm::Error Engine::runCommand(std::function<llvm::Error()> fn) {
     std::lock_guard<std::mutex> lock(state->m);
     state->commands.push_back([&] {
       llvm::Error e = fn();
+      publish(); // what the command changed, before its caller hears back
       done.set_value(e ? std::optional<ApiError>(toApiError(std::move(e))) : std::nullopt);
     });
   }
@@ -194,14 +216,8 @@ llvm::Error Engine::runCommand(std::function<llvm::Error()> fn) {
 }
 
 std::vector<SlotInfo> Engine::slots() {
-  std::vector<SlotInfo> out;
-  llvm::consumeError(runCommand([&]() -> llvm::Error {
-    for (const Slot &s : state->slots)
-      out.push_back({s.id, s.gen != nullptr, int64_t(s.tokens.size()),
-                     s.session ? lib->sessionStateBytes(s.session) : 0});
-    return llvm::Error::success();
-  }));
-  return out;
+  std::lock_guard<std::mutex> lock(state->m);
+  return state->slotInfo;
 }
 
 Metrics Engine::metrics() {
@@ -251,9 +267,7 @@ llvm::Expected<int64_t> Engine::restoreSlot(int id, const std::string &path) {
         if (!loaded)
           return llvm::make_error<ApiError>(400, "invalid_request_error",
                                             llvm::toString(loaded.takeError()), "filename");
-        if (int64_t(loaded->tokens.size()) > options_.maxContext ||
-            lib->sessionSetMaxTokens(loaded->session, options_.maxContext) != 0 ||
-            lib->sessionSetCheckpointInterval(loaded->session, options_.checkpointInterval) != 0) {
+        if (int64_t(loaded->tokens.size()) > options_.maxContext) {
           lib->sessionFree(loaded->session);
           return llvm::make_error<ApiError>(
               400, "invalid_request_error",
@@ -261,6 +275,10 @@ llvm::Expected<int64_t> Engine::restoreSlot(int id, const std::string &path) {
                   " tokens, more than this server's --max-context " +
                   std::to_string(options_.maxContext),
               "filename");
+        }
+        if (llvm::Error e = configure(loaded->session)) {
+          lib->sessionFree(loaded->session);
+          return e;
         }
         if (s.session)
           lib->sessionFree(s.session);
@@ -326,10 +344,11 @@ void Engine::schedule() {
     if (options_.shareCache && int64_t(s.tokens.size()) >= kMinCachedTokens)
       if (llvm::Error e = st.cache->writeThrough(s.tokens, s.session))
         llvm::errs() << "hybridc serve: --share-cache: " << llvm::toString(std::move(e)) << "\n";
-    s.gen->end();
-    s.gen.reset();
+    std::shared_ptr<Generation> ended = std::move(s.gen);
     s.sampler.reset();
     s.lastUse = ++st.clock;
+    publish(); // GET /slots shows the slot free before the client hears the end
+    ended->end();
   };
   auto fail = [&](Slot &s, llvm::Error e) {
     // The session may have failed mid-call: the library leaves it as it was,
@@ -377,16 +396,6 @@ void Engine::schedule() {
       lib->sessionFree(s.session);
     s.session = nullptr;
     s.tokens.clear();
-  };
-  auto configure = [&](void *session) -> llvm::Error {
-    if (options_.threads > 0)
-      if (llvm::Error e = check(lib->sessionSetThreads(session, options_.threads), "session_set_threads"))
-        return e;
-    if (llvm::Error e = check(lib->sessionSetMaxTokens(session, options_.maxContext),
-                              "session_set_max_tokens"))
-      return e;
-    return check(lib->sessionSetCheckpointInterval(session, options_.checkpointInterval),
-                 "session_set_checkpoint_interval");
   };
 
   // The session at the end of a prompt goes to the cache (a fork: a copy
@@ -597,8 +606,10 @@ void Engine::schedule() {
       }
     }
 
-    // One chunk of one prompt (the slots take turns), all of it when no
-    // stream waits on the step.
+    // One chunk of one prompt (the slots take turns): --prefill-chunk
+    // tokens while streams wait on the step, else up to kAloneChunks times
+    // that, so requests and slot commands arriving meanwhile wait seconds,
+    // not a whole long prompt.
     std::vector<Slot *> prefilling;
     for (Slot &s : st.slots)
       if (s.gen && !s.generating)
@@ -608,7 +619,7 @@ void Engine::schedule() {
       bool othersWait = std::any_of(st.slots.begin(), st.slots.end(),
                                     [](const Slot &o) { return o.gen && o.generating; });
       int64_t rest = int64_t(s.job.prompt.size() - s.promptFed);
-      int64_t n = othersWait ? std::min(rest, options_.prefillChunk) : rest;
+      int64_t n = std::min(rest, options_.prefillChunk * (othersWait ? 1 : kAloneChunks));
       bool last = n == rest;
       Clock::time_point t0 = Clock::now();
       int status = lib->prefill(s.session, s.job.prompt.data() + s.promptFed, n,
@@ -633,20 +644,27 @@ void Engine::schedule() {
       }
     }
 
-    // Gauges.
-    int64_t active = 0, bytes = 0;
-    for (Slot &s : st.slots) {
-      active += s.gen != nullptr;
-      if (s.session)
-        bytes += lib->sessionStateBytes(s.session);
-    }
-    std::lock_guard<std::mutex> lock(st.m);
-    st.metrics.activeSlots = active;
-    st.metrics.slotStateBytes = bytes;
-    st.metrics.cacheEntries = st.cache->entriesInMemory();
-    st.metrics.cacheBytes = st.cache->bytesInMemory();
-    st.metrics.cacheDiskEntries = st.cache->entriesOnDisk();
+    publish();
   }
+}
+
+void Engine::publish() {
+  State &st = *state;
+  int64_t active = 0, bytes = 0;
+  std::vector<SlotInfo> info;
+  for (Slot &s : st.slots) {
+    active += s.gen != nullptr;
+    int64_t held = s.session ? lib->sessionStateBytes(s.session) : 0;
+    bytes += held;
+    info.push_back({s.id, s.gen != nullptr, int64_t(s.tokens.size()), held});
+  }
+  std::lock_guard<std::mutex> lock(st.m);
+  st.slotInfo = std::move(info);
+  st.metrics.activeSlots = active;
+  st.metrics.slotStateBytes = bytes;
+  st.metrics.cacheEntries = st.cache->entriesInMemory();
+  st.metrics.cacheBytes = st.cache->bytesInMemory();
+  st.metrics.cacheDiskEntries = st.cache->entriesOnDisk();
 }
 
 } // namespace hybridc::serve

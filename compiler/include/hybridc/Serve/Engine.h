@@ -119,6 +119,7 @@ public:
   /// Queues a generation; a full queue is a 503 ApiError.
   llvm::Expected<std::shared_ptr<Generation>> submit(GenerationJob job);
 
+  /// As of the latest scheduler step (never waits for one).
   std::vector<SlotInfo> slots();
   /// The slot's session image to `path` (and its tokens to path.tokens);
   /// restore reads both into the slot; erase empties it. A busy slot or a
@@ -139,6 +140,11 @@ private:
   struct State;
   void schedule();
   llvm::Error runCommand(std::function<llvm::Error()> fn);
+  /// The slots and gauges as of now, for GET /slots and /metrics (on the
+  /// scheduler thread, or before it starts).
+  void publish();
+  /// Threads, token cap and checkpoint interval of a new session.
+  llvm::Error configure(void *session) const;
 
   EngineOptions options_;
   std::unique_ptr<CompiledLibrary> lib;
