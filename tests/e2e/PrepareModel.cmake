@@ -3,7 +3,8 @@
 #   cmake -DMAKE_MODEL=<hybridc-make-model> -DHYBRIDC=<hybridc> -DDIR=<variant dir>
 #         [-DGENERATE="<make-model options>" | -DCOPY_FROM=<checkpoint dir> |
 #          -DGGUF=<file.gguf>]
-#         [-DCHUNK_SIZE=<n>] -DCOMPILE="<hybridc compile options>" -P PrepareModel.cmake
+#         [-DCHUNK_SIZE=<n>] [-DKERNEL_CACHE=<dir>] -DCOMPILE="<hybridc compile options>"
+#         -P PrepareModel.cmake
 #
 # Writes DIR/checkpoint (the checkpoint the tests' reference reads, so both
 # see exactly the same weights and config) and DIR/out (hybridc compile's
@@ -52,6 +53,9 @@ endif()
 
 string(TIMESTAMP t1 "%s")
 separate_arguments(compile_args UNIX_COMMAND "${COMPILE}")
+if(DEFINED KERNEL_CACHE) # the suite's shared kernel cache
+  set(ENV{HYBRIDC_KERNEL_CACHE} ${KERNEL_CACHE})
+endif()
 execute_process(COMMAND ${HYBRIDC} compile ${checkpoint} -o ${DIR}/out ${compile_args}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
 message("${out}")

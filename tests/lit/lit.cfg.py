@@ -18,6 +18,9 @@ config.environment["PATH"] = os.pathsep.join(
     [config.hybridc_tools_dir, config.llvm_tools_dir,
      config.environment.get("PATH", os.environ.get("PATH", ""))])
 
+# Compiles share the suite's kernel cache (tests/CMakeLists.txt).
+config.environment["HYBRIDC_KERNEL_CACHE"] = config.kernel_cache_dir
+
 # Test data shipped with the sources (the golden model folder).
 config.substitutions.append(
     ("%testdata", os.path.join(os.path.dirname(config.test_source_root), "data")))

@@ -1,7 +1,9 @@
 //===- KernelRegistry.cpp - kind dispatch and AOT compilation -------------===//
 #include "KernelBuilders.h"
 
+#include <dlfcn.h>
 #include <map>
+#include <sys/stat.h>
 
 namespace hybridc::codegen {
 
@@ -73,6 +75,20 @@ std::string compileKernel(const KernelSpec &spec, const TargetSpec &target,
     return prefix + e.what();
   }
   return "";
+}
+
+std::string halideLibraryIdentity() {
+  // Halide 14 has no version macro: the shared library's file stands for it.
+  Dl_info info;
+  Halide::Target (*inHalide)() = &Halide::get_host_target;
+  if (!dladdr(reinterpret_cast<void *>(inHalide), &info) ||
+      !info.dli_fname)
+    return "halide (unknown)";
+  struct stat st;
+  if (stat(info.dli_fname, &st) != 0)
+    return info.dli_fname;
+  return std::string(info.dli_fname) + " " + std::to_string(st.st_size) + " " +
+         std::to_string(st.st_mtime);
 }
 
 std::string compileHalideRuntime(const TargetSpec &target, const std::string &objectPath) {

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Compilation.h"
+#include "KernelCache.h"
 #include "Parallel.h"
 
 #include "hybridc/Support/Error.h"
@@ -62,6 +63,25 @@ llvm::Error Compilation::compileKernels() {
       least = &v;
   tasks.push_back({nullptr, nullptr, joinPath(build, "halide_runtime.o"), "", "", ""});
 
+  // Objects already in the kernel cache (HYBRIDC_KERNEL_CACHE) are copied,
+  // not compiled; a task that also writes --emit artefacts always compiles.
+  llvm::Expected<std::optional<KernelCache>> cache = KernelCache::fromEnvironment();
+  if (!cache)
+    return cache.takeError();
+  std::vector<std::string> keys(tasks.size());
+  std::vector<size_t> toCompile;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const Task &t = tasks[i];
+    const bool artefacts = !t.stmt.empty() || !t.assembly.empty() || !t.html.empty();
+    if (*cache && !artefacts) {
+      keys[i] = (*cache)->key(t.kernel ? &t.kernel->spec : nullptr,
+                              t.kernel ? t.variant->target : least->target);
+      if ((*cache)->fetch(keys[i], t.object))
+        continue;
+    }
+    toCompile.push_back(i);
+  }
+
   // Each kernel, and the Halide runtime, is its own Halide pipeline,
   // compiled in a child process of its own, several at a time. Not on
   // threads: Halide uniquifies Func names through process-wide counters
@@ -71,18 +91,22 @@ llvm::Error Compilation::compileKernels() {
   // state, so every kernel compiles the same whatever else is compiled.
   // Objects are linked in task order, and a failure is reported for the
   // first failing task in that order, as a serial loop would.
-  std::vector<ChildOutcome> outcomes =
-      runInChildProcesses(tasks.size(), taskThreads(tasks.size()), [&](size_t i) -> std::string {
-        const Task &t = tasks[i];
+  std::vector<ChildOutcome> outcomes = runInChildProcesses(
+      toCompile.size(), taskThreads(toCompile.size()), [&](size_t j) -> std::string {
+        const Task &t = tasks[toCompile[j]];
         if (!t.kernel)
           return codegen::compileHalideRuntime(least->target, t.object);
         return codegen::compileKernel(t.kernel->spec, t.variant->target, t.object, t.stmt,
                                       t.assembly, t.html);
       });
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    const ChildOutcome &outcome = outcomes[i];
-    if (!outcome.failed())
+  for (size_t j = 0; j < toCompile.size(); ++j) {
+    const ChildOutcome &outcome = outcomes[j];
+    const size_t i = toCompile[j];
+    if (!outcome.failed()) {
+      if (*cache && !keys[i].empty())
+        (*cache)->store(keys[i], tasks[i].object);
       continue;
+    }
     if (!outcome.processFailed)
       return makeError(outcome.error);
     const Task &t = tasks[i];

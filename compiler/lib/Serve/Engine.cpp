@@ -134,14 +134,21 @@ Engine::~Engine() {
     state->cv.notify_all();
     if (state->scheduler.joinable())
       state->scheduler.join();
-    for (auto &w : state->waiting) {
-      w.first->reason = FinishReason::Error;
-      w.first->error = ApiError(503, "server_error", "the server is shutting down");
-      w.first->end();
-    }
-    for (Slot &slot : state->slots)
+    // Whoever still waits on a generation hears that it ended (close()
+    // normally ended them all before).
+    auto shutDown = [](Generation &g) {
+      g.reason = FinishReason::Error;
+      g.error = ApiError(503, "server_error", "the server is shutting down", "", "shutting_down");
+      g.end();
+    };
+    for (auto &w : state->waiting)
+      shutDown(*w.first);
+    for (Slot &slot : state->slots) {
+      if (slot.gen)
+        shutDown(*slot.gen);
       if (slot.session)
         lib->sessionFree(slot.session);
+    }
     state->cache.reset();
   }
   if (model)
@@ -453,8 +460,10 @@ void Engine::schedule() {
         llvm::Expected<void *> session = st.cache->open(fromCache.entry);
         if (session) {
           target->session = *session;
+          // What the file read back holds, compared again (another process
+          // may have written it since the folder was indexed).
           target->tokens = st.cache->tokensOf(fromCache.entry);
-          keep = std::min(fromCache.keep, int64_t(target->tokens.size()));
+          keep = std::min(commonPrefix(target->tokens, prompt), keepMax);
         } else {
           llvm::consumeError(session.takeError()); // start from nothing instead
         }

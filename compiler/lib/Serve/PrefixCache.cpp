@@ -112,9 +112,7 @@ llvm::Expected<void *> PrefixCache::open(size_t i) {
   llvm::Expected<LoadedSession> loaded = loadSessionFiles(lib, model, e.file);
   if (!loaded)
     return loaded.takeError();
-  if (loaded->tokens != e.tokens) { // replaced under the same name: index what is there
-    e.tokens = loaded->tokens;
-  }
+  e.tokens = loaded->tokens; // what the file holds now (another process may have rewritten it)
   return loaded->session;
 }
 
@@ -142,11 +140,20 @@ void PrefixCache::drop(size_t i) {
   entries.erase(entries.begin() + long(i));
 }
 
-llvm::Error PrefixCache::writeThrough(const std::vector<int32_t> &tokens, const void *session) {
-  std::string path = (llvm::Twine(dir) + "/" + fileName(tokens)).str();
+llvm::Expected<std::string> PrefixCache::write(const std::vector<int32_t> &tokens,
+                                               const void *session) {
+  std::string path = dir + "/" + fileName(tokens);
   llvm::Expected<int64_t> written = saveSessionFiles(lib, session, tokens, path);
   if (!written)
     return written.takeError();
+  return path;
+}
+
+llvm::Error PrefixCache::writeThrough(const std::vector<int32_t> &tokens, const void *session) {
+  llvm::Expected<std::string> written = write(tokens, session);
+  if (!written)
+    return written.takeError();
+  const std::string &path = *written;
   auto same = std::find_if(entries.begin(), entries.end(),
                            [&](const Entry &e) { return e.tokens == tokens; });
   if (same != entries.end()) {
@@ -198,11 +205,10 @@ void PrefixCache::prune() {
 
 llvm::Error PrefixCache::spill(Entry &e) {
   if (e.file.empty()) {
-    std::string path = (llvm::Twine(dir) + "/" + fileName(e.tokens)).str();
-    llvm::Expected<int64_t> written = saveSessionFiles(lib, e.session, e.tokens, path);
+    llvm::Expected<std::string> written = write(e.tokens, e.session);
     if (!written)
       return written.takeError();
-    e.file = path;
+    e.file = *written;
   }
   lib.sessionFree(e.session);
   e.session = nullptr;

@@ -135,6 +135,11 @@ std::string compileKernel(const KernelSpec &spec, const TargetSpec &target,
 /// Compiles the one Halide runtime a generated library links.
 std::string compileHalideRuntime(const TargetSpec &target, const std::string &objectPath);
 
+/// The Halide library that compiles the kernels, as its file's path, size
+/// and modification time: for caches of compiled kernels (the compiler's
+/// own code is identified apart).
+std::string halideLibraryIdentity();
+
 } // namespace hybridc::codegen
 
 #endif // HYBRIDC_CODEGEN_KERNELSPEC_H

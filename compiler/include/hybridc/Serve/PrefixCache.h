@@ -83,6 +83,8 @@ private:
   void evict();
   void drop(size_t i);
   llvm::Error spill(Entry &e);
+  /// The session and its tokens to the folder, under the name the tokens give.
+  llvm::Expected<std::string> write(const std::vector<int32_t> &tokens, const void *session);
   void prune();
 
   const CompiledLibrary &lib;
