@@ -42,7 +42,29 @@ llvm::Expected<std::optional<KernelCache>> KernelCache::fromEnvironment() {
 
 std::string KernelCache::key(const codegen::KernelSpec *spec,
                              const codegen::TargetSpec &target) const {
-  std::string text = compilerIdentity + "\ntarget " + target.name + " " + target.halideTarget;
+  // Every field of the target a kernel builder reads (--f32-activations
+  // turns bf16Dot off on a bf16 target, say), and every field of the spec.
+  // (The structs as this key knows them: a field added to either fails here.)
+  struct KnownTarget {
+    std::string name, halideTarget;
+    int lanes, vectorRegisters;
+    bool bf16Dot, int8Dot;
+    std::string llvmTriple, llvmCpu, llvmFeatures, cc, ccPackage, runtimeDir; // driver only
+  };
+  struct KnownSpec {
+    std::string kind, symbol;
+    std::map<std::string, int64_t> sizes;
+    std::map<std::string, double> constants;
+    codegen::WeightType weightType;
+  };
+  static_assert(sizeof(codegen::TargetSpec) == sizeof(KnownTarget),
+                "TargetSpec changed: put what kernels read of it in the kernel cache key");
+  static_assert(sizeof(codegen::KernelSpec) == sizeof(KnownSpec),
+                "KernelSpec changed: put the new field in the kernel cache key");
+  std::string text = compilerIdentity + "\ntarget " + target.name + " " + target.halideTarget +
+                     " lanes " + std::to_string(target.lanes) + " registers " +
+                     std::to_string(target.vectorRegisters) + " bf16dot " +
+                     std::to_string(target.bf16Dot) + " int8dot " + std::to_string(target.int8Dot);
   if (!spec) {
     text += "\nhalide runtime";
   } else {
