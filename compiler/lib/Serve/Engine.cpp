@@ -1,9 +1,6 @@
 //===- Engine.cpp - many generations on one model, batched ------------------===//
-#include "hybridc/Serve/Engine.h"
+#include "EngineState.h"
 
-#include "hybridc/Serve/PrefixCache.h"
-#include "hybridc/Serve/SessionFiles.h"
-#include "hybridc/Serve/TextStream.h"
 #include "hybridc/Support/Error.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -30,67 +27,6 @@ constexpr int64_t kMinCachedTokens = 8;
 constexpr int64_t kAloneChunks = 8;
 
 } // namespace
-
-//===-- Generation ---------------------------------------------------------===//
-
-bool Generation::next(std::string &text) {
-  std::unique_lock<std::mutex> lock(m);
-  cv.wait(lock, [&] { return !pieces.empty() || ended; });
-  if (pieces.empty())
-    return false;
-  text = std::move(pieces.front());
-  pieces.pop_front();
-  return true;
-}
-
-void Generation::emit(std::string text) {
-  if (text.empty())
-    return;
-  std::lock_guard<std::mutex> lock(m);
-  pieces.push_back(std::move(text));
-  cv.notify_all();
-}
-
-void Generation::end() {
-  std::lock_guard<std::mutex> lock(m);
-  ended = true;
-  cv.notify_all();
-}
-
-//===-- The scheduler's state ----------------------------------------------===//
-
-struct Engine::Slot {
-  int id = 0;
-  void *session = nullptr;
-  std::vector<int32_t> tokens; // what the session has been fed
-  uint64_t lastUse = 0;
-  // The request it runs (null: idle).
-  std::shared_ptr<Generation> gen;
-  GenerationJob job;
-  size_t promptFed = 0; // prompt tokens the session holds
-  bool generating = false; // else prefilling
-  int32_t next = 0;        // sampled, not fed yet
-  std::unique_ptr<LibrarySampler> sampler;
-  TextStream stream;
-  Clock::time_point firstToken;
-};
-
-struct Engine::State {
-  std::mutex m;
-  std::condition_variable cv;
-  bool stopping = false;
-  bool closing = false; // refuse new requests, end the ones in flight
-  std::deque<std::pair<std::shared_ptr<Generation>, GenerationJob>> waiting;
-  std::deque<std::function<void()>> commands;
-  int64_t inFlight = 0; // submitted and not ended, under m
-  std::vector<Slot> slots;
-  std::unique_ptr<PrefixCache> cache;
-  Metrics metrics; // under m
-  std::vector<SlotInfo> slotInfo; // under m, as of the latest step
-  uint64_t clock = 0;
-  std::thread scheduler;
-  std::vector<float> logits; // [slots][vocab]
-};
 
 llvm::Expected<std::unique_ptr<Engine>> Engine::start(const EngineOptions &options) {
   std::unique_ptr<Engine> e(new Engine());
@@ -222,96 +158,12 @@ llvm::Error Engine::runCommand(std::function<llvm::Error()> fn) {
   return llvm::Error::success();
 }
 
-std::vector<SlotInfo> Engine::slots() {
-  std::lock_guard<std::mutex> lock(state->m);
-  return state->slotInfo;
-}
 
 Metrics Engine::metrics() {
   std::lock_guard<std::mutex> lock(state->m);
   Metrics m = state->metrics;
   m.queued = int64_t(state->waiting.size());
   return m;
-}
-
-//===-- Slots: save, restore, erase ----------------------------------------===//
-
-namespace {
-llvm::Error slotError(int status, const std::string &message) {
-  return llvm::make_error<ApiError>(status, "invalid_request_error", message, "id_slot");
-}
-} // namespace
-
-llvm::Expected<int64_t> Engine::saveSlot(int id, const std::string &path) {
-  int64_t bytes = 0;
-  if (llvm::Error e = runCommand([&]() -> llvm::Error {
-        if (id < 0 || id >= options_.slots)
-          return slotError(404, "there is no slot " + std::to_string(id));
-        Slot &s = state->slots[size_t(id)];
-        if (s.gen)
-          return slotError(409, "slot " + std::to_string(id) + " is generating; save it when idle");
-        if (!s.session)
-          return slotError(409, "slot " + std::to_string(id) + " holds no session");
-        llvm::Expected<int64_t> n = saveSessionFiles(*lib, s.session, s.tokens, path);
-        if (!n)
-          return n.takeError();
-        bytes = *n;
-        return llvm::Error::success();
-      }))
-    return std::move(e);
-  return bytes;
-}
-
-llvm::Expected<int64_t> Engine::restoreSlot(int id, const std::string &path) {
-  int64_t tokens = 0;
-  if (llvm::Error e = runCommand([&]() -> llvm::Error {
-        if (id < 0 || id >= options_.slots)
-          return slotError(404, "there is no slot " + std::to_string(id));
-        Slot &s = state->slots[size_t(id)];
-        if (s.gen)
-          return slotError(409, "slot " + std::to_string(id) + " is generating");
-        llvm::Expected<LoadedSession> loaded = loadSessionFiles(*lib, model, path);
-        if (!loaded)
-          return llvm::make_error<ApiError>(400, "invalid_request_error",
-                                            llvm::toString(loaded.takeError()), "filename");
-        if (int64_t(loaded->tokens.size()) > options_.maxContext) {
-          lib->sessionFree(loaded->session);
-          return llvm::make_error<ApiError>(
-              400, "invalid_request_error",
-              path + " holds " + std::to_string(loaded->tokens.size()) +
-                  " tokens, more than this server's --max-context " +
-                  std::to_string(options_.maxContext),
-              "filename");
-        }
-        if (llvm::Error e = configure(loaded->session)) {
-          lib->sessionFree(loaded->session);
-          return e;
-        }
-        if (s.session)
-          lib->sessionFree(s.session);
-        s.session = loaded->session;
-        s.tokens = std::move(loaded->tokens);
-        s.lastUse = ++state->clock;
-        tokens = int64_t(s.tokens.size());
-        return llvm::Error::success();
-      }))
-    return std::move(e);
-  return tokens;
-}
-
-llvm::Error Engine::eraseSlot(int id) {
-  return runCommand([&]() -> llvm::Error {
-    if (id < 0 || id >= options_.slots)
-      return slotError(404, "there is no slot " + std::to_string(id));
-    Slot &s = state->slots[size_t(id)];
-    if (s.gen)
-      return slotError(409, "slot " + std::to_string(id) + " is generating");
-    if (s.session)
-      lib->sessionFree(s.session);
-    s.session = nullptr;
-    s.tokens.clear();
-    return llvm::Error::success();
-  });
 }
 
 //===-- The scheduler ------------------------------------------------------===//
