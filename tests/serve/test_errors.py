@@ -58,6 +58,8 @@ CASES = [
      "tools[0].function.name", "must be a string"),
     ("/v1/chat/completions", {**CHAT, "tool_choice": {"type": "function"}}, 400, "tool_choice",
      "not supported"),
+    ("/v1/chat/completions", {**CHAT, "tool_choice": "required"}, 400, "tool_choice",
+     "not supported"),
     ("/v1/chat/completions", {**CHAT, "chat_template_name": "rag"}, 400, "chat_template_name",
      "no chat template named 'rag'"),
     ("/tokenize", {"content": 5}, 400, "content", "a string"),

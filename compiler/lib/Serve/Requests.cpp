@@ -175,9 +175,11 @@ llvm::Error readTools(const Json &j, GenerationRequest &r) {
   const Json *t = field(j, "tools");
   const Json *choice = field(j, "tool_choice");
   if (choice) {
-    if (!choice->is_string() || (*choice != "auto" && *choice != "none" && *choice != "required"))
-      return badRequest("tool_choice", "'tool_choice' must be \"auto\", \"none\" or \"required\" "
-                                       "(choosing one function is not supported)");
+    // "required" and naming a function would force a call, which the
+    // sampler cannot: refused rather than ignored.
+    if (!choice->is_string() || (*choice != "auto" && *choice != "none"))
+      return badRequest("tool_choice", "'tool_choice' must be \"auto\" or \"none\" (forcing a call, "
+                                       "\"required\" or a named function, is not supported)");
     if (*choice == "none")
       return llvm::Error::success();
   }
