@@ -91,12 +91,13 @@ Engine::~Engine() {
     lib->modelClose(model);
 }
 
+llvm::Error Engine::check(int status, const char *call) const {
+  if (status == 0)
+    return llvm::Error::success();
+  return makeError(manifest().name + "_" + call + ": " + lib->lastError());
+}
+
 llvm::Error Engine::configure(void *session) const {
-  auto check = [&](int status, const char *call) -> llvm::Error {
-    if (status == 0)
-      return llvm::Error::success();
-    return makeError(manifest().name + "_" + call + ": " + lib->lastError());
-  };
   if (options_.threads > 0)
     if (llvm::Error e = check(lib->sessionSetThreads(session, options_.threads), "session_set_threads"))
       return e;
@@ -172,11 +173,6 @@ void Engine::schedule() {
   State &st = *state;
   const int32_t vocab = lib->vocab();
   const int32_t eos = text_->eos();
-  auto check = [&](int status, const char *call) -> llvm::Error {
-    if (status == 0)
-      return llvm::Error::success();
-    return makeError(manifest().name + "_" + call + ": " + lib->lastError());
-  };
 
   // Ends the slot's request; the session stays with the slot, holding
   // what it was fed.

@@ -22,14 +22,22 @@ llvm::Error slotError(int status, const std::string &message) {
 }
 } // namespace
 
+llvm::Expected<Engine::Slot *> Engine::idleSlot(int id) {
+  if (id < 0 || id >= options_.slots)
+    return slotError(404, "there is no slot " + std::to_string(id));
+  Slot &s = state->slots[size_t(id)];
+  if (s.gen)
+    return slotError(409, "slot " + std::to_string(id) + " is generating; try again when idle");
+  return &s;
+}
+
 llvm::Expected<int64_t> Engine::saveSlot(int id, const std::string &path) {
   int64_t bytes = 0;
   if (llvm::Error e = runCommand([&]() -> llvm::Error {
-        if (id < 0 || id >= options_.slots)
-          return slotError(404, "there is no slot " + std::to_string(id));
-        Slot &s = state->slots[size_t(id)];
-        if (s.gen)
-          return slotError(409, "slot " + std::to_string(id) + " is generating; save it when idle");
+        llvm::Expected<Slot *> idle = idleSlot(id);
+        if (!idle)
+          return idle.takeError();
+        Slot &s = **idle;
         if (!s.session)
           return slotError(409, "slot " + std::to_string(id) + " holds no session");
         llvm::Expected<int64_t> n = saveSessionFiles(*lib, s.session, s.tokens, path);
@@ -45,11 +53,10 @@ llvm::Expected<int64_t> Engine::saveSlot(int id, const std::string &path) {
 llvm::Expected<int64_t> Engine::restoreSlot(int id, const std::string &path) {
   int64_t tokens = 0;
   if (llvm::Error e = runCommand([&]() -> llvm::Error {
-        if (id < 0 || id >= options_.slots)
-          return slotError(404, "there is no slot " + std::to_string(id));
-        Slot &s = state->slots[size_t(id)];
-        if (s.gen)
-          return slotError(409, "slot " + std::to_string(id) + " is generating");
+        llvm::Expected<Slot *> idle = idleSlot(id);
+        if (!idle)
+          return idle.takeError();
+        Slot &s = **idle;
         llvm::Expected<LoadedSession> loaded = loadSessionFiles(*lib, model, path);
         if (!loaded)
           return llvm::make_error<ApiError>(400, "invalid_request_error",
@@ -81,11 +88,10 @@ llvm::Expected<int64_t> Engine::restoreSlot(int id, const std::string &path) {
 
 llvm::Error Engine::eraseSlot(int id) {
   return runCommand([&]() -> llvm::Error {
-    if (id < 0 || id >= options_.slots)
-      return slotError(404, "there is no slot " + std::to_string(id));
-    Slot &s = state->slots[size_t(id)];
-    if (s.gen)
-      return slotError(409, "slot " + std::to_string(id) + " is generating");
+    llvm::Expected<Slot *> idle = idleSlot(id);
+    if (!idle)
+      return idle.takeError();
+    Slot &s = **idle;
     if (s.session)
       lib->sessionFree(s.session);
     s.session = nullptr;

@@ -143,6 +143,11 @@ private:
   /// The slots and gauges as of now, for GET /slots and /metrics (on the
   /// scheduler thread, or before it starts).
   void publish();
+  /// Slot `id` when it exists and generates nothing (its session is then a
+  /// slot command's to change); else the 404 or 409 saying why not.
+  llvm::Expected<Slot *> idleSlot(int id);
+  /// A library call's status as an error naming the call and the library's message.
+  llvm::Error check(int status, const char *call) const;
   /// Threads, token cap and checkpoint interval of a new session.
   llvm::Error configure(void *session) const;
 
