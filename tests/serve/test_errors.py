@@ -159,7 +159,14 @@ def test_bad_flags_are_refused(paths, model_dir):
     import subprocess
     for args, words in ((["--port", "70000"], "the port"), (["--slots", "0"], "the slot count"),
                         (["--max-context", "1"], "the context in tokens"),
-                        (["--cache-ram", "-1"], "the prefix cache size")):
+                        (["--cache-ram", "-1"], "the prefix cache size"),
+                        (["--cache-disk", "-1"], "the cache folder size"),
+                        (["--max-queue", "-1"], "the queue length"),
+                        (["--prefill-chunk", "0"], "the prefill chunk"),
+                        (["--checkpoint-interval", "0"], "the checkpoint interval"),
+                        (["--max-body", "0"], "the request body limit"),
+                        (["--threads", "0"], "the thread count"),
+                        (["--share-cache"], "--cache-dir")):
         r = subprocess.run([paths.hybridc, "serve", model_dir, *args], capture_output=True,
                            text=True, timeout=30)
         assert r.returncode != 0 and words in r.stderr, (args, r.stderr)
